@@ -252,7 +252,8 @@ def _decode_text(data: str | bytes) -> tuple[str, str | None]:
 
 def _read_rows(text: str) -> tuple[list[tuple[int, list[str]]], str | None]:
     """Return (first physical line, fields) per non-blank CSV record, plus a syntax error if any."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: an unterminated quote must be an error, not silently swallow the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     # reader.line_num is the line a record *ends* on; track the start so quoted multi-line fields
     # still report the line an operator would look at.

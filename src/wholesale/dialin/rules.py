@@ -50,10 +50,13 @@ def derive_default_call_in(
         return CallInDecision(location=location, number=fallback, source="locationDefault")
 
     if default_country == country:
-        detail = f"no available call-in number for {country}, the default country of location {location}"
+        detail = (
+            f"the telephony domain has no available call-in number for {country}, "
+            f"the default country of location {location}"
+        )
     else:
         detail = (
-            f"no available call-in number for {country} nor for {default_country}, "
+            f"the telephony domain has no available call-in number for {country} nor for {default_country}, "
             f"the default country of location {location}"
         )
     # The site is still created (issue 4); the caller surfaces this text in resourceDetails and metrics.
@@ -61,7 +64,7 @@ def derive_default_call_in(
         location=location,
         number=None,
         source="none",
-        warning=f"Meetings site has no default global call-in number: {detail} in the telephony domain.",
+        warning=f"No default global call-in number for the meetings site: {detail}.",
     )
 
 
