@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wholesale.dialin.locations import LOCATION_DEFAULT_COUNTRY
@@ -132,6 +132,7 @@ _label = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, m
 )
 
 
+@settings(deadline=None)  # phonenumbers loads region metadata lazily on first use
 @given(
     st.lists(
         st.tuples(st.sampled_from(_ROWS), _label, st.sampled_from(["toll", "tollFree"]), st.booleans()),
@@ -150,6 +151,7 @@ def test_dump_round_trips(rows: list) -> None:
     assert parse_telephony_csv(text.encode("utf-8")) == numbers
 
 
+@settings(deadline=None)  # phonenumbers loads region metadata lazily on first use
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_never_crash(data: bytes) -> None:
     # The loader either accepts or refuses with TelephonyFileError; nothing else escapes.
