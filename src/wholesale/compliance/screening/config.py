@@ -1,0 +1,50 @@
+"""Screening thresholds and weights; every tunable lives here so operators can override it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ScreeningConfig:
+    """Decision thresholds and scoring weights for the screening engine."""
+
+    # Final score at or above which a query opens a review case (R12).
+    review_threshold: float = 0.86
+    # Final score at or above which the result is reported as a likely true match.
+    match_threshold: float = 0.95
+    # Hits below this final score are not reported at all.
+    report_threshold: float = 0.80
+    max_hits: int = 5
+
+    # Name features.
+    token_min_similarity: float = 0.84  # Jaro-Winkler below this counts as a different word
+    number_mismatch_penalty: float = 0.20  # "Trust 2007-1" is not "Trust 2007-2"
+    containment_factor: float = 0.94  # listed name fully inside the customer name
+    containment_min_weight: float = 9.0  # summed IDF a listed name needs before containment counts
+    type_mismatch_penalty: float = 0.06  # customer looks like a company, entry is a person (or reverse)
+    vessel_penalty: float = 0.04  # customers are never vessels or aircraft
+
+    # Context adjustments.
+    country_match_boost: float = 0.03
+    country_mismatch_penalty: float = 0.05
+    city_match_boost: float = 0.02
+    postal_match_boost: float = 0.03
+
+    # Candidate generation.
+    max_candidates: int = 400  # union of rare-token postings is cut here
+    rerank_candidates: int = 12  # candidates that get the full feature scoring
+    prefilter_cutoff: float = 55.0  # rapidfuzz prefilter score (0-100) below which a candidate is dropped
+
+    def with_overrides(self, **overrides: Any) -> "ScreeningConfig":
+        """Return a copy with the given fields replaced (unknown names raise)."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"unknown screening config fields: {sorted(unknown)}")
+        return replace(self, **overrides)
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.review_threshold <= self.match_threshold <= 1.0):
+            raise ValueError("need 0 <= review_threshold <= match_threshold <= 1")

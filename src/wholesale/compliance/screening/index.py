@@ -1,0 +1,118 @@
+"""Candidate-generation index: name variants, token postings, typo and transliteration keys."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import JaroWinkler
+
+from .model import Entry, ListSet
+from .normalize import NormalizedName, normalize_name, reverse_person_name, skeleton
+
+_MIN_FUZZY_LEN = 4  # shorter tokens only match exactly: "acme" vs "acne" is a different word
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One comparable spelling of an entry: primary name, alias, or reversed person name."""
+
+    entry: int  # index into NameIndex.entries
+    text: str  # as published (reversed form for 'LAST, First')
+    norm: NormalizedName
+
+
+def _deletes(token: str) -> set[str]:
+    return {token[:i] + token[i + 1:] for i in range(len(token))}
+
+
+def _expand_entry(entry: Entry) -> list[tuple[str, bool]]:
+    is_person = entry.entity_type == "person"
+    names: list[tuple[str, bool]] = []
+    for raw in (entry.name, *entry.aliases):
+        # DPL rows carry no type; a comma name could still be 'LAST, First'.
+        person_like = is_person or (entry.entity_type == "unknown" and "," in raw)
+        names.append((raw, is_person))
+        if person_like and (rev := reverse_person_name(raw)):
+            names.append((rev, is_person))
+    return names
+
+
+class NameIndex:
+    """Inverted index over every name variant of a ListSet, built once and shared by screeners."""
+
+    def __init__(self, list_set: ListSet) -> None:
+        started = time.perf_counter()
+        self.list_set = list_set
+        self.entries: tuple[Entry, ...] = list_set.entries
+        self.variants: list[Variant] = []
+        seen: set[tuple[int, str]] = set()
+        for ei, entry in enumerate(self.entries):
+            for text, is_person in _expand_entry(entry):
+                norm = normalize_name(text, is_person)
+                if not norm.core or (ei, norm.core) in seen and text != entry.name:
+                    continue
+                seen.add((ei, norm.core))
+                self.variants.append(Variant(ei, text, norm))
+        self.cores: list[str] = [v.norm.core for v in self.variants]
+
+        postings: dict[str, set[int]] = {}
+        for vi, v in enumerate(self.variants):
+            toks = v.norm.tokens
+            for t in toks:
+                postings.setdefault(t, set()).add(vi)
+            # Glued neighbours let "gaz prom" find "gazprom" and the reverse.
+            for a, b in zip(toks, toks[1:]):
+                postings.setdefault(a + b, set()).add(vi)
+        self.postings: dict[str, tuple[int, ...]] = {t: tuple(sorted(s)) for t, s in postings.items()}
+        n_entries = max(len(self.entries), 1)
+        entry_df = {t: len({self.variants[i].entry for i in s}) for t, s in postings.items()}
+        self.idf: dict[str, float] = {t: math.log(1 + n_entries / df) for t, df in entry_df.items()}
+        self.max_idf = math.log(1 + n_entries)
+
+        self.deletes: dict[str, list[str]] = {}
+        self.skeletons: dict[str, list[str]] = {}
+        for t in self.postings:
+            if len(t) >= _MIN_FUZZY_LEN and not t.isdigit():
+                for d in _deletes(t) | {t}:
+                    self.deletes.setdefault(d, []).append(t)
+                self.skeletons.setdefault(skeleton(t), []).append(t)
+        self.build_seconds = time.perf_counter() - started
+        self.expand_token = lru_cache(maxsize=100_000)(self._expand_token)
+
+    def weight(self, token: str) -> float:
+        """Return the IDF weight of a token (unknown tokens are as rare as possible)."""
+        return self.idf.get(token, self.max_idf)
+
+    def _expand_token(self, token: str, min_sim: float) -> tuple[tuple[str, float], ...]:
+        """Vocabulary tokens close to `token`: exact, one edit apart, or same consonant skeleton."""
+        found: dict[str, float] = {}
+        if token in self.postings:
+            found[token] = 1.0
+        if len(token) >= _MIN_FUZZY_LEN and not token.isdigit():
+            near: set[str] = set()
+            for d in _deletes(token) | {token}:
+                near.update(self.deletes.get(d, ()))
+            near.update(self.skeletons.get(skeleton(token), ()))
+            for u in near:
+                if u not in found:
+                    sim = token_similarity(token, u)
+                    if sim >= min_sim:
+                        found[u] = sim
+        return tuple(found.items())
+
+
+@lru_cache(maxsize=500_000)
+def token_similarity(a: str, b: str) -> float:
+    """Similarity of two words: exact for short words, Jaro-Winkler otherwise, transliteration-aware."""
+    if a == b:
+        return 1.0
+    if len(a) < _MIN_FUZZY_LEN or len(b) < _MIN_FUZZY_LEN or a.isdigit() or b.isdigit():
+        return 0.0
+    sim = JaroWinkler.normalized_similarity(a, b)
+    if skeleton(a) == skeleton(b):
+        # Vowel-only differences are the usual transliteration noise (Mohammed/Muhammad).
+        sim = max(sim, 0.92)
+    return sim

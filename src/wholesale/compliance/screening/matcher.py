@@ -1,0 +1,182 @@
+"""Scoring and decisions: name features, context adjustment, thresholds, explanations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import IO
+
+from rapidfuzz import fuzz, process
+
+from .config import ScreeningConfig
+from .index import NameIndex, token_similarity
+from .model import Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
+from .normalize import NormalizedName, country_code, fold_text, normalize_name
+
+
+def _coverage(src: tuple[str, ...], dst: tuple[str, ...], weight, min_sim: float) -> float:
+    """Weighted share of the words of `src` that have a close word in `dst`."""
+    total = got = 0.0
+    for a in src:
+        w = weight(a)
+        total += w
+        best = 0.0
+        for b in dst:
+            s = token_similarity(a, b)
+            if s > best:
+                best = s
+        if best >= min_sim:
+            got += w * best
+    return got / total if total else 0.0
+
+
+class Screener:
+    """Screens names against a ListSet; build once, reuse for many queries."""
+
+    def __init__(self, list_set: ListSet | NameIndex, config: ScreeningConfig | None = None) -> None:
+        self.index = list_set if isinstance(list_set, NameIndex) else NameIndex(list_set)
+        self.config = config or ScreeningConfig()
+
+    @property
+    def list_set(self) -> ListSet:
+        """The lists this screener screens against."""
+        return self.index.list_set
+
+    # -- candidates --------------------------------------------------------------------------
+
+    def _candidates(self, norm: NormalizedName) -> list[int]:
+        idx, cfg = self.index, self.config
+        keys = list(norm.tokens) + [a + b for a, b in zip(norm.tokens, norm.tokens[1:])]
+        per_token: list[tuple[int, list[tuple[int, ...]]]] = []
+        for t in keys:
+            lists = [idx.postings[u] for u, _ in idx.expand_token(t, cfg.token_min_similarity)]
+            if lists:
+                per_token.append((sum(map(len, lists)), lists))
+        if not per_token:
+            return []
+        per_token.sort(key=lambda x: x[0])
+        cands: set[int] = set()
+        for size, lists in per_token:
+            # Rare words first: once the pool is full the remaining words are too common to block on.
+            if cands and len(cands) + size > cfg.max_candidates:
+                break
+            for p in lists:
+                cands.update(p)
+        if len(cands) > cfg.max_candidates:
+            # Only common words: keep variants that share at least two of them.
+            sets = [set().union(*lists) for _, lists in per_token[:3]]
+            pair = (sets[0] & sets[1]) if len(sets) > 1 else sets[0]
+            cands = pair if pair else cands
+        return list(cands)
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def _name_features(self, q: NormalizedName, vi: int) -> dict[str, float]:
+        idx, cfg = self.index, self.config
+        v = idx.variants[vi].norm
+        w = idx.weight
+        cover_listed = _coverage(v.tokens, q.tokens, w, cfg.token_min_similarity)
+        cover_query = _coverage(q.tokens, v.tokens, w, cfg.token_min_similarity)
+        soft = 2 * cover_listed * cover_query / (cover_listed + cover_query) if cover_listed and cover_query else 0.0
+        sort = fuzz.token_sort_ratio(q.core, v.core) / 100.0
+        joined = fuzz.ratio(q.core.replace(" ", ""), v.core.replace(" ", "")) / 100.0
+        name = max(soft, sort, joined if len(q.tokens) == len(v.tokens) else 0.0)
+        contained = 0.0
+        if (cover_listed >= 0.97 and len(v.tokens) >= 2
+                and sum(map(w, v.tokens)) >= cfg.containment_min_weight):
+            contained = cfg.containment_factor * cover_listed
+            name = max(name, contained)
+        number_penalty = cfg.number_mismatch_penalty if q.numbers != v.numbers else 0.0
+        return {
+            "tokenSort": sort,
+            "softTokens": soft,
+            "joined": joined,
+            "listedCovered": cover_listed,
+            "queryCovered": cover_query,
+            "containment": contained,
+            "numberPenalty": -number_penalty,
+            "name": max(0.0, name - number_penalty),
+        }
+
+    def _context(self, query: ScreeningQuery, q: NormalizedName, entry: Entry) -> dict[str, float]:
+        cfg = self.config
+        out: dict[str, float] = {}
+        qc = country_code(query.country) if query.country else None
+        countries = entry.countries
+        if qc and countries:
+            out["country"] = cfg.country_match_boost if qc in countries else -cfg.country_mismatch_penalty
+        if query.city and entry.addresses:
+            city = fold_text(query.city)
+            if any(a.city and fold_text(a.city).startswith(city) for a in entry.addresses):
+                out["city"] = cfg.city_match_boost
+        if query.postal_code and entry.addresses:
+            pc = fold_text(query.postal_code).replace(" ", "")
+            if any(a.postal_code and fold_text(a.postal_code).replace(" ", "") == pc for a in entry.addresses):
+                out["postalCode"] = cfg.postal_match_boost
+        if entry.entity_type == "person" and q.legal_forms:
+            out["entityType"] = -cfg.type_mismatch_penalty
+        elif entry.entity_type == "vessel":
+            out["entityType"] = -cfg.vessel_penalty
+        return out
+
+    def score_pair(self, query_name: str, listed_name: str, listed_is_person: bool = False) -> float:
+        """Name-only score of two names, for pairwise evaluation (no lists involved)."""
+        q = normalize_name(query_name)
+        v = normalize_name(listed_name, listed_is_person)
+        from .index import Variant  # local: pair scoring borrows the index weights only
+
+        self.index.variants.append(Variant(-1, listed_name, v))
+        try:
+            return self._name_features(q, len(self.index.variants) - 1)["name"]
+        finally:
+            self.index.variants.pop()
+
+    def screen(self, query: ScreeningQuery) -> ScreeningResult:
+        """Screen one query and decide clear / review / match (R10)."""
+        cfg, idx = self.config, self.index
+        q = normalize_name(query.name)
+        cands = self._candidates(q) if q.tokens else []
+        best: dict[int, Hit] = {}
+        if cands:
+            choices = [idx.cores[i] for i in cands]
+            pre = process.extract(q.core, choices, scorer=fuzz.token_set_ratio, processor=None,
+                                  limit=cfg.rerank_candidates, score_cutoff=cfg.prefilter_cutoff)
+            for _, _, pos in pre:
+                vi = cands[pos]
+                feats = self._name_features(q, vi)
+                variant = idx.variants[vi]
+                entry = idx.entries[variant.entry]
+                ctx = self._context(query, q, entry)
+                score = min(1.0, max(0.0, feats["name"] + sum(ctx.values())))
+                if score < cfg.report_threshold:
+                    continue
+                prev = best.get(variant.entry)
+                if prev is None or score > prev.score:
+                    best[variant.entry] = Hit(source=entry.source, entry_id=entry.entry_id, name=entry.name,
+                                              matched_variant=variant.text, score=score,
+                                              features={**feats, **ctx}, list_version=entry.list_version,
+                                              entity_type=entry.entity_type)
+        hits = sorted(best.values(), key=lambda h: -h.score)[: cfg.max_hits]
+        top = hits[0].score if hits else 0.0
+        decision = "match" if top >= cfg.match_threshold else "review" if top >= cfg.review_threshold else "clear"
+        return ScreeningResult(id=query.id, decision=decision, score=top, hits=hits)
+
+    def screen_many(self, queries: Iterable[ScreeningQuery]) -> list[ScreeningResult]:
+        """Screen several queries in order."""
+        return [self.screen(q) for q in queries]
+
+
+def screen_jsonl(in_stream: IO[str], out_stream: IO[str], screener: Screener) -> int:
+    """Read JSON lines queries, write one JSON line result each; return the number screened."""
+    count = 0
+    for lineno, line in enumerate(in_stream, 1):
+        if not line.strip():
+            continue
+        try:
+            query = ScreeningQuery.from_dict(json.loads(line))
+        except (json.JSONDecodeError, ValueError) as exc:
+            raise ValueError(f"stdin line {lineno}: {exc}") from exc
+        out_stream.write(screener.screen(query).to_json() + "\n")
+        count += 1
+    out_stream.flush()
+    return count

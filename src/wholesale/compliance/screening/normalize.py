@@ -1,0 +1,151 @@
+"""Name normalisation: script, case, punctuation, legal forms, stopwords, country names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pycountry
+from rigour.names import remove_org_types, remove_person_prefixes
+from rigour.text import ascii_text
+from rigour.text import is_stopword as _rigour_stopword
+
+_APOSTROPHES = re.compile(r"['\u2018\u2019`\u02bc\u02bb\u00b4]")
+# "S.A.", "L.L.C.", "C.V." -> "sa", "llc", "cv" so rigour's org-type table recognises them.
+_DOTTED = re.compile(r"\b(?:[a-z0-9]\.){2,}|\b[a-z]\.(?=\s|$)")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_DIGITS = re.compile(r"\d")
+
+# rigour's table leaves these generic English forms alone; they carry no identity either.
+_EXTRA_LEGAL = frozenset(
+    "co corp corporation company companies inc incorporated ltd limited llc llp plc gmbh ag sa sas sarl srl spa bv nv"
+    " kg ohg ooo oao zao pao jsc ojsc cjsc pte pvt pty lp establishment est".split()
+)
+# Words that appear in so many company names that they identify nothing.
+_ORG_STOPWORDS = frozenset("the of and for und et y e de del la le les el al das der die group holding holdings".split())
+
+# Country names used by OFAC/BIS that pycountry does not resolve on its own.
+_COUNTRY_ALIASES = {
+    "russia": "RU", "iran": "IR", "syria": "SY", "north korea": "KP", "korea, north": "KP",
+    "south korea": "KR", "korea, south": "KR", "burma": "MM", "venezuela": "VE", "bolivia": "BO",
+    "tanzania": "TZ", "taiwan": "TW", "moldova": "MD", "kosovo": "XK", "laos": "LA", "vietnam": "VN",
+    "macau": "MO", "turkey": "TR", "czech republic": "CZ", "palestinian": "PS", "west bank": "PS",
+    "gaza": "PS", "congo, democratic republic of the": "CD", "democratic republic of the congo": "CD",
+    "congo, republic of the": "CG", "ivory coast": "CI", "cote d ivoire": "CI", "region: crimea": "UA",
+    "crimea": "UA", "uk": "GB", "united kingdom": "GB", "usa": "US", "united states": "US",
+    "the bahamas": "BS", "bahamas, the": "BS", "gambia, the": "GM", "micronesia, federated states of": "FM",
+    "brunei": "BN", "cape verde": "CV", "swaziland": "SZ", "macedonia": "MK", "holland": "NL",
+    "netherlands antilles": "AN", "serbia and montenegro": "RS", "yugoslavia": "RS", "zaire": "CD",
+}
+
+
+def fold_text(text: str) -> str:
+    """NFKC, transliterate to ASCII, casefold, '&' to 'and', punctuation to spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    text = ascii_text(text).casefold()
+    text = text.replace("&", " and ")
+    text = _APOSTROPHES.sub("", text)  # O'Brien and Abu-'Umar spell the same without the mark
+    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
+    return " ".join(_NON_ALNUM.sub(" ", text).split())
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedName:
+    """A name in comparable form: all tokens, the identifying core, and what was stripped."""
+
+    full: str
+    core: str
+    tokens: tuple[str, ...]
+    legal_forms: tuple[str, ...]
+    numbers: frozenset[str]
+
+
+def _strip_legal(folded: str) -> tuple[str, tuple[str, ...]]:
+    stripped = remove_org_types(folded, replacement=" ")
+    kept = stripped.split()
+    removed = [t for t in folded.split() if t not in set(kept)]
+    tokens = [t for t in kept if t not in _EXTRA_LEGAL]
+    removed += [t for t in kept if t in _EXTRA_LEGAL]
+    return " ".join(tokens), tuple(removed)
+
+
+_ARTICLES = frozenset(("al", "el"))
+
+
+def _join_articles(tokens: list[str]) -> list[str]:
+    # "Al-Naser", "Al Naser" and "Alnaser" are one name; gluing the article makes them one token.
+    out: list[str] = []
+    glue = False
+    for t in tokens:
+        if glue:
+            out[-1] += t
+            glue = False
+        else:
+            out.append(t)
+            glue = t in _ARTICLES
+    return out
+
+
+def skeleton(token: str) -> str:
+    """Return a consonant skeleton so that transliteration variants (Mohammed/Muhammad) collide."""
+    first, rest = token[:1], token[1:]
+    out = [first]
+    for ch in rest:
+        if ch in "aeiouyhw":
+            continue
+        if ch != out[-1]:
+            out.append(ch)
+    return "".join(out)
+
+
+@lru_cache(maxsize=200_000)
+def normalize_name(text: str, is_person: bool = False) -> NormalizedName:
+    """Return the comparable form of a name; persons lose honorifics, companies lose legal forms."""
+    folded = fold_text(text)
+    # Honorifics never identify anyone, whatever the kind of name.
+    unprefixed = fold_text(remove_person_prefixes(folded)) or folded
+    if is_person:
+        core, forms = unprefixed, ()
+    else:
+        core, forms = _strip_legal(unprefixed)
+    tokens = [t for t in _join_articles(core.split()) if t not in _ORG_STOPWORDS and not _rigour_stopword(t)]
+    if not tokens:  # a name made only of legal forms or stopwords is still a name
+        tokens = core.split() or folded.split()
+    numbers = frozenset(t for t in tokens if _DIGITS.search(t))
+    return NormalizedName(folded, " ".join(tokens), tuple(tokens), forms, numbers)
+
+
+def reverse_person_name(name: str) -> str | None:
+    """Turn the list convention 'LAST, First' into 'First LAST'; None when there is no comma."""
+    if name.count(",") != 1:
+        return None
+    last, first = (p.strip() for p in name.split(","))
+    if not last or not first:
+        return None
+    return f"{first} {last}"
+
+
+@lru_cache(maxsize=4096)
+def country_code(value: str | None) -> str | None:
+    """Map a country name or code to ISO 3166 alpha-2, or None when it cannot be derived."""
+    if not value:
+        return None
+    raw = value.strip()
+    if not raw:
+        return None
+    key = " ".join(raw.casefold().replace(".", "").split())
+    if key in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[key]
+    if len(raw) == 2 and raw.isalpha():
+        found = pycountry.countries.get(alpha_2=raw.upper())
+        return found.alpha_2 if found else (raw.upper() if raw.upper() == "XK" else None)
+    try:
+        return pycountry.countries.lookup(raw).alpha_2
+    except LookupError:
+        pass
+    if "," in raw:  # "Korea, Republic of" style inverted names
+        a, b = raw.split(",", 1)
+        return country_code(f"{b.strip()} {a.strip()}") if b.strip() else None
+    return None
