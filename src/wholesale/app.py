@@ -1,0 +1,69 @@
+"""The ASGI application: routers, error handlers, middleware, and the worker lifecycle."""
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import wholesale
+from wholesale.config import Settings, get_settings
+from wholesale.kit import clock
+from wholesale.kit.errors import DomainError
+from wholesale.kit.http import handle_domain_error, handle_http_exception, handle_validation_error
+from wholesale.kit.observability import RequestMiddleware, configure_logging
+from wholesale.kit.ratelimit import RateLimiter
+
+
+def install_clock(settings: Settings) -> None:
+    """Use the database-backed movable clock in a sandbox, the real clock otherwise."""
+    if settings.sandbox:
+        from wholesale.ops.service import read_clock_offset
+
+        clock.set_clock(clock.OffsetClock(read_clock_offset))
+    elif isinstance(clock.get_clock(), clock.OffsetClock):
+        clock.set_clock(clock.SystemClock())
+
+
+def create_app(settings: Settings | None = None, *, workers: bool = True) -> FastAPI:
+    """Build the application; with `workers` the process also runs background jobs."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    install_clock(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from wholesale.jobs import runtime
+
+        if workers:
+            await run_in_threadpool(runtime.launch, settings)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.shutdown)
+
+    app = FastAPI(
+        title="wholesale",
+        version=wholesale.__version__,
+        description="Wholesale route-to-market provisioning (Webex Wholesale compatible).",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(DomainError, handle_domain_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.add_middleware(RequestMiddleware, limiter=limiter, log_requests=settings.log_requests)
+
+    from wholesale.identity.endpoints import router as identity_router
+    from wholesale.ops.endpoints import router as ops_router
+    from wholesale.ops.endpoints import sandbox_router
+    from wholesale.partners.endpoints import router as partners_router
+
+    app.include_router(ops_router)
+    app.include_router(partners_router)
+    app.include_router(identity_router)
+    if settings.sandbox:
+        app.include_router(sandbox_router)
+    return app

@@ -1,0 +1,159 @@
+"""The `wholesale` command: serve, worker, migrate, partners, tokens, demo."""
+
+import os
+import signal
+import sys
+import threading
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from wholesale.config import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Wholesale route-to-market provisioning.")
+partners_app = typer.Typer(no_args_is_help=True, help="Manage partners.")
+tokens_app = typer.Typer(no_args_is_help=True, help="Issue API tokens.")
+app.add_typer(partners_app, name="partners")
+app.add_typer(tokens_app, name="tokens")
+
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the latest schema (ours and the job engine's)."""
+    from wholesale.db.migrate import migrate as run
+
+    run(get_settings())
+    err.print("database is at the latest schema")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    no_workers: Annotated[bool, typer.Option("--no-workers", help="Serve the API only; run `wholesale worker` elsewhere.")] = False,
+    http_workers: Annotated[int, typer.Option(help="uvicorn worker processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Serve the API and portal, with in-process job workers unless --no-workers."""
+    import uvicorn
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        from wholesale.db.migrate import migrate as run
+
+        run(settings)
+    if http_workers > 1 and (settings.is_sqlite or not no_workers):
+        _fail("--http-workers > 1 needs PostgreSQL and --no-workers (run `wholesale worker` for jobs).")
+    os.environ["WHOLESALE_SERVE_WORKERS"] = "0" if no_workers else "1"
+    uvicorn.run(
+        "wholesale.cli:asgi_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=http_workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def asgi_app():  # noqa: ANN201
+    """Build the app for uvicorn (a factory, so each uvicorn worker builds its own)."""
+    from wholesale.app import create_app
+
+    return create_app(workers=os.environ.get("WHOLESALE_SERVE_WORKERS", "1") == "1")
+
+
+@app.command()
+def worker(
+    metrics_port: Annotated[Optional[int], typer.Option(help="Serve this worker's /metrics on this port.")] = None,
+) -> None:
+    """Run background jobs only (start several on PostgreSQL, each with its own WHOLESALE_EXECUTOR_ID)."""
+    from wholesale.app import install_clock
+    from wholesale.jobs import runtime
+    from wholesale.kit.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    install_clock(settings)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    runtime.launch(settings)
+    err.print(f"worker {settings.executor_id} running; Ctrl-C to stop")
+    stop.wait()
+    runtime.shutdown()
+
+
+@partners_app.command("create")
+def partners_create(
+    name: str,
+    parent: Annotated[Optional[str], typer.Option("--parent", help="Parent partner org id (makes a sub-partner).")] = None,
+) -> None:
+    """Create a partner; prints its org id and nothing else."""
+    from wholesale.db.session import get_database
+    from wholesale.kit.errors import DomainError
+    from wholesale.partners.service import create_partner
+
+    try:
+        with get_database().transaction() as session:
+            partner = create_partner(session, name=name, parent_org_id=parent)
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(partner.org_id)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    org: Annotated[str, typer.Option("--org", help="Org id the token acts for.")],
+    role: Annotated[str, typer.Option("--role", help="partner-admin | reviewer | operator | customer-admin")],
+    scope: Annotated[Optional[list[str]], typer.Option("--scope", help="Scope (repeat); default: the role's scopes.")] = None,
+    label: Annotated[Optional[str], typer.Option(help="A note on what the token is for.")] = None,
+) -> None:
+    """Issue a token; prints the token and nothing else."""
+    from wholesale.db.session import get_database
+    from wholesale.identity.roles import Role
+    from wholesale.identity.service import create_token
+    from wholesale.kit.errors import DomainError
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        _fail(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}")
+    try:
+        with get_database().transaction() as session:
+            token = create_token(session, org_id=org, role=role_value, scopes=scope, label=label)
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(token)
+
+
+@app.command()
+def demo() -> None:
+    """Seed a demo partner, a sub-partner and tokens (idempotent); print tokens and URLs."""
+    from wholesale.demo import seed
+
+    result = seed()
+    typer.echo("wholesale demo")
+    for key, value in result.items():
+        typer.echo(f"  {key}: {value}")
+
+
+def main() -> None:
+    """Entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Settings read from WHOLESALE_* environment variables; zero variables give a working SQLite setup."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path('var').absolute() / 'wholesale.db'}"
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="WHOLESALE_", extra="ignore")
+
+    database_url: str = Field(default_factory=_default_database_url)
+    # Origin clients reach us at (https://host[:port]); empty = taken from each request's Host.
+    public_base_url: str = ""
+    sandbox: bool = False
+    # Requests per token per minute; 0 disables limiting. Generous by default (Webex-like clients retry on 429).
+    rate_limit_per_minute: int = 6000
+    rate_limit_burst: int = 600
+    log_level: str = "INFO"
+    log_requests: bool = True
+    # Identifies this process to DBOS: workflows it owned are recovered by the next process with the same id.
+    executor_id: str = "local"
+    worker_concurrency: int = 8
+    queue_polling_interval: float = 0.05
+    # Seconds a resolved token stays cached in-process (revocation takes at most this long to bite).
+    token_cache_seconds: float = 5.0
+    db_pool_size: int = 20
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is a SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the cached settings (tests call get_settings.cache_clear() after changing the environment)."""
+    return Settings()

@@ -1,0 +1,30 @@
+"""Apply Alembic migrations and DBOS's own system-table migrations."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from wholesale.config import Settings, get_settings
+from wholesale.db.session import normalise_url
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    """Build an Alembic config for a database URL (no alembic.ini needed)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return cfg
+
+
+def migrate(settings: Settings | None = None) -> None:
+    """Bring the database to the latest schema: ours, then DBOS's."""
+    settings = settings or get_settings()
+    if settings.is_sqlite:
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings.database_url), "head")
+    from wholesale.jobs.runtime import migrate_system_database
+
+    migrate_system_database(settings)

@@ -1,0 +1,47 @@
+"""Alembic environment: our metadata only (DBOS owns and migrates its own tables)."""
+
+from alembic import context
+from sqlalchemy import pool
+
+from wholesale.db import models  # noqa: F401
+from wholesale.db.base import Base
+from wholesale.db.session import normalise_url
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+    """Leave tables that are not ours (DBOS's, on SQLite unprefixed) out of autogenerate."""
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    return True
+
+
+def run_migrations() -> None:
+    """Run migrations on a connection given by the caller, or on the configured URL."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    from sqlalchemy import create_engine
+
+    engine = create_engine(normalise_url(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        _run(conn)
+        conn.commit()
+
+
+def _run(connection) -> None:  # noqa: ANN001
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        include_object=include_object,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations()

@@ -1,0 +1,8 @@
+"""Import every table so Base.metadata is complete (Alembic and tests rely on it)."""
+
+from wholesale.events.models import AuditEvent  # noqa: F401
+from wholesale.identity.models import ApiToken, Org  # noqa: F401
+from wholesale.jobs.probe import JobProbe, JobProbeRun  # noqa: F401
+from wholesale.kit.idempotency import IdempotencyKey  # noqa: F401
+from wholesale.ops.models import SandboxState  # noqa: F401
+from wholesale.partners.models import Partner  # noqa: F401

@@ -1,0 +1,46 @@
+"""Seed a demo partner for `make run`: idempotent, prints fresh tokens each time."""
+
+import sqlalchemy as sa
+
+from wholesale.config import get_settings
+from wholesale.db.session import get_database
+from wholesale.identity import service as identity
+from wholesale.identity.models import Org
+from wholesale.identity.roles import Role
+from wholesale.partners.models import Partner
+from wholesale.partners.service import create_partner
+
+DEMO_PARTNER = "Demo Partner"
+DEMO_SUB_PARTNER = "Demo Sub-Partner"
+
+
+def _find_partner(session: sa.orm.Session, name: str, parent: str | None) -> Partner | None:
+    return session.scalars(
+        sa.select(Partner)
+        .join(Org, Org.id == Partner.org_id)
+        .where(Org.display_name == name, Partner.parent_org_id.is_(None) if parent is None else Partner.parent_org_id == parent)
+    ).first()
+
+
+def seed() -> dict[str, str]:
+    """Create the demo partner, sub-partner and platform org when missing; issue fresh tokens."""
+    with get_database().transaction() as session:
+        partner = _find_partner(session, DEMO_PARTNER, None) or create_partner(session, name=DEMO_PARTNER)
+        sub = _find_partner(session, DEMO_SUB_PARTNER, partner.org_id) or create_partner(
+            session, name=DEMO_SUB_PARTNER, parent_org_id=partner.org_id
+        )
+        platform = identity.ensure_platform_org(session)
+        partner_token = identity.create_token(session, org_id=partner.org_id, role=Role.PARTNER_ADMIN, label="demo")
+        operator_token = identity.create_token(session, org_id=platform.id, role=Role.OPERATOR, label="demo")
+        reviewer_token = identity.create_token(session, org_id=platform.id, role=Role.REVIEWER, label="demo")
+    base = get_settings().public_base_url or "http://127.0.0.1:8000"
+    return {
+        "partner org id": partner.org_id,
+        "sub-partner org id": sub.org_id,
+        "partner-admin token": partner_token,
+        "operator token": operator_token,
+        "reviewer token": reviewer_token,
+        "API": f"{base}/v1/wholesale/customers",
+        "API docs": f"{base}/docs",
+        "try": f'curl -H "Authorization: Bearer {partner_token}" {base}/v1/wholesale/subPartners',
+    }

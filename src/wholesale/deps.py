@@ -1,0 +1,59 @@
+"""FastAPI dependencies: who is calling, with which scope, acting for which partner."""
+
+from typing import Annotated, Callable
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from wholesale.config import get_settings
+from wholesale.db.session import get_database
+from wholesale.identity import service as identity
+from wholesale.identity.roles import Role, Scope
+from wholesale.identity.schemas import Principal
+from wholesale.kit.context import set_actor
+from wholesale.kit.errors import Forbidden
+from wholesale.kit.http import get_session
+
+_token_cache: identity.TokenCache | None = None
+
+
+def token_cache() -> identity.TokenCache:
+    """Return the process token cache."""
+    global _token_cache
+    if _token_cache is None:
+        _token_cache = identity.TokenCache(get_settings().token_cache_seconds)
+    return _token_cache
+
+
+def authenticate_request(request: Request) -> Principal:
+    """Resolve the caller once per request (401 on a missing or bad token)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        return principal
+    principal = identity.authenticate(
+        lambda: get_database().session(write=False), request.headers.get("authorization"), token_cache()
+    )
+    request.state.principal = principal
+    set_actor(f"token:{principal.token_id}")
+    return principal
+
+
+def require(scope: Scope, *roles: Role) -> Callable[[Request], Principal]:
+    """Dependency factory: the caller must hold a scope (and, when given, one of the roles)."""
+
+    def dependency(request: Request) -> Principal:
+        principal = authenticate_request(request)
+        if roles and principal.role not in roles:
+            raise Forbidden(f"Role {principal.role} may not call this operation.")
+        identity.require_scope(principal, scope)
+        return principal
+
+    dependency.__name__ = f"require_{scope.name.lower()}"
+    return dependency
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+OnBehalfOf = Annotated[
+    str | None,
+    Query(description="Act for this sub-partner of the calling partner (Webex semantics)."),
+]

@@ -1,0 +1,39 @@
+"""Identity directory: organisations (partners and customers alike) and API tokens."""
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wholesale.db.base import Base
+
+
+class Org(Base):
+    """An organisation in the identity directory ("Common Identity")."""
+
+    __tablename__ = "orgs"
+
+    id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # platform | partner | customer
+    display_name: Mapped[str] = mapped_column(sa.String(300))
+    country_code: Mapped[str | None] = mapped_column(sa.String(2))
+    language: Mapped[str | None] = mapped_column(sa.String(20))
+    # The partner that manages this org (customer orgs), for tenancy checks on identity reads.
+    managed_by_org_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    created: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(30))
+    scopes: Mapped[list[Any]]
+    label: Mapped[str | None] = mapped_column(sa.String(200))
+    created: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,29 @@
+"""Identity API shapes."""
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from wholesale.identity.roles import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    token_id: str
+    org_id: str
+    role: Role
+    scopes: frozenset[str]
+    # The partner that owns the caller's org: itself for partners, the managing partner for customer admins.
+    partner_org_id: str | None
+
+
+class OrganizationRead(BaseModel):
+    """An identity organisation as GET /v1/organizations/{orgId} shows it."""
+
+    id: str
+    displayName: str
+    countryCode: str | None = None
+    language: str | None = None
+    created: str

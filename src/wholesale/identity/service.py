@@ -1,0 +1,170 @@
+"""Identity: organisations, tokens and authentication."""
+
+import threading
+import time
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from wholesale.identity import repository
+from wholesale.identity.models import ApiToken, Org
+from wholesale.identity.roles import DEFAULT_SCOPES, ROLE_ORG_KIND, Role, Scope
+from wholesale.identity.schemas import OrganizationRead, Principal
+from wholesale.kit import clock, ids
+from wholesale.kit.errors import BadRequest, Forbidden, NotFound, Unauthorized
+
+
+def create_org(
+    session: Session,
+    *,
+    kind: str,
+    display_name: str,
+    country_code: str | None = None,
+    language: str | None = None,
+    managed_by_org_id: str | None = None,
+    org_id: str | None = None,
+) -> Org:
+    """Add an organisation to the identity directory."""
+    org = Org(
+        id=org_id or ids.new_id("ORGANIZATION"),
+        kind=kind,
+        display_name=display_name,
+        country_code=country_code,
+        language=language,
+        managed_by_org_id=managed_by_org_id,
+        created=clock.now(),
+    )
+    session.add(org)
+    return org
+
+
+def ensure_platform_org(session: Session) -> Org:
+    """Return the platform's own org (operators and reviewers belong to it), creating it once."""
+    platform_id = ids.encode_id("ORGANIZATION", "platform")
+    org = repository.get_org(session, platform_id)
+    if org is None:
+        org = create_org(session, kind="platform", display_name="Platform", org_id=platform_id)
+        session.flush()
+    return org
+
+
+def create_token(
+    session: Session, *, org_id: str, role: Role, scopes: list[str] | None = None, label: str | None = None
+) -> str:
+    """Issue a bearer token for an org and role; returns the token, which is stored only hashed."""
+    org = repository.get_org(session, org_id)
+    if org is None:
+        raise NotFound(f"Organization {org_id} not found.")
+    if org.kind != ROLE_ORG_KIND[role]:
+        raise BadRequest(f"Role {role} needs a {ROLE_ORG_KIND[role]} org; {org_id} is a {org.kind} org.")
+    known = {s.value for s in Scope}
+    unknown = [s for s in scopes or [] if s not in known]
+    if unknown:
+        raise BadRequest(f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
+    token = ids.new_token()
+    session.add(
+        ApiToken(
+            id=ids.new_id("TOKEN"),
+            token_hash=ids.hash_token(token),
+            org_id=org_id,
+            role=role.value,
+            scopes=sorted(scopes) if scopes else sorted(DEFAULT_SCOPES[role]),
+            label=label,
+            created=clock.now(),
+        )
+    )
+    return token
+
+
+class TokenCache:
+    """Resolved principals kept for a few seconds so a request costs no token query."""
+
+    def __init__(self, ttl: float):
+        self.ttl = ttl
+        self._items: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str) -> Principal | None:
+        """Return a cached principal that has not expired."""
+        item = self._items.get(token_hash)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        """Cache a principal."""
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[token_hash] = (time.monotonic() + self.ttl, principal)
+
+    def clear(self) -> None:
+        """Forget every cached principal."""
+        with self._lock:
+            self._items.clear()
+
+
+def authenticate(
+    open_session: Callable[[], Session], authorization: str | None, cache: TokenCache | None = None
+) -> Principal:
+    """Resolve an Authorization header to a principal or raise 401; the database is read only on a cache miss."""
+    if not authorization:
+        raise Unauthorized("The request requires a valid access token set in the Authorization request header.")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
+    token_hash = ids.hash_token(token.strip())
+    if cache is not None and (principal := cache.get(token_hash)) is not None:
+        return principal
+    with open_session() as session:
+        row = repository.get_token_by_hash(session, token_hash)
+        if row is None:
+            raise Unauthorized("The access token is invalid or revoked.")
+        org = repository.get_org(session, row.org_id)
+    partner_org_id = org.id if org.kind == "partner" else org.managed_by_org_id
+    principal = Principal(
+        token_id=row.id,
+        org_id=row.org_id,
+        role=Role(row.role),
+        scopes=frozenset(row.scopes),
+        partner_org_id=partner_org_id,
+    )
+    if cache is not None:
+        cache.put(token_hash, principal)
+    return principal
+
+
+def require_scope(principal: Principal, scope: Scope) -> None:
+    """Raise 403 unless the principal holds the scope."""
+    if scope.value not in principal.scopes:
+        raise Forbidden(f"The access token lacks the scope {scope.value}.")
+
+
+def read_organization(session: Session, principal: Principal, org_id: str) -> OrganizationRead:
+    """Return an identity org to its partner, its own admins, or operators; anyone else gets 404."""
+    org = repository.get_org(session, org_id)
+    allowed = org is not None and (
+        principal.role == Role.OPERATOR
+        or org.id == principal.org_id
+        or (principal.role == Role.PARTNER_ADMIN and org.managed_by_org_id is not None
+            and _partner_manages(session, principal.org_id, org.managed_by_org_id))
+    )
+    if not allowed:
+        raise NotFound(f"Organization {org_id} not found.")
+    return OrganizationRead(
+        id=org.id,
+        displayName=org.display_name,
+        countryCode=org.country_code,
+        language=org.language,
+        created=clock.isoformat(org.created),
+    )
+
+
+def _partner_manages(session: Session, partner_org_id: str, managing_org_id: str) -> bool:
+    """True when the managing org is the partner itself or one of its sub-partners."""
+    from wholesale.partners.repository import get_partner
+
+    if managing_org_id == partner_org_id:
+        return True
+    sub = get_partner(session, managing_org_id)
+    return sub is not None and sub.parent_org_id == partner_org_id

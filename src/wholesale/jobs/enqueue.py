@@ -1,0 +1,30 @@
+"""The jobs port: services enqueue work inside their own transaction, so state and job commit together."""
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from wholesale.jobs.runtime import QUEUES, get_client
+
+
+def enqueue(
+    session: Session,
+    workflow: str,
+    *args: Any,
+    key: str,
+    queue: str = "default",
+    delay_seconds: float | None = None,
+) -> str:
+    """Enqueue a workflow by name in the caller's transaction; `key` is the workflow id and so the idempotency key.
+
+    A second enqueue with the same key attaches to the first instead of running the work again.
+    """
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    options: dict[str, Any] = {"workflow_name": workflow, "queue_name": queue, "workflow_id": key}
+    if delay_seconds:
+        options["delay_seconds"] = delay_seconds
+    # Flush first so the workflow row is written after (and with) the state it depends on.
+    session.flush()
+    get_client().enqueue_in_transaction(session, options, *args)  # type: ignore[arg-type]
+    return key

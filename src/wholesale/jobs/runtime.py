@@ -1,0 +1,97 @@
+"""DBOS Transact on the application's own database: configuration, launch, queues and the enqueue client."""
+
+import logging
+import threading
+
+from dbos import DBOS, DBOSClient
+
+import wholesale
+from wholesale.config import Settings, get_settings
+from wholesale.db.session import normalise_url
+
+log = logging.getLogger("wholesale.jobs")
+
+# Queue name -> per-process concurrency share of settings.worker_concurrency (None = the setting itself).
+QUEUES: dict[str, int | None] = {"provisioning": None, "compliance": 4, "default": 4}
+DBOS_SCHEMA = "dbos"
+
+_client: DBOSClient | None = None
+_client_lock = threading.Lock()
+_launched = False
+
+
+def system_database_url(settings: Settings) -> str:
+    """DBOS keeps its tables in the application database (schema `dbos` on PostgreSQL, unprefixed on SQLite)."""
+    return normalise_url(settings.database_url)
+
+
+def migrate_system_database(settings: Settings | None = None) -> None:
+    """Create or upgrade DBOS's own tables."""
+    settings = settings or get_settings()
+    DBOS.migrate(system_database_url(settings), schema=DBOS_SCHEMA)
+
+
+def get_client() -> DBOSClient:
+    """Return the process's DBOS client (it enqueues inside our transactions; it never runs workflows)."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            settings = get_settings()
+            _client = DBOSClient(
+                system_database_url=system_database_url(settings),
+                dbos_system_schema=DBOS_SCHEMA,
+                application_name="wholesale",
+            )
+        return _client
+
+
+def launch(settings: Settings | None = None) -> None:
+    """Start this process's workers: recover unfinished workflows, then dequeue and run cron."""
+    global _launched
+    if _launched:
+        return
+    settings = settings or get_settings()
+    from wholesale.jobs import registry  # noqa: F401  (imports every workflow so DBOS knows them)
+    from wholesale.jobs.schedules import apply_schedules
+
+    DBOS(
+        config={
+            "name": "wholesale",
+            "system_database_url": system_database_url(settings),
+            "dbos_system_schema": DBOS_SCHEMA,
+            "executor_id": settings.executor_id,
+            # One version for every deployment of a release line, so a restarted process recovers
+            # the workflows its predecessor left unfinished.
+            "application_version": f"wholesale-{wholesale.__version__}",
+            "log_level": "WARNING",
+            "scheduler_polling_interval_sec": 5.0,
+        }
+    )
+    DBOS.launch()
+    for name, share in QUEUES.items():
+        DBOS.register_queue(
+            name,
+            worker_concurrency=share or settings.worker_concurrency,
+            polling_interval_sec=settings.queue_polling_interval,
+            on_conflict="always_update",
+        )
+    apply_schedules()
+    _launched = True
+    log.info("workers launched", extra={"fields": {"executorId": settings.executor_id, "queues": list(QUEUES)}})
+
+
+def is_launched() -> bool:
+    """True when this process runs workers."""
+    return _launched
+
+
+def shutdown() -> None:
+    """Stop workers and close the client (tests and process exit)."""
+    global _client, _launched
+    if _launched:
+        DBOS.destroy(destroy_registry=False)
+        _launched = False
+    with _client_lock:
+        if _client is not None:
+            _client.destroy()
+            _client = None

@@ -1,0 +1,38 @@
+"""Every periodic job, in one place; `POST /v1/sandbox/tick` runs them all at once."""
+
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from dbos import DBOS
+
+from wholesale.db.session import get_database
+from wholesale.jobs.workflow import job
+from wholesale.kit import clock, idempotency
+
+
+@DBOS.step()
+def _purge_idempotency_keys() -> int:
+    with get_database().transaction() as session:
+        return idempotency.purge_older_than(session, clock.now() - timedelta(hours=24))
+
+
+@job("ops.purge_idempotency_keys")
+def purge_idempotency_keys(_scheduled: datetime, _context: Any) -> None:
+    """Forget Idempotency-Keys after 24 hours, as Stripe does."""
+    _purge_idempotency_keys()
+
+
+# name -> (workflow name, workflow function, cron with seconds first)
+SCHEDULES: dict[str, tuple[str, Callable[[datetime, Any], None], str]] = {
+    "purge-idempotency-keys": ("ops.purge_idempotency_keys", purge_idempotency_keys, "0 17 3 * * *"),
+}
+
+
+def apply_schedules() -> None:
+    """Install the schedules in DBOS (deduplicated across processes by name)."""
+    DBOS.apply_schedules(
+        [
+            {"schedule_name": name, "workflow_fn": fn, "schedule": cron, "queue_name": "default"}
+            for name, (_wf, fn, cron) in SCHEDULES.items()
+        ]
+    )

@@ -1,0 +1,35 @@
+"""The decorator every background job uses: a named DBOS workflow with metrics and an actor in the audit trail."""
+
+import functools
+import time
+from typing import Any, Callable, TypeVar
+
+from dbos import DBOS
+
+from wholesale.kit.context import set_actor, set_tracking_id
+from wholesale.kit.observability import JOB_LATENCY, JOBS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def job(name: str) -> Callable[[F], F]:
+    """Register a function as the DBOS workflow `name` (domain.verb), timing it and naming it as the actor."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            set_actor(f"job:{name}")
+            set_tracking_id(DBOS.workflow_id)
+            started = time.perf_counter()
+            outcome = "error"
+            try:
+                result = fn(*args, **kwargs)
+                outcome = "ok"
+                return result
+            finally:
+                JOBS.labels(name, outcome).inc()
+                JOB_LATENCY.labels(name).observe(time.perf_counter() - started)
+
+        return DBOS.workflow(name=name)(timed)  # type: ignore[return-value]
+
+    return decorate

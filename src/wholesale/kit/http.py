@@ -1,0 +1,182 @@
+"""HTTP plumbing: the unit of work per request, Idempotency-Key, and the one error format."""
+
+import logging
+from typing import Any, Callable, Coroutine
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from wholesale.db.session import get_database
+from wholesale.kit import idempotency
+from wholesale.kit.context import current_tracking_id
+from wholesale.kit.errors import DomainError, error_body
+from wholesale.kit.pagination import Page
+
+log = logging.getLogger("wholesale.http")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENT_METHODS = frozenset({"POST", "PUT"})
+
+
+class UnitOfWork:
+    """The request's one database transaction, opened on first use."""
+
+    def __init__(self, write: bool):
+        self.write = write
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """Return the session, opening it on first use."""
+        if self._session is None:
+            self._session = get_database().session(write=self.write)
+        return self._session
+
+    @property
+    def opened(self) -> bool:
+        """True once the session exists."""
+        return self._session is not None
+
+    def commit(self) -> None:
+        """Commit the request's work."""
+        if self._session is not None:
+            self._session.commit()
+
+    def close(self) -> None:
+        """Roll back anything uncommitted and release the connection."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def get_session(request: Request) -> Session:
+    """Dependency: the request's session (committed by the route after the endpoint succeeds)."""
+    return request.state.uow.session
+
+
+class UnitOfWorkRoute(APIRoute):
+    """Wrap each endpoint in one transaction: commit on 2xx/3xx, roll back otherwise; replay Idempotency-Keys."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            uow = UnitOfWork(write=request.method not in SAFE_METHODS)
+            request.state.uow = uow
+            try:
+                key = request.headers.get("idempotency-key")
+                claim = None
+                if key is not None and request.method in IDEMPOTENT_METHODS:
+                    claim = await _claim_key(request, uow, key)
+                    if isinstance(claim, Response):
+                        return claim
+                response = await original(request)
+                if response.status_code < 400:
+                    if claim is not None:
+                        await run_in_threadpool(
+                            idempotency.store,
+                            uow.session,
+                            org_id=claim,
+                            key=key,
+                            status_code=response.status_code,
+                            body=bytes(response.body),
+                            headers=dict(response.headers),
+                        )
+                    if uow.opened:
+                        await run_in_threadpool(uow.commit)
+                return response
+            finally:
+                if uow.opened:
+                    await run_in_threadpool(uow.close)
+
+        return handler
+
+
+async def _claim_key(request: Request, uow: UnitOfWork, key: str) -> str | Response:
+    """Claim an Idempotency-Key for the caller's org; return the stored response on a replay."""
+    from wholesale.deps import authenticate_request
+
+    principal = await run_in_threadpool(authenticate_request, request)
+    body = await request.body()
+    fp = idempotency.fingerprint(request.method, request.url.path, request.url.query, body)
+    stored = await run_in_threadpool(
+        idempotency.claim,
+        uow.session,
+        org_id=principal.org_id,
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        fp=fp,
+    )
+    if stored is None:
+        return principal.org_id
+    headers = dict(stored.headers)
+    headers["Idempotent-Replayed"] = "true"
+    return Response(content=stored.body, status_code=stored.status_code, headers=headers)
+
+
+def error_response(status_code: int, message: str, errors: list[dict[str, Any]], headers: dict[str, str] | None = None) -> JSONResponse:
+    """Render the Webex error body."""
+    tracking_id = current_tracking_id() or ""
+    return JSONResponse(
+        error_body(message, errors, tracking_id), status_code=status_code, headers=headers or None
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def handle_domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    """Render a DomainError."""
+    return error_response(exc.status_code, exc.message, exc.errors, exc.headers)
+
+
+async def handle_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """Render request validation failures as 400 naming each offending field."""
+    errors = []
+    for err in exc.errors():
+        field = _field_name(tuple(err.get("loc", ())))
+        text = err.get("msg", "invalid")
+        if err.get("type") == "missing":
+            text = "is required"
+        elif err.get("type") == "json_invalid":
+            field, text = "body", "is not valid JSON"
+        errors.append({"description": f"{field}: {text}", "errorCode": 400100})
+    message = "; ".join(e["description"] for e in errors) or "Invalid request."
+    return error_response(400, message, errors)
+
+
+async def handle_http_exception(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Render routing errors (unknown path, wrong method) in the same format."""
+    messages = {404: "The requested resource could not be found.", 405: "The method is not allowed on this resource."}
+    message = messages.get(exc.status_code, str(exc.detail))
+    return error_response(exc.status_code, message, [{"description": message, "errorCode": exc.status_code * 1000}], dict(exc.headers or {}))
+
+
+def public_base(request: Request) -> str:
+    """Return the origin clients reach us at (configured, or this request's scheme and host)."""
+    from wholesale.config import get_settings
+
+    configured = get_settings().public_base_url
+    return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
+
+
+def list_response(request: Request, page: "Page[Any]", items: list[Any]) -> JSONResponse:
+    """Render `{"items": [...]}` with a Link rel="next" header when another page follows."""
+    from fastapi.encoders import jsonable_encoder
+
+    from wholesale.config import get_settings
+    from wholesale.kit.pagination import next_link
+
+    response = JSONResponse({"items": jsonable_encoder(items, exclude_none=True)})
+    link = next_link(request.url, page, get_settings().public_base_url)
+    if link:
+        response.headers["Link"] = link
+    return response

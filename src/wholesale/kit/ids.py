@@ -1,0 +1,47 @@
+"""Webex-style opaque ids: base64url of ciscospark://us/<KIND>/<uuid>, unpadded."""
+
+import base64
+import binascii
+import hashlib
+import secrets
+import uuid
+
+
+def new_id(kind: str) -> str:
+    """Return a new opaque id of the given kind (ENTERPRISE, ORGANIZATION, SUBSCRIBER, ...)."""
+    return encode_id(kind, str(uuid.uuid4()))
+
+
+def encode_id(kind: str, raw: str) -> str:
+    """Encode a raw uuid (or other string) as an opaque id of a kind."""
+    text = f"ciscospark://us/{kind}/{raw}".encode()
+    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+
+def decode_id(opaque: str) -> tuple[str, str] | None:
+    """Return (kind, raw) of an opaque id, or None when it is not one of ours."""
+    try:
+        padded = opaque + "=" * (-len(opaque) % 4)
+        text = base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    prefix = "ciscospark://us/"
+    if not text.startswith(prefix) or text.count("/") < 4:
+        return None
+    kind, _, raw = text[len(prefix):].partition("/")
+    return kind, raw
+
+
+def new_token() -> str:
+    """Return a new bearer token (shown once, stored only as a hash)."""
+    return "whs_" + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_tracking_id() -> str:
+    """Return a tracking id in the style Webex clients send."""
+    return f"WHOLESALE_{uuid.uuid4()}"

@@ -1,0 +1,157 @@
+"""Structured JSON logs, Prometheus metrics, and the ASGI middleware that wraps every request."""
+
+import json
+import logging
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from wholesale.kit.context import set_actor, set_tracking_id
+from wholesale.kit.errors import error_body
+from wholesale.kit.ids import new_tracking_id
+from wholesale.kit.ratelimit import RateLimiter
+
+REQUESTS = Counter("wholesale_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "wholesale_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+JOBS = Counter("wholesale_jobs_total", "Job runs finished by this process", ["workflow", "outcome"])
+JOB_LATENCY = Histogram(
+    "wholesale_job_duration_seconds",
+    "Job run time in this process",
+    ["workflow"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+
+request_log = logging.getLogger("wholesale.request")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        extra = getattr(record, "fields", None)
+        if extra:
+            entry.update(extra)
+        if record.exc_info:
+            entry["exc"] = "".join(traceback.format_exception(*record.exc_info))[-4000:]
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Send every log record to stderr as JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).disabled = True
+    for name in ("uvicorn", "uvicorn.error", "dbos"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+class RequestMiddleware:
+    """Tracking id in and out, rate limits, one log line and metrics per request, and a 500 body that never leaks."""
+
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter | None = None, log_requests: bool = True):
+        self.app = app
+        self.limiter = limiter
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        tracking_id = headers.get("trackingid") or new_tracking_id()
+        set_tracking_id(tracking_id)
+        set_actor("anonymous")
+        status = 500
+        sent_start = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, sent_start
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                sent_start = True
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(b"trackingid", tracking_id.encode("latin-1"))]
+            await send(message)
+
+        try:
+            retry_after = self.limiter.check(headers.get("authorization")) if self.limiter else None
+            if retry_after is not None:
+                await _send_json(
+                    send_wrapper,
+                    429,
+                    error_body(
+                        "Too many requests; retry after the number of seconds in Retry-After.",
+                        [{"description": "Rate limit exceeded for this access token.", "errorCode": 429000}],
+                        tracking_id,
+                    ),
+                    extra_headers=[(b"retry-after", str(retry_after).encode())],
+                )
+            else:
+                await self.app(scope, receive, send_wrapper)
+        except Exception:
+            logging.getLogger("wholesale.error").exception(
+                "unhandled error", extra={"fields": {"trackingId": tracking_id, "path": scope.get("path")}}
+            )
+            if not sent_start:
+                await _send_json(
+                    send_wrapper,
+                    500,
+                    error_body(
+                        "Internal server error; quote the trackingId when reporting it.",
+                        [{"description": "Internal server error.", "errorCode": 500000}],
+                        tracking_id,
+                    ),
+                )
+        finally:
+            duration = time.perf_counter() - started
+            route = scope.get("route")
+            route_path = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            REQUESTS.labels(method, route_path, str(status)).inc()
+            LATENCY.labels(method, route_path).observe(duration)
+            if self.log_requests:
+                principal = scope.get("state", {}).get("principal")
+                request_log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "trackingId": tracking_id,
+                            "method": method,
+                            "path": scope.get("path"),
+                            "route": route_path,
+                            "status": status,
+                            "durationMs": round(duration * 1000, 2),
+                            "partnerOrgId": getattr(principal, "partner_org_id", None),
+                            "orgId": getattr(principal, "org_id", None),
+                        }
+                    },
+                )
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any], extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra_headers or [])})
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,86 @@
+"""Operations: health, the sandbox clock and tick, job probes."""
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wholesale.db.session import get_database
+from wholesale.jobs import runtime
+from wholesale.jobs.enqueue import enqueue
+from wholesale.jobs.schedules import SCHEDULES
+from wholesale.kit import clock, ids
+from wholesale.kit.errors import BadRequest
+from wholesale.ops.models import SandboxState
+
+CLOCK_KEY = "clock_offset_seconds"
+
+
+def read_clock_offset() -> float:
+    """Return the sandbox clock offset in seconds (0 when never moved)."""
+    with get_database().session(write=False) as session:
+        row = session.get(SandboxState, CLOCK_KEY)
+        return row.value if row else 0.0
+
+
+def move_clock(session: Session, *, advance_seconds: float | None, now: datetime | None) -> datetime:
+    """Move the sandbox clock forward by seconds or to an instant; it never goes backwards."""
+    if (advance_seconds is None) == (now is None):
+        raise BadRequest("Give exactly one of advanceSeconds or now.")
+    row = session.get(SandboxState, CLOCK_KEY) or SandboxState(key=CLOCK_KEY, value=0.0)
+    real = datetime.now(timezone.utc)
+    current_offset = row.value
+    if advance_seconds is not None:
+        if advance_seconds < 0:
+            raise BadRequest("advanceSeconds: must not be negative (the clock only moves forward).")
+        new_offset = current_offset + advance_seconds
+    else:
+        if now.tzinfo is None:
+            raise BadRequest("now: must carry a timezone, e.g. 2026-12-31T00:00:00Z.")
+        new_offset = (now - real).total_seconds()
+        if new_offset < current_offset:
+            raise BadRequest("now: must not be earlier than the sandbox clock's current time.")
+    row.value = new_offset
+    session.merge(row)
+    return real + timedelta(seconds=new_offset)
+
+
+def tick(session: Session) -> list[str]:
+    """Enqueue every scheduled job now (in this transaction); return their workflow ids."""
+    started = clock.now()
+    workflow_ids = []
+    for name, (workflow, _fn, _cron) in SCHEDULES.items():
+        key = f"tick:{name}:{ids.new_tracking_id()}"
+        enqueue(session, workflow, started, None, key=key)
+        workflow_ids.append(key)
+    return workflow_ids
+
+
+def wait_for(workflow_ids: list[str], timeout: float) -> dict[str, str]:
+    """Wait until workflows finish (or the timeout passes); return their statuses."""
+    client = runtime.get_client()
+    deadline = time.monotonic() + timeout
+    statuses: dict[str, str] = {}
+    while True:
+        statuses = {wid: client.retrieve_workflow(wid).get_status().status for wid in workflow_ids}
+        if all(s in ("SUCCESS", "ERROR", "CANCELLED") for s in statuses.values()) or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.05)
+
+
+def check_ready() -> dict[str, str]:
+    """Check the database and the job engine; return a status per component."""
+    status = {}
+    try:
+        with get_database().session(write=False) as session:
+            session.execute(sa.text("SELECT 1"))
+        status["database"] = "ok"
+    except Exception as exc:  # readiness must report, not raise
+        status["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        runtime.get_client().list_queued_workflows(limit=1)
+        status["jobs"] = "ok" if runtime.is_launched() else "ok (enqueue only; workers run elsewhere)"
+    except Exception as exc:
+        status["jobs"] = f"error: {exc.__class__.__name__}"
+    return status

@@ -1,0 +1,30 @@
+"""GET /v1/wholesale/subPartners."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import JSONResponse
+
+from wholesale.deps import SessionDep, require
+from wholesale.identity.roles import Scope
+from wholesale.identity.schemas import Principal
+from wholesale.kit.http import UnitOfWorkRoute, list_response
+from wholesale.kit.pagination import parse_page
+from wholesale.partners import service
+from wholesale.partners.schemas import SubPartnerList
+
+router = APIRouter(prefix="/v1/wholesale", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute)
+
+
+@router.get("/subPartners", response_model=SubPartnerList)
+def list_sub_partners(
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Scope.SUB_PARTNERS_READ))],
+    provisioningState: str | None = None,
+    offset: Annotated[str | None, Query()] = None,
+    max: Annotated[str | None, Query()] = None,
+) -> JSONResponse:
+    """List the calling partner's sub-partners."""
+    page = service.list_sub_partners(session, principal, parse_page(max, offset, default=100, limit=100), provisioningState)
+    return list_response(request, page, list(page.items))
