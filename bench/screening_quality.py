@@ -75,8 +75,16 @@ def change_legal_form(name: str, rng: random.Random) -> str:
     return f"{base or name} {rng.choice(forms)}"
 
 
+RU_FORMS = ["ООО", "АО", "ЗАО", "ПАО", "ТОО"]
+
+
 def transliterate(name: str, rng: random.Random) -> str:
-    return "".join(CYRILLIC.get(c, c) for c in name.lower())
+    """Spell the name as a Cyrillic registry would: words in Cyrillic letters, a Russian legal form."""
+    words = [w for w in name.replace(",", " ").split() if not normalize_name("x " + w).legal_forms]
+    if len(words) >= 2 and " ".join(words).upper().startswith(("JOINT STOCK", "LIMITED LIABILITY", "OPEN JOINT")):
+        words = normalize_name(name).core.split()
+    cyr = " ".join("".join(CYRILLIC.get(c, c) for c in w.lower()) for w in words)
+    return f"{rng.choice(RU_FORMS)} {cyr}" if normalize_name(name).legal_forms else cyr
 
 
 TRANSFORMS = {"typo": typo, "word_order": reorder, "legal_form": change_legal_form, "transliteration": transliterate}

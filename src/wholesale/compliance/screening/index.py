@@ -112,7 +112,8 @@ def token_similarity(a: str, b: str) -> float:
     if len(a) < _MIN_FUZZY_LEN or len(b) < _MIN_FUZZY_LEN or a.isdigit() or b.isdigit():
         return 0.0
     sim = JaroWinkler.normalized_similarity(a, b)
-    if skeleton(a) == skeleton(b):
+    ska = skeleton(a)
+    if len(ska) >= 3 and ska == skeleton(b):
         # Vowel-only differences are the usual transliteration noise (Mohammed/Muhammad).
         sim = max(sim, 0.92)
     return sim

@@ -15,18 +15,21 @@ from .normalize import NormalizedName, country_code, fold_text, normalize_name
 
 
 def _coverage(src: tuple[str, ...], dst: tuple[str, ...], weight, min_sim: float) -> float:
-    """Weighted share of the words of `src` that have a close word in `dst`."""
+    """Weighted share of the words of `src` paired one-to-one with a close word in `dst`."""
     total = got = 0.0
-    for a in src:
+    free = list(dst)
+    # Heaviest words pick first; a word of `dst` can vouch for one word of `src` only ("Anthony Anthony").
+    for a in sorted(src, key=weight, reverse=True):
         w = weight(a)
         total += w
-        best = 0.0
-        for b in dst:
+        best, best_j = 0.0, -1
+        for j, b in enumerate(free):
             s = token_similarity(a, b)
             if s > best:
-                best = s
+                best, best_j = s, j
         if best >= min_sim:
             got += w * best
+            free.pop(best_j)
     return got / total if total else 0.0
 
 
@@ -80,7 +83,8 @@ class Screener:
         soft = 2 * cover_listed * cover_query / (cover_listed + cover_query) if cover_listed and cover_query else 0.0
         sort = fuzz.token_sort_ratio(q.core, v.core) / 100.0
         joined = fuzz.ratio(q.core.replace(" ", ""), v.core.replace(" ", "")) / 100.0
-        name = max(soft, sort, joined if len(q.tokens) == len(v.tokens) else 0.0)
+        # Word-level alignment decides; the glued comparison only rescues split or merged words ("Gaz Prom").
+        name = max(soft, joined if len(q.tokens) != len(v.tokens) else 0.0)
         contained = 0.0
         if (cover_listed >= 0.97 and len(v.tokens) >= 2
                 and sum(map(w, v.tokens)) >= cfg.containment_min_weight):

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pycountry
+from rapidfuzz.distance import JaroWinkler
 from rigour.names import remove_org_types, remove_person_prefixes
 from rigour.text import ascii_text
-from rigour.text import is_stopword as _rigour_stopword
 
 _APOSTROPHES = re.compile(r"['\u2018\u2019`\u02bc\u02bb\u00b4]")
 # "S.A.", "L.L.C.", "C.V." -> "sa", "llc", "cv" so rigour's org-type table recognises them.
@@ -22,6 +22,15 @@ _DIGITS = re.compile(r"\d")
 _EXTRA_LEGAL = frozenset(
     "co corp corporation company companies inc incorporated ltd limited llc llp plc gmbh ag sa sas sarl srl spa bv nv"
     " kg ohg ooo oao zao pao jsc ojsc cjsc pte pvt pty lp establishment est".split()
+)
+# Words of legal-form phrases that survive when the phrase is abbreviated, reordered or misspelt
+# ("Joint Stock Co", "Obshchestvo s Ogranichennoi Otvetstvennostyu", "Cia. Ltda.").
+_LEGAL_WORDS = frozenset(
+    "joint stock liability limited public open closed private company corporation incorporated"
+    " obshchestvo ogranichennoy ogranichennoi otvetstvennostyu otvetstvennostiu otvetstvennostju aktsionernoe"
+    " aktsionernoye zakrytoe zakrytoye otkrytoe otkrytoye publichnoe publichnoye tovarystvo tovaryshestvo"
+    " sociedad anonima responsabilidad limitada ltda cia compania societe anonyme gesellschaft beschrankter"
+    " haftung aktiengesellschaft spolka akcyjna zoo pao zao ao tov too pjsc ojsc cjsc ooo jsc llc".split()
 )
 # Words that appear in so many company names that they identify nothing.
 _ORG_STOPWORDS = frozenset("the of and for und et y e de del la le les el al das der die group holding holdings".split())
@@ -62,12 +71,23 @@ class NormalizedName:
     numbers: frozenset[str]
 
 
+@lru_cache(maxsize=100_000)
+def _is_legal_word(token: str) -> bool:
+    if token in _EXTRA_LEGAL or token in _LEGAL_WORDS:
+        return True
+    # Misspelt legal words ("Compnay", "Limted") are still legal words, not name words.
+    return len(token) >= 6 and any(
+        len(w) >= 6 and JaroWinkler.normalized_similarity(token, w) >= 0.93 for w in _LEGAL_WORDS
+    )
+
+
 def _strip_legal(folded: str) -> tuple[str, tuple[str, ...]]:
     stripped = remove_org_types(folded, replacement=" ")
     kept = stripped.split()
-    removed = [t for t in folded.split() if t not in set(kept)]
-    tokens = [t for t in kept if t not in _EXTRA_LEGAL]
-    removed += [t for t in kept if t in _EXTRA_LEGAL]
+    kept_set = set(kept)
+    removed = [t for t in folded.split() if t not in kept_set]
+    tokens = [t for t in kept if not _is_legal_word(t)]
+    removed += [t for t in kept if _is_legal_word(t)]
     return " ".join(tokens), tuple(removed)
 
 
@@ -88,8 +108,13 @@ def _join_articles(tokens: list[str]) -> list[str]:
     return out
 
 
+_PHONETIC = (("ph", "f"), ("ck", "k"), ("c", "k"), ("q", "k"), ("w", "v"), ("x", "ks"), ("z", "s"), ("j", "y"))
+
+
 def skeleton(token: str) -> str:
     """Return a consonant skeleton so that transliteration variants (Mohammed/Muhammad) collide."""
+    for a, b in _PHONETIC:
+        token = token.replace(a, b)
     first, rest = token[:1], token[1:]
     out = [first]
     for ch in rest:
@@ -110,7 +135,8 @@ def normalize_name(text: str, is_person: bool = False) -> NormalizedName:
         core, forms = unprefixed, ()
     else:
         core, forms = _strip_legal(unprefixed)
-    tokens = [t for t in _join_articles(core.split()) if t not in _ORG_STOPWORDS and not _rigour_stopword(t)]
+    # Only a short list of articles: rigour's full stopword list drops real name words ("sem", "van").
+    tokens = [t for t in _join_articles(core.split()) if t not in _ORG_STOPWORDS]
     if not tokens:  # a name made only of legal forms or stopwords is still a name
         tokens = core.split() or folded.split()
     numbers = frozenset(t for t in tokens if _DIGITS.search(t))
