@@ -34,7 +34,7 @@ class ScreeningConfig:
 
     # Candidate generation.
     max_candidates: int = 400  # union of rare-token postings is cut here
-    rerank_candidates: int = 12  # candidates that get the full feature scoring
+    rerank_candidates: int = 8  # candidates that get the full feature scoring
     prefilter_cutoff: float = 55.0  # rapidfuzz prefilter score (0-100) below which a candidate is dropped
 
     def with_overrides(self, **overrides: Any) -> "ScreeningConfig":

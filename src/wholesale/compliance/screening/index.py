@@ -71,6 +71,11 @@ class NameIndex:
         entry_df = {t: len({self.variants[i].entry for i in s}) for t, s in postings.items()}
         self.idf: dict[str, float] = {t: math.log(1 + n_entries / df) for t, df in entry_df.items()}
         self.max_idf = math.log(1 + n_entries)
+        # Heaviest word first, with its weight: the order the one-to-one alignment consumes them in.
+        # Variants of one entry with the same words ("PUTIN, Vladimir" / "Vladimir PUTIN") score alike.
+        self.word_keys: list[tuple[int, tuple[str, ...]]] = [(v.entry, tuple(sorted(v.norm.tokens)))
+                                                             for v in self.variants]
+        self.weighted: list[tuple[tuple[str, float], ...]] = [self.weigh(v.norm.tokens) for v in self.variants]
 
         self.deletes: dict[str, list[str]] = {}
         self.skeletons: dict[str, list[str]] = {}
@@ -85,6 +90,10 @@ class NameIndex:
     def weight(self, token: str) -> float:
         """Return the IDF weight of a token (unknown tokens are as rare as possible)."""
         return self.idf.get(token, self.max_idf)
+
+    def weigh(self, tokens: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+        """Return (token, IDF weight) pairs, heaviest first."""
+        return tuple(sorted(((t, self.idf.get(t, self.max_idf)) for t in tokens), key=lambda p: -p[1]))
 
     def _expand_token(self, token: str, min_sim: float) -> tuple[tuple[str, float], ...]:
         """Vocabulary tokens close to `token`: exact, one edit apart, or same consonant skeleton."""

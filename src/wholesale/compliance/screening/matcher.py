@@ -14,13 +14,12 @@ from .model import Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
 from .normalize import NormalizedName, country_code, fold_text, normalize_name
 
 
-def _coverage(src: tuple[str, ...], dst: tuple[str, ...], weight, min_sim: float) -> float:
+def _coverage(src: tuple[tuple[str, float], ...], dst: tuple[str, ...], min_sim: float) -> float:
     """Weighted share of the words of `src` paired one-to-one with a close word in `dst`."""
     total = got = 0.0
     free = list(dst)
     # Heaviest words pick first; a word of `dst` can vouch for one word of `src` only ("Anthony Anthony").
-    for a in sorted(src, key=weight, reverse=True):
-        w = weight(a)
+    for a, w in src:
         total += w
         best, best_j = 0.0, -1
         for j, b in enumerate(free):
@@ -74,12 +73,10 @@ class Screener:
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def _name_features(self, q: NormalizedName, vi: int) -> dict[str, float]:
-        idx, cfg = self.index, self.config
-        v = idx.variants[vi].norm
-        w = idx.weight
-        cover_listed = _coverage(v.tokens, q.tokens, w, cfg.token_min_similarity)
-        cover_query = _coverage(q.tokens, v.tokens, w, cfg.token_min_similarity)
+    def _name_features(self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted) -> dict[str, float]:
+        cfg = self.config
+        cover_listed = _coverage(v_weighted, q.tokens, cfg.token_min_similarity)
+        cover_query = _coverage(q_weighted, v.tokens, cfg.token_min_similarity)
         soft = 2 * cover_listed * cover_query / (cover_listed + cover_query) if cover_listed and cover_query else 0.0
         sort = fuzz.token_sort_ratio(q.core, v.core) / 100.0
         joined = fuzz.ratio(q.core.replace(" ", ""), v.core.replace(" ", "")) / 100.0
@@ -87,7 +84,7 @@ class Screener:
         name = max(soft, joined if len(q.tokens) != len(v.tokens) else 0.0)
         contained = 0.0
         if (cover_listed >= 0.97 and len(v.tokens) >= 2
-                and sum(map(w, v.tokens)) >= cfg.containment_min_weight):
+                and sum(w for _, w in v_weighted) >= cfg.containment_min_weight):
             contained = cfg.containment_factor * cover_listed
             name = max(name, contained)
         number_penalty = cfg.number_mismatch_penalty if q.numbers != v.numbers else 0.0
@@ -127,13 +124,8 @@ class Screener:
         """Name-only score of two names, for pairwise evaluation (no lists involved)."""
         q = normalize_name(query_name)
         v = normalize_name(listed_name, listed_is_person)
-        from .index import Variant  # local: pair scoring borrows the index weights only
-
-        self.index.variants.append(Variant(-1, listed_name, v))
-        try:
-            return self._name_features(q, len(self.index.variants) - 1)["name"]
-        finally:
-            self.index.variants.pop()
+        # Pair scoring borrows the index's word weights only.
+        return self._name_features(q, self.index.weigh(q.tokens), v, self.index.weigh(v.tokens))["name"]
 
     def screen(self, query: ScreeningQuery) -> ScreeningResult:
         """Screen one query and decide clear / review / match (R10)."""
@@ -145,9 +137,14 @@ class Screener:
             choices = [idx.cores[i] for i in cands]
             pre = process.extract(q.core, choices, scorer=fuzz.token_set_ratio, processor=None,
                                   limit=cfg.rerank_candidates, score_cutoff=cfg.prefilter_cutoff)
+            q_weighted = idx.weigh(q.tokens)
+            scored: set[tuple[int, tuple[str, ...]]] = set()
             for _, _, pos in pre:
                 vi = cands[pos]
-                feats = self._name_features(q, vi)
+                if idx.word_keys[vi] in scored:
+                    continue
+                scored.add(idx.word_keys[vi])
+                feats = self._name_features(q, q_weighted, idx.variants[vi].norm, idx.weighted[vi])
                 variant = idx.variants[vi]
                 entry = idx.entries[variant.entry]
                 ctx = self._context(query, q, entry)

@@ -111,6 +111,7 @@ def _join_articles(tokens: list[str]) -> list[str]:
 _PHONETIC = (("ph", "f"), ("ck", "k"), ("c", "k"), ("q", "k"), ("w", "v"), ("x", "ks"), ("z", "s"), ("j", "y"))
 
 
+@lru_cache(maxsize=200_000)
 def skeleton(token: str) -> str:
     """Return a consonant skeleton so that transliteration variants (Mohammed/Muhammad) collide."""
     for a, b in _PHONETIC:
