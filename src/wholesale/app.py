@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.add_middleware(RequestMiddleware, limiter=limiter, log_requests=settings.log_requests)
 
+    from wholesale.customers.endpoints import router as customers_router
     from wholesale.identity.endpoints import router as identity_router
     from wholesale.ops.endpoints import router as ops_router
     from wholesale.ops.endpoints import sandbox_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
 
     app.include_router(ops_router)
     app.include_router(partners_router)
+    app.include_router(customers_router)
     app.include_router(identity_router)
     if settings.sandbox:
         app.include_router(sandbox_router)

@@ -6,3 +6,6 @@ from wholesale.jobs.probe import JobProbe, JobProbeRun  # noqa: F401
 from wholesale.kit.idempotency import IdempotencyKey  # noqa: F401
 from wholesale.ops.models import SandboxState  # noqa: F401
 from wholesale.partners.models import Partner  # noqa: F401
+from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate  # noqa: F401
+from wholesale.dialin.models import LocationOverride, MeetingsSite, TelephonyNumber  # noqa: F401
+from wholesale.identity.models import User  # noqa: F401

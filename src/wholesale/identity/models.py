@@ -37,3 +37,18 @@ class ApiToken(Base):
     label: Mapped[str | None] = mapped_column(sa.String(200))
     created: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A person in an organisation (a customer's administrator or a subscriber's Webex account)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    org_id: Mapped[str] = mapped_column(sa.ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    # Normalised (lower-case) and unique across the platform, as a Webex login is.
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    first_name: Mapped[str | None] = mapped_column(sa.String(200))
+    last_name: Mapped[str | None] = mapped_column(sa.String(200))
+    roles: Mapped[list[Any]] = mapped_column(default=list)
+    created: Mapped[datetime]

@@ -168,3 +168,42 @@ def _partner_manages(session: Session, partner_org_id: str, managing_org_id: str
         return True
     sub = get_partner(session, managing_org_id)
     return sub is not None and sub.parent_org_id == partner_org_id
+
+
+def find_user(session: Session, email: str) -> "User | None":
+    """Return the user with this (normalised) email, in any org."""
+    import sqlalchemy as sa
+
+    from wholesale.identity.models import User
+
+    return session.scalars(sa.select(User).where(User.email == email.lower())).first()
+
+
+def email_in_use(session: Session, email: str) -> bool:
+    """True when any org already has a user with this email (emails are unique platform-wide)."""
+    return find_user(session, email) is not None
+
+
+def create_user(
+    session: Session,
+    *,
+    org_id: str,
+    email: str,
+    roles: list[str] | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> "User":
+    """Add a person to an org; the email must be free (callers check first and map the clash to 10022)."""
+    from wholesale.identity.models import User
+
+    user = User(
+        id=ids.new_id("PEOPLE"),
+        org_id=org_id,
+        email=email.lower(),
+        first_name=first_name,
+        last_name=last_name,
+        roles=roles or [],
+        created=clock.now(),
+    )
+    session.add(user)
+    return user

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from wholesale.jobs.runtime import QUEUES, get_client
+from wholesale.jobs.runtime import PARTITIONED_QUEUES, QUEUES, get_client
 
 
 def enqueue(
@@ -14,6 +14,7 @@ def enqueue(
     key: str,
     queue: str = "default",
     delay_seconds: float | None = None,
+    partition_key: str | None = None,
 ) -> str:
     """Enqueue a workflow by name in the caller's transaction; `key` is the workflow id and so the idempotency key.
 
@@ -24,6 +25,10 @@ def enqueue(
     options: dict[str, Any] = {"workflow_name": workflow, "queue_name": queue, "workflow_id": key}
     if delay_seconds:
         options["delay_seconds"] = delay_seconds
+    if queue in PARTITIONED_QUEUES:
+        if not partition_key:
+            raise ValueError(f"queue {queue!r} needs a partition_key")
+        options["queue_partition_key"] = partition_key
     # Flush first so the workflow row is written after (and with) the state it depends on.
     session.flush()
     get_client().enqueue_in_transaction(session, options, *args)  # type: ignore[arg-type]

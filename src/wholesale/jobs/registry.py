@@ -1,3 +1,4 @@
 """Import every module that defines workflows, so a worker knows them all before it launches."""
 
+from wholesale.customers import workflows as customer_workflows  # noqa: F401
 from wholesale.jobs import probe, schedules  # noqa: F401

@@ -13,6 +13,8 @@ log = logging.getLogger("wholesale.jobs")
 
 # Queue name -> per-process concurrency share of settings.worker_concurrency (None = the setting itself).
 QUEUES: dict[str, int | None] = {"provisioning": None, "compliance": 4, "default": 4}
+# Queues that run at most one workflow per partition key at a time (a customer's changes apply in order).
+PARTITIONED_QUEUES = frozenset({"provisioning"})
 DBOS_SCHEMA = "dbos"
 
 _client: DBOSClient | None = None
@@ -72,6 +74,7 @@ def launch(settings: Settings | None = None) -> None:
         DBOS.register_queue(
             name,
             worker_concurrency=share or settings.worker_concurrency,
+            partition_concurrency=1 if name in PARTITIONED_QUEUES else None,
             polling_interval_sec=settings.queue_polling_interval,
             on_conflict="always_update",
         )

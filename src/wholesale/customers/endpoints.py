@@ -1,0 +1,157 @@
+"""Wholesale customer endpoints (wire-compatible with the Webex spec) and customer templates."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.responses import JSONResponse
+
+from wholesale.customers import service
+from wholesale.customers.schemas import (
+    CustomerCreate,
+    CustomerListOut,
+    CustomerOut,
+    CustomerUpdate,
+    CustomerValidate,
+    PrecheckOut,
+    ResourceUrlOut,
+    TemplateIn,
+    TemplateOut,
+)
+from wholesale.deps import OnBehalfOf, SessionDep, require
+from wholesale.identity.roles import Scope
+from wholesale.identity.schemas import Principal
+from wholesale.kit.http import UnitOfWorkRoute, list_response, public_base
+from wholesale.kit.pagination import parse_page
+
+router = APIRouter(prefix="/v1/wholesale", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute)
+Reader = Annotated[Principal, Depends(require(Scope.CUSTOMERS_READ))]
+Writer = Annotated[Principal, Depends(require(Scope.CUSTOMERS_WRITE))]
+
+
+def _accepted(request: Request, customer_id: str) -> JSONResponse:
+    url = f"{public_base(request)}/v1/wholesale/customers/{customer_id}"
+    return JSONResponse({"url": url}, status_code=202, headers={"Location": url})
+
+
+def _statuses(values: list[str]) -> list[str]:
+    return [s.strip() for v in values for s in v.split(",") if s.strip()]
+
+
+@router.get("/customers", response_model=CustomerListOut)
+def list_customers(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    externalId: str | None = None,
+    orgId: str | None = None,
+    status: Annotated[list[str], Query(description="Comma list or repeated.")] = [],  # noqa: B006
+    offset: str | None = None,
+    max: str | None = None,
+    includePackageLicenseInfo: bool = False,
+) -> JSONResponse:
+    """List the partner's customers."""
+    page = service.list_customers(
+        session,
+        principal,
+        onBehalfOfSubPartnerOrgId,
+        parse_page(max, offset, default=100, limit=1000),
+        external_id=externalId,
+        org_id=orgId,
+        statuses=_statuses(status),
+        include_licenses=includePackageLicenseInfo,
+    )
+    return list_response(request, page, list(page.items))
+
+
+@router.post("/customers", status_code=202, response_model=ResourceUrlOut)
+def create_customer(
+    request: Request, body: CustomerCreate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
+    """Provision a customer (asynchronously: poll the URL until the status settles)."""
+    customer = service.create_customer(session, principal, onBehalfOfSubPartnerOrgId, body)
+    return _accepted(request, customer.id)
+
+
+@router.post("/customers/validate", response_model=PrecheckOut)
+def validate_customer(
+    body: CustomerValidate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
+    """Precheck a customer provisioning without writing anything."""
+    return JSONResponse(service.precheck(session, principal, onBehalfOfSubPartnerOrgId, body))
+
+
+@router.get("/customers/{customerId}", response_model=CustomerOut)
+def get_customer(
+    request: Request,
+    customerId: str,
+    session: SessionDep,
+    principal: Reader,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    includePackageLicenseInfo: bool = False,
+) -> JSONResponse:
+    """Read a customer."""
+    body = service.get_customer(session, principal, onBehalfOfSubPartnerOrgId, customerId, include_licenses=includePackageLicenseInfo)
+    return JSONResponse(body, headers={"Location": f"{public_base(request)}/v1/wholesale/customers/{customerId}"})
+
+
+@router.put("/customers/{customerId}", status_code=202, response_model=ResourceUrlOut)
+def update_customer(
+    request: Request,
+    customerId: str,
+    body: CustomerUpdate,
+    session: SessionDep,
+    principal: Writer,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+) -> JSONResponse:
+    """Update a customer's packages, address or limits (asynchronously)."""
+    customer = service.update_customer(session, principal, onBehalfOfSubPartnerOrgId, customerId, body)
+    return _accepted(request, customer.id)
+
+
+@router.delete("/customers/{customerId}", status_code=202)
+def delete_customer(customerId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> Response:
+    """Remove a customer (asynchronously: status `deleting`, then 404)."""
+    service.delete_customer(session, principal, onBehalfOfSubPartnerOrgId, customerId)
+    return Response(status_code=202)
+
+
+@router.get("/customerTemplates", response_model=list[TemplateOut])
+def list_templates(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    offset: str | None = None,
+    max: str | None = None,
+) -> JSONResponse:
+    """List the partner's customer templates (their ids are provisioningIds)."""
+    page = service.list_templates(session, principal, onBehalfOfSubPartnerOrgId, parse_page(max, offset, default=100, limit=1000))
+    return list_response(request, page, list(page.items))
+
+
+@router.post("/customerTemplates", status_code=201, response_model=TemplateOut)
+def create_template(body: TemplateIn, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> JSONResponse:
+    """Create a customer template."""
+    return JSONResponse(service.create_template(session, principal, onBehalfOfSubPartnerOrgId, body), status_code=201)
+
+
+@router.get("/customerTemplates/{templateId}", response_model=TemplateOut)
+def get_template(templateId: str, session: SessionDep, principal: Reader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> JSONResponse:
+    """Read a customer template."""
+    return JSONResponse(service.get_template(session, principal, onBehalfOfSubPartnerOrgId, templateId))
+
+
+@router.put("/customerTemplates/{templateId}", response_model=TemplateOut)
+def replace_template(
+    templateId: str, body: TemplateIn, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
+    """Replace a customer template's settings."""
+    return JSONResponse(service.replace_template(session, principal, onBehalfOfSubPartnerOrgId, templateId, body))
+
+
+@router.delete("/customerTemplates/{templateId}", status_code=204)
+def delete_template(templateId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> Response:
+    """Delete a customer template no customer uses."""
+    service.delete_template(session, principal, onBehalfOfSubPartnerOrgId, templateId)
+    return Response(status_code=204)

@@ -1,0 +1,106 @@
+"""Queries on customers, their packages, templates and calling locations."""
+
+from collections import defaultdict
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate
+from wholesale.kit.pagination import PageParams
+
+
+def get_live(session: Session, customer_id: str, partner_org_id: str | None = None, *, for_update: bool = False) -> Customer | None:
+    """Return a customer that is not deleted (optionally only if it belongs to a partner)."""
+    query = sa.select(Customer).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
+    if partner_org_id is not None:
+        query = query.where(Customer.partner_org_id == partner_org_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def external_id_taken(session: Session, partner_org_id: str, external_id: str, *, exclude_id: str | None = None) -> bool:
+    """True when a live customer of the partner already uses the external id."""
+    query = sa.select(Customer.id).where(
+        Customer.partner_org_id == partner_org_id, Customer.external_id == external_id, Customer.deleted_at.is_(None)
+    )
+    if exclude_id:
+        query = query.where(Customer.id != exclude_id)
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def org_linked(session: Session, org_id: str) -> bool:
+    """True when a live customer is linked to the org."""
+    query = sa.select(Customer.id).where(Customer.org_id == org_id, Customer.deleted_at.is_(None)).limit(1)
+    return session.scalars(query).first() is not None
+
+
+def list_live(
+    session: Session,
+    partner_org_id: str,
+    params: PageParams,
+    *,
+    external_id: str | None = None,
+    org_id: str | None = None,
+    statuses: list[str] | None = None,
+) -> list[Customer]:
+    """Return max + 1 live customers of a partner, oldest first (stable: created, then id)."""
+    query = sa.select(Customer).where(Customer.partner_org_id == partner_org_id, Customer.deleted_at.is_(None))
+    if external_id is not None:
+        query = query.where(Customer.external_id == external_id)
+    if org_id is not None:
+        query = query.where(Customer.org_id == org_id)
+    if statuses:
+        query = query.where(Customer.status.in_(statuses))
+    query = query.order_by(Customer.created, Customer.id).offset(params.offset).limit(params.max + 1)
+    return list(session.scalars(query))
+
+
+def packages_of(session: Session, customer_ids: list[str]) -> dict[str, list[CustomerPackageRow]]:
+    """Return each customer's package rows, by name, in one query."""
+    result: dict[str, list[CustomerPackageRow]] = defaultdict(list)
+    if not customer_ids:
+        return result
+    rows = session.scalars(
+        sa.select(CustomerPackageRow)
+        .where(CustomerPackageRow.customer_id.in_(customer_ids))
+        .order_by(CustomerPackageRow.customer_id, CustomerPackageRow.name)
+    )
+    for row in rows:
+        result[row.customer_id].append(row)
+    return result
+
+
+def get_package(session: Session, customer_id: str, name: str) -> CustomerPackageRow | None:
+    """Return one package row."""
+    return session.get(CustomerPackageRow, (customer_id, name))
+
+
+def get_template(session: Session, template_id: str, partner_org_id: str) -> CustomerTemplate | None:
+    """Return a partner's template."""
+    template = session.get(CustomerTemplate, template_id)
+    return template if template is not None and template.partner_org_id == partner_org_id else None
+
+
+def list_templates(session: Session, partner_org_id: str, params: PageParams) -> list[CustomerTemplate]:
+    """Return max + 1 templates of a partner."""
+    query = (
+        sa.select(CustomerTemplate)
+        .where(CustomerTemplate.partner_org_id == partner_org_id)
+        .order_by(CustomerTemplate.created, CustomerTemplate.id)
+        .offset(params.offset)
+        .limit(params.max + 1)
+    )
+    return list(session.scalars(query))
+
+
+def template_in_use(session: Session, template_id: str) -> int:
+    """Count live customers provisioned with a template."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Customer).where(Customer.provisioning_id == template_id, Customer.deleted_at.is_(None))
+    ) or 0
+
+
+def get_location(session: Session, customer_id: str) -> CallingLocation | None:
+    """Return a customer's calling location."""
+    return session.scalars(sa.select(CallingLocation).where(CallingLocation.customer_id == customer_id)).first()

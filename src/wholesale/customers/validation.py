@@ -1,0 +1,138 @@
+"""Field rules for customer requests (pure): each failure is a 400 naming the field."""
+
+import re
+import zoneinfo
+from functools import lru_cache
+
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+
+from wholesale.customers.schemas import AddressIn, LocationIn
+from wholesale.kit.errors import field_error
+
+MAX_ADDRESS_LINE = 50
+MAX_NAME = 256
+# Countries whose postal addresses need a state or province, checked against ISO 3166-2.
+STATE_REQUIRED = frozenset({"US", "CA", "AU", "BR", "MX", "IN", "AR"})
+COUNTRY_HINTS = {"UK": "GB", "EL": "GR", "EN": "GB"}
+LANGUAGE = re.compile(r"^([a-zA-Z]{2})(?:[_-]([a-zA-Z]{2}))?$")
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_country(field: str, value: str) -> str:
+    """Return the upper-case ISO-3166 alpha-2 code, or raise naming the field (R15)."""
+    code = (value or "").strip().upper()
+    if not code:
+        raise field_error(field, "is required (ISO-3166 alpha-2, e.g. US).")
+    if code in COUNTRY_HINTS:
+        raise field_error(field, f"'{value}' is not an ISO-3166 alpha-2 code; use '{COUNTRY_HINTS[code]}'.")
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise field_error(field, f"'{value}' is not an ISO-3166 alpha-2 country code.")
+    return code
+
+
+def check_state(field: str, country: str, value: str | None) -> str | None:
+    """Require and check the state/province where the country needs one; return its ISO 3166-2 suffix."""
+    text = (value or "").strip()
+    if country not in STATE_REQUIRED:
+        return text or None
+    if not text:
+        raise field_error(field, f"is required for addresses in {country}.")
+    code = text.upper().removeprefix(f"{country}-")
+    if pycountry.subdivisions.get(code=f"{country}-{code}") is not None:
+        return code
+    for sub in pycountry.subdivisions.get(country_code=country) or []:
+        if sub.name.casefold() == text.casefold():
+            return sub.code.split("-", 1)[1]
+    raise field_error(field, f"'{value}' is not a state or province of {country} (use its ISO 3166-2 code, e.g. {_example_state(country)}).")
+
+
+def _example_state(country: str) -> str:
+    subs = sorted(s.code.split("-", 1)[1] for s in pycountry.subdivisions.get(country_code=country) or [])
+    return subs[0] if subs else "-"
+
+
+def check_address(prefix: str, address: AddressIn) -> AddressIn:
+    """Check an address and return it normalised (country upper-case, state as its code)."""
+    for name in ("addressLine1", "addressLine2"):
+        line = getattr(address, name)
+        if line is not None and len(line) > MAX_ADDRESS_LINE:
+            raise field_error(f"{prefix}.{name}", f"must be at most {MAX_ADDRESS_LINE} characters (got {len(line)}).")
+    if not address.addressLine1.strip():
+        raise field_error(f"{prefix}.addressLine1", "must not be empty.")
+    if not address.city.strip():
+        raise field_error(f"{prefix}.city", "must not be empty.")
+    country = check_country(f"{prefix}.country", address.country)
+    state = check_state(f"{prefix}.stateOrProvince", country, address.stateOrProvince)
+    return address.model_copy(
+        update={
+            "addressLine1": address.addressLine1.strip(),
+            "addressLine2": (address.addressLine2 or "").strip() or None,
+            "city": address.city.strip(),
+            "country": country,
+            "stateOrProvince": state,
+            "zipOrPostalCode": (address.zipOrPostalCode or "").strip() or None,
+        }
+    )
+
+
+def check_name(field: str, value: str) -> str:
+    """A display name: not empty, not too long, no '%' (Webex refuses it)."""
+    name = value.strip()
+    if not name:
+        raise field_error(field, "must not be empty.")
+    if "%" in name:
+        raise field_error(field, "must not contain '%'.")
+    if len(name) > MAX_NAME:
+        raise field_error(field, f"must be at most {MAX_NAME} characters.")
+    return name
+
+
+def check_email(field: str, value: str) -> str:
+    """Return the normalised (lower-case) address, or raise naming the field."""
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise field_error(field, f"'{value}' is not a valid email address ({exc}).") from None
+    return result.normalized.lower()
+
+
+def check_timezone(field: str, value: str) -> str:
+    """Require a real IANA time zone."""
+    if value not in _timezones():
+        raise field_error(field, f"'{value}' is not an IANA time zone (e.g. America/Los_Angeles).")
+    return value
+
+
+def check_language(field: str, value: str) -> str:
+    """Accept `en` or `en_us` (ISO-639-1, optionally with an ISO-3166 country); return it lower-case with '_'."""
+    match = LANGUAGE.match(value.strip())
+    if not match or pycountry.languages.get(alpha_2=match.group(1).lower()) is None:
+        raise field_error(field, f"'{value}' is not a language code like 'en' or 'en_us'.")
+    if match.group(2) and pycountry.countries.get(alpha_2=match.group(2).upper()) is None:
+        raise field_error(field, f"'{value}' names an unknown country '{match.group(2)}'.")
+    return value.strip().lower().replace("-", "_")
+
+
+def check_external_id(field: str, value: str) -> str:
+    """The partner's own id: not empty, at most 255 characters."""
+    text = value.strip()
+    if not text or len(text) > 255:
+        raise field_error(field, "must be 1 to 255 characters.")
+    return text
+
+
+def check_location(prefix: str, location: LocationIn) -> LocationIn:
+    """Check a calling location."""
+    return location.model_copy(
+        update={
+            "name": check_name(f"{prefix}.name", location.name),
+            "address": check_address(f"{prefix}.address", location.address),
+            "timezone": check_timezone(f"{prefix}.timezone", location.timezone),
+            "language": check_language(f"{prefix}.language", location.language),
+        }
+    )
