@@ -73,7 +73,8 @@ class Screener:
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def _name_features(self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted) -> dict[str, float]:
+    def _name_features(self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted,
+                       is_person: bool = False) -> dict[str, float]:
         cfg = self.config
         cover_listed = _coverage(v_weighted, q.tokens, cfg.token_min_similarity)
         cover_query = _coverage(q_weighted, v.tokens, cfg.token_min_similarity)
@@ -86,6 +87,12 @@ class Screener:
         if (cover_listed >= 0.97 and len(v.tokens) >= 2
                 and sum(w for _, w in v_weighted) >= cfg.containment_min_weight):
             contained = cfg.containment_factor * cover_listed
+            name = max(name, contained)
+        elif (is_person and cover_query >= 0.97 and len(q.tokens) >= 2
+              and sum(w for _, w in q_weighted) >= cfg.containment_min_weight):
+            # Customers rarely give every middle name or patronymic: "Vladimir Putin" inside
+            # "PUTIN, Vladimir Vladimirovich".
+            contained = cfg.containment_factor * cover_query
             name = max(name, contained)
         number_penalty = cfg.number_mismatch_penalty if q.numbers != v.numbers else 0.0
         return {
@@ -125,7 +132,8 @@ class Screener:
         q = normalize_name(query_name)
         v = normalize_name(listed_name, listed_is_person)
         # Pair scoring borrows the index's word weights only.
-        return self._name_features(q, self.index.weigh(q.tokens), v, self.index.weigh(v.tokens))["name"]
+        return self._name_features(q, self.index.weigh(q.tokens), v, self.index.weigh(v.tokens),
+                                   listed_is_person)["name"]
 
     def screen(self, query: ScreeningQuery) -> ScreeningResult:
         """Screen one query and decide clear / review / match (R10)."""
@@ -144,9 +152,10 @@ class Screener:
                 if idx.word_keys[vi] in scored:
                     continue
                 scored.add(idx.word_keys[vi])
-                feats = self._name_features(q, q_weighted, idx.variants[vi].norm, idx.weighted[vi])
                 variant = idx.variants[vi]
                 entry = idx.entries[variant.entry]
+                feats = self._name_features(q, q_weighted, variant.norm, idx.weighted[vi],
+                                            entry.entity_type == "person")
                 ctx = self._context(query, q, entry)
                 score = min(1.0, max(0.0, feats["name"] + sum(ctx.values())))
                 if score < cfg.report_threshold:

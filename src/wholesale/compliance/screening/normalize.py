@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pycountry
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import Indel
 from rigour.names import remove_org_types, remove_person_prefixes
 from rigour.text import ascii_text
 
@@ -76,8 +76,10 @@ def _is_legal_word(token: str) -> bool:
     if token in _EXTRA_LEGAL or token in _LEGAL_WORDS:
         return True
     # Misspelt legal words ("Compnay", "Limted") are still legal words, not name words.
+    # Indel ratio, not Jaro-Winkler: a shared prefix ("Corporativo") must not make a legal word.
     return len(token) >= 6 and any(
-        len(w) >= 6 and JaroWinkler.normalized_similarity(token, w) >= 0.93 for w in _LEGAL_WORDS
+        len(w) >= 6 and abs(len(w) - len(token)) <= 2 and Indel.normalized_similarity(token, w) >= 0.85
+        for w in _LEGAL_WORDS
     )
 
 
@@ -116,12 +118,12 @@ def skeleton(token: str) -> str:
     """Return a consonant skeleton so that transliteration variants (Mohammed/Muhammad) collide."""
     for a, b in _PHONETIC:
         token = token.replace(a, b)
-    first, rest = token[:1], token[1:]
-    out = [first]
-    for ch in rest:
+    out: list[str] = []
+    # Vowels go everywhere, the first letter too: "Eirlains" and "Airlines" are one spelling apart.
+    for ch in token:
         if ch in "aeiouyhw":
             continue
-        if ch != out[-1]:
+        if not out or ch != out[-1]:
             out.append(ch)
     return "".join(out)
 

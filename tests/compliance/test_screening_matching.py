@@ -1,0 +1,120 @@
+"""Matching on the shipped DPL + SDN lists: listed names found, innocent names clear, explanations (R10, R12)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from wholesale.compliance.screening import (ScreeningConfig, ScreeningQuery, Screener, default_list_paths,
+                                            load_lists, screen_jsonl)
+
+
+@pytest.fixture(scope="module")
+def screener() -> Screener:
+    # The index takes ~2 s to build: once per module.
+    return Screener(load_lists(default_list_paths()))
+
+
+def screen(s: Screener, name: str, **ctx) -> object:
+    return s.screen(ScreeningQuery("q", name, **ctx))
+
+
+@pytest.mark.parametrize(
+    ("query", "entry_id"),
+    [
+        ("BANCO NACIONAL DE CUBA", "306"),  # exact
+        ("Banco Nacionl de Cuba", "306"),  # typo
+        ("Cuba Banco Nacional", "306"),  # word order
+        ("Anglo Caribbean Company Limited", "173"),  # legal-form change
+        ("Anglo-Caribbean GmbH", "173"),
+        ("Аэрокарибеан Эйрлайнс", "36"),  # Cyrillic spelling of AEROCARIBBEAN AIRLINES
+        ("Vladimir Putin", "35096"),  # reversed 'LAST, First'
+        ("National Bank of Cuba", "306"),  # alias
+    ],
+)
+def test_listed_names_are_found(screener, query, entry_id):
+    r = screen(screener, query)
+    assert r.decision in ("review", "match"), r
+    assert entry_id in {h.entry_id for h in r.hits}
+
+
+def test_dpl_name_found(screener):
+    r = screen(screener, "Alnaser Airlines LLC")
+    assert r.decision != "clear"
+    assert r.hits[0].source == "DPL"
+
+
+@pytest.mark.parametrize("query", ["Northern Harbor Logistics GmbH", "Hoffmann & Partner Dental AG",
+                                   "Crystal Cloud Software Ltd", "Patricia Lucas Wheeler", "Acme Widgets Inc."])
+def test_innocent_names_are_clear(screener, query):
+    assert screen(screener, query).decision == "clear"
+
+
+def test_containment_of_listed_name(screener):
+    r = screen(screener, "Banco Nacional de Cuba Trading Services")
+    hit = next(h for h in r.hits if h.entry_id == "306")
+    assert r.decision != "clear" and hit.features["containment"] > 0
+
+
+def test_number_mismatch_penalised(screener):
+    same = screener.score_pair("Trust 2007-1", "Trust 2007-1")
+    other = screener.score_pair("Trust 2007-1", "Trust 2007-2")
+    assert same > other and other < screener.config.review_threshold
+
+
+def test_context_country_and_city_move_score_in_the_right_direction(screener):
+    # DPL: AL NASER AIRLINES has addresses; matching context raises, a different country lowers.
+    def dpl_score(**ctx) -> float:
+        r = screen(screener, "Al Nasir Airlines", **ctx)
+        return max(h.score for h in r.hits if h.source == "DPL")
+
+    base = dpl_score()
+    raised = screen(screener, "Al Nasir Airlines", country="IQ", city="Baghdad")
+    assert dpl_score(country="IQ", city="Baghdad") > base
+    assert any(h.features.get("country", 0) > 0 for h in raised.hits if h.source == "DPL")
+    assert dpl_score(country="NO") < base
+
+
+def test_person_entry_vs_company_query_is_lowered(screener):
+    person = screen(screener, "Vladimir Putin").score
+    company = screen(screener, "Vladimir Putin LLC").score
+    assert company < person
+
+
+def test_thresholds_come_from_config(screener):
+    name = "Banco Nacionl de Cuba"
+    strict = Screener(screener.index, ScreeningConfig(review_threshold=0.999, match_threshold=1.0))
+    lax = Screener(screener.index, ScreeningConfig().with_overrides(match_threshold=0.5, review_threshold=0.4))
+    assert strict.screen(ScreeningQuery("q", name)).decision == "clear"
+    assert lax.screen(ScreeningQuery("q", name)).decision == "match"
+    with pytest.raises(ValueError):
+        ScreeningConfig().with_overrides(no_such_field=1)
+
+
+def test_hits_explain_themselves(screener):
+    r = screen(screener, "Banco Nacionl de Cuba", country="CU")
+    hit = r.hits[0]
+    versions = {v.sha256 for v in screener.list_set.versions}
+    assert hit.source == "OFAC-SDN" and hit.entry_id == "306" and hit.name == "BANCO NACIONAL DE CUBA"
+    assert hit.matched_variant and hit.list_version in versions
+    assert {"tokenSort", "softTokens", "listedCovered", "queryCovered", "name"} <= set(hit.features)
+    assert 0 < hit.score <= 1 and r.score == hit.score
+
+
+def test_jsonl_shape(screener):
+    src = io.StringIO('{"id": "c1", "name": "Banco Nacional de Cuba", "country": "CU"}\n\n'
+                      '{"id": "c2", "name": "Northern Harbor Logistics GmbH", "postalCode": "20095"}\n')
+    out = io.StringIO()
+    assert screen_jsonl(src, out, screener) == 2
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [x["id"] for x in lines] == ["c1", "c2"]
+    assert set(lines[0]) == {"id", "decision", "score", "hits"}
+    assert lines[0]["decision"] == "match" and lines[1] == {"id": "c2", "decision": "clear", "score": 0, "hits": []}
+    assert {"source", "entryId", "name", "score"} <= set(lines[0]["hits"][0])
+
+
+def test_jsonl_bad_line_names_it(screener):
+    with pytest.raises(ValueError, match="line 2"):
+        screen_jsonl(io.StringIO('{"id": "1", "name": "x"}\n{"id": 2}\n'), io.StringIO(), screener)
