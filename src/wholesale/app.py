@@ -42,7 +42,9 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
         try:
             yield
         finally:
-            await run_in_threadpool(runtime.shutdown)
+            # An app without workers leaves the process's job engine alone (another app may own it).
+            if workers:
+                await run_in_threadpool(runtime.shutdown)
 
     app = FastAPI(
         title="wholesale",

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from wholesale.config import get_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Wholesale route-to-market provisioning.")
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Wholesale route-to-market provisioning.")
 partners_app = typer.Typer(no_args_is_help=True, help="Manage partners.")
 tokens_app = typer.Typer(no_args_is_help=True, help="Issue API tokens.")
 app.add_typer(partners_app, name="partners")

@@ -11,6 +11,13 @@ from wholesale.db.session import normalise_url
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+    """Leave tables that are not ours (DBOS's, unprefixed on SQLite) out of autogenerate and checks."""
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    return True
+
+
 def alembic_config(url: str) -> Config:
     """Build an Alembic config for a database URL (no alembic.ini needed)."""
     cfg = Config()

@@ -29,7 +29,7 @@ class ApiToken(Base):
 
     __tablename__ = "api_tokens"
 
-    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     org_id: Mapped[str] = mapped_column(sa.ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(sa.String(30))

@@ -61,6 +61,7 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "dbos"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -5,17 +5,11 @@ from sqlalchemy import pool
 
 from wholesale.db import models  # noqa: F401
 from wholesale.db.base import Base
+from wholesale.db.migrate import include_object
 from wholesale.db.session import normalise_url
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
-    """Leave tables that are not ours (DBOS's, on SQLite unprefixed) out of autogenerate."""
-    if type_ == "table" and reflected and compare_to is None:
-        return False
-    return True
 
 
 def run_migrations() -> None:

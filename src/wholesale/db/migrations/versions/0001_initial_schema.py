@@ -95,7 +95,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_telephony_numbers_country'), ['country'], unique=False)
 
     op.create_table('api_tokens',
-    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('id', sa.String(length=200), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('org_id', sa.String(length=200), nullable=False),
     sa.Column('role', sa.String(length=30), nullable=False),

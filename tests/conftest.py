@@ -1,0 +1,145 @@
+"""Shared fixtures: one migrated database per session (SQLite, or PostgreSQL when WHOLESALE_TEST_DATABASE_URL is set),
+the app with in-process DBOS workers, and factories for partners, tokens and templates."""
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import sqlalchemy as sa
+
+PG_URL = os.environ.get("WHOLESALE_TEST_DATABASE_URL", "")
+os.environ.setdefault("WHOLESALE_LOG_REQUESTS", "false")
+os.environ["WHOLESALE_SANDBOX"] = "1"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"wholesale database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary file)'}"
+
+
+def reset_postgres(url: str) -> None:
+    """Empty a PostgreSQL database: our schema and DBOS's."""
+    from wholesale.db.session import normalise_url
+
+    engine = sa.create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS dbos CASCADE"))
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def fresh_database_url(tmp_path: Path) -> str:
+    """A new empty database of the session's kind (for tests that start their own processes)."""
+    if not PG_URL:
+        return f"sqlite:///{tmp_path / ('db-' + uuid.uuid4().hex[:8] + '.db')}"
+    from wholesale.db.session import normalise_url
+
+    name = "wholesale_t_" + uuid.uuid4().hex[:10]
+    engine = sa.create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return sa.make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate a fresh database for the session and point the settings at it."""
+    if PG_URL:
+        reset_postgres(PG_URL)
+        url = PG_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'wholesale.db'}"
+    os.environ["WHOLESALE_DATABASE_URL"] = url
+    from wholesale.config import get_settings
+    from wholesale.db.migrate import migrate
+    from wholesale.db.session import reset_database
+
+    get_settings.cache_clear()
+    reset_database()
+    migrate(get_settings())
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str):
+    """The application, with its in-process workers."""
+    from wholesale.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    """An HTTP client on the app; entering it launches the DBOS workers."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def db(database_url: str):
+    """The process database."""
+    from wholesale.db.session import get_database
+
+    return get_database()
+
+
+@dataclass
+class PartnerCtx:
+    """A partner with a token and a template, ready to call the API."""
+
+    org_id: str
+    token: str
+    template_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_partner(database_url: str) -> Callable[..., PartnerCtx]:
+    """Factory: a new partner (or sub-partner) with a partner-admin token and a template."""
+    from wholesale.customers.schemas import TemplateIn
+    from wholesale.customers.service import add_template
+    from wholesale.db.session import get_database
+    from wholesale.identity.roles import Role
+    from wholesale.identity.service import create_token
+    from wholesale.partners.service import create_partner
+
+    def make(parent: str | None = None, scopes: list[str] | None = None, **template: Any) -> PartnerCtx:
+        with get_database().transaction() as session:
+            partner = create_partner(session, name=f"Partner {uuid.uuid4().hex[:6]}", parent_org_id=parent)
+            token = create_token(session, org_id=partner.org_id, role=Role.PARTNER_ADMIN, scopes=scopes)
+            tpl = add_template(session, partner.org_id, TemplateIn(**({"name": "Standard"} | template)))
+            return PartnerCtx(partner.org_id, token, tpl.id)
+
+    return make
+
+
+@pytest.fixture
+def partner(make_partner) -> PartnerCtx:
+    """A fresh partner."""
+    return make_partner()
+
+
+@pytest.fixture
+def platform_token(database_url: str) -> Callable[[str], str]:
+    """Factory: a token of the platform org for a role (operator, reviewer)."""
+    from wholesale.db.session import get_database
+    from wholesale.identity.roles import Role
+    from wholesale.identity.service import create_token, ensure_platform_org
+
+    def make(role: str = "operator") -> str:
+        with get_database().transaction() as session:
+            org = ensure_platform_org(session)
+            return create_token(session, org_id=org.id, role=Role(role))
+
+    return make
+
+

@@ -1,0 +1,164 @@
+"""Error body everywhere, TrackingID, validation naming the field, pagination Link headers, idempotency, rate limits."""
+
+import threading
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from helpers import assert_error_body, customer_body
+
+
+def test_tracking_id_is_echoed_when_given_and_generated_otherwise(client):
+    given = client.get("/healthz", headers={"TrackingID": "SIMPLE_1234"})
+    assert given.headers["trackingid"] == "SIMPLE_1234"
+    generated = client.get("/healthz")
+    assert generated.headers["trackingid"].startswith("WHOLESALE_")
+
+
+def test_unauthenticated_requests_get_401_in_the_webex_error_format(client):
+    body = assert_error_body(client.get("/v1/wholesale/customers", headers={"TrackingID": "T-1"}), 401)
+    assert body["trackingId"] == "T-1"
+
+
+@pytest.mark.parametrize("header", ["Bearer nope", "Basic abc", "Bearer ", "whs_only_token"])
+def test_bad_credentials_get_401(client, header):
+    assert_error_body(client.get("/v1/wholesale/customers", headers={"Authorization": header}), 401)
+
+
+def test_unknown_route_and_wrong_method_use_the_error_format(client, partner):
+    assert_error_body(client.get("/v1/nothing-here", headers=partner.headers), 404)
+    assert_error_body(client.patch("/v1/wholesale/customers", headers=partner.headers), 405)
+
+
+def test_validation_errors_are_400_and_name_the_field(client, partner):
+    body = customer_body(partner.template_id)
+    del body["address"]["city"]
+    err = assert_error_body(client.post("/v1/wholesale/customers", json=body, headers=partner.headers), 400)
+    assert "address.city" in err["message"]
+    bad_json = client.post(
+        "/v1/wholesale/customers", content=b"{not json", headers=partner.headers | {"content-type": "application/json"}
+    )
+    assert "JSON" in assert_error_body(bad_json, 400)["message"]
+
+
+def test_unknown_request_fields_are_ignored(client, partner):
+    body = customer_body(partner.template_id, somethingNew={"x": 1})
+    body["address"]["plusFour"] = "1234"
+    assert client.post("/v1/wholesale/customers", json=body, headers=partner.headers).status_code == 202
+
+
+def test_max_and_offset_must_be_numbers(client, partner):
+    err = assert_error_body(client.get("/v1/wholesale/customers?max=ten", headers=partner.headers), 400)
+    assert "max" in err["message"]
+    assert_error_body(client.get("/v1/wholesale/customers?offset=-1", headers=partner.headers), 400)
+
+
+def test_unhandled_errors_are_500_in_the_error_format_without_internals(database_url):
+    from fastapi.testclient import TestClient
+
+    from wholesale.app import create_app
+
+    app = create_app(workers=False)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        response = c.get("/boom")
+    body = assert_error_body(response, 500)
+    assert "secret" not in response.text and body["trackingId"]
+
+
+def test_link_header_pages_through_every_item_with_filters_kept(client, partner):
+    for i in range(5):
+        body = customer_body(partner.template_id, packages=["webex_meetings"])
+        body.pop("provisioningParameters")
+        assert client.post("/v1/wholesale/customers", json=body, headers=partner.headers).status_code == 202
+    seen, url, pages = [], "/v1/wholesale/customers?max=2&includePackageLicenseInfo=false", 0
+    while url:
+        page = client.get(url, headers=partner.headers)
+        assert page.status_code == 200
+        seen += [c["id"] for c in page.json()["items"]]
+        pages += 1
+        link = page.headers.get("link")
+        if link:
+            assert link.endswith('rel="next"')
+            target = link[1 : link.index(">")]
+            assert target.startswith("http://testserver/v1/wholesale/customers?")
+            query = parse_qs(urlparse(target).query)
+            assert query["includePackageLicenseInfo"] == ["false"] and query["max"] == ["2"]
+            url = target.replace("http://testserver", "")
+        else:
+            url = None
+    assert pages == 3 and len(seen) == 5 == len(set(seen))
+
+
+def test_idempotent_replay_returns_the_stored_response_and_creates_nothing(client, partner):
+    body = customer_body(partner.template_id)
+    headers = partner.headers | {"Idempotency-Key": "key-1"}
+    first = client.post("/v1/wholesale/customers", json=body, headers=headers)
+    second = client.post("/v1/wholesale/customers", json=body, headers=headers)
+    assert first.status_code == second.status_code == 202
+    assert first.json() == second.json() and first.headers["location"] == second.headers["location"]
+    assert second.headers.get("idempotent-replayed") == "true"
+    listed = client.get(f"/v1/wholesale/customers?externalId={body['externalId']}", headers=partner.headers).json()
+    assert len(listed["items"]) == 1
+
+
+def test_same_key_with_a_different_body_is_409(client, partner):
+    headers = partner.headers | {"Idempotency-Key": "key-2"}
+    assert client.post("/v1/wholesale/customers", json=customer_body(partner.template_id), headers=headers).status_code == 202
+    other = client.post("/v1/wholesale/customers", json=customer_body(partner.template_id), headers=headers)
+    assert "different request" in assert_error_body(other, 409)["message"]
+
+
+def test_failed_request_does_not_burn_the_key(client, partner):
+    headers = partner.headers | {"Idempotency-Key": "key-3"}
+    bad = customer_body(partner.template_id)
+    bad["address"]["country"] = "UK"
+    assert_error_body(client.post("/v1/wholesale/customers", json=bad, headers=headers), 400)
+    good = customer_body(partner.template_id)
+    assert client.post("/v1/wholesale/customers", json=good, headers=headers).status_code == 202
+
+
+def test_idempotency_keys_are_per_partner(client, make_partner):
+    a, b = make_partner(), make_partner()
+    key = {"Idempotency-Key": "shared-key"}
+    ra = client.post("/v1/wholesale/customers", json=customer_body(a.template_id), headers=a.headers | key)
+    rb = client.post("/v1/wholesale/customers", json=customer_body(b.template_id), headers=b.headers | key)
+    assert ra.status_code == rb.status_code == 202 and ra.json() != rb.json()
+
+
+def test_concurrent_replays_create_exactly_one_customer(client, partner):
+    body = customer_body(partner.template_id)
+    headers = partner.headers | {"Idempotency-Key": "race-key"}
+    results: list[int] = []
+
+    def post() -> None:
+        results.append(client.post("/v1/wholesale/customers", json=body, headers=headers).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(results) <= {202, 409} and 202 in results
+    listed = client.get(f"/v1/wholesale/customers?externalId={body['externalId']}", headers=partner.headers).json()
+    assert len(listed["items"]) == 1
+
+
+def test_rate_limit_answers_429_with_retry_after(database_url, partner, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from wholesale.app import create_app
+    from wholesale.config import Settings
+
+    app = create_app(Settings(rate_limit_per_minute=60, rate_limit_burst=3), workers=False)
+    with TestClient(app) as c:
+        codes = [c.get("/v1/wholesale/subPartners", headers=partner.headers).status_code for _ in range(5)]
+        limited = c.get("/v1/wholesale/subPartners", headers=partner.headers)
+        other = c.get("/healthz")
+    assert codes[:3] == [200, 200, 200] and 429 in codes[3:]
+    assert_error_body(limited, 429)
+    assert int(limited.headers["retry-after"]) >= 1
+    assert other.status_code == 200  # no token, no bucket

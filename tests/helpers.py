@@ -1,0 +1,58 @@
+"""Helpers shared by test modules (importable as `helpers`)."""
+
+import time
+import uuid
+from typing import Any, Callable
+
+def customer_body(template_id: str, **overrides: Any) -> dict[str, Any]:
+    """A valid create body (meetings + calling, US address) with overrides merged in."""
+    ext = uuid.uuid4().hex[:10]
+    body: dict[str, Any] = {
+        "provisioningId": template_id,
+        "packages": ["webex_meetings", "webex_calling"],
+        "externalId": f"ext-{ext}",
+        "address": {
+            "addressLine1": "771 Alder Drive",
+            "city": "Milpitas",
+            "stateOrProvince": "CA",
+            "zipOrPostalCode": "95035",
+            "country": "US",
+        },
+        "customerInfo": {"name": f"Pizza {ext}", "primaryEmail": f"admin-{ext}@example.com", "language": "en_us"},
+        "provisioningParameters": {
+            "calling": {
+                "location": {
+                    "name": "Head Office",
+                    "address": {"addressLine1": "771 Alder Drive", "city": "Milpitas", "stateOrProvince": "CA", "country": "US"},
+                    "timezone": "America/Los_Angeles",
+                    "language": "en_us",
+                }
+            }
+        },
+    }
+    body.update(overrides)
+    return body
+
+
+def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll until a condition holds; return the last value (fails the test on timeout)."""
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not done(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting; last value: {value!r}")
+        time.sleep(interval)
+        value = fetch()
+    return value
+
+
+def assert_error_body(response, status: int) -> dict[str, Any]:
+    """Check the Webex error body and the TrackingID header; return the body."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"message", "errors", "trackingId"}, body
+    assert isinstance(body["message"], str) and body["message"]
+    assert body["errors"] and all(set(e) == {"description", "errorCode"} for e in body["errors"]), body
+    assert all(isinstance(e["errorCode"], int) and e["description"] for e in body["errors"])
+    assert body["trackingId"] == response.headers["trackingid"]
+    return body
