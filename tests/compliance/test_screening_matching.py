@@ -118,3 +118,31 @@ def test_jsonl_shape(screener):
 def test_jsonl_bad_line_names_it(screener):
     with pytest.raises(ValueError, match="line 2"):
         screen_jsonl(io.StringIO('{"id": "1", "name": "x"}\n{"id": 2}\n'), io.StringIO(), screener)
+
+
+@pytest.mark.parametrize(
+    ("query", "listed", "listed_is_person"),
+    [
+        ("成 朱", "CHEN, Zhu", True),  # Pinyin syllables one letter apart are different names
+        ("Tarak", "TARA LIMITED", False),  # short single word: a letter more is another name
+        ("Polar Logistics", "POLARSTAR LOGISTICS LLC", False),  # a prefix is not a typo
+        ("Orion Software", "ORION STAR", False),
+        ("Silver Partners PLC", "SILVER BAY PARTNERS FZE", False),  # glued names may not lose a word
+        ("Bin Li Xu", "XU, Bin", True),  # a very short listed name is not "contained"
+        ("明宗 怡君 李", "LI, Yi", True),  # given names are one word each, not five syllables
+    ],
+)
+def test_weak_evidence_stays_below_review(screener, query, listed, listed_is_person):
+    assert screener.score_pair(query, listed, listed_is_person) < screener.config.review_threshold
+
+
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        ("Karsot OOO", "KARST, OOO"),  # one typo in a single 5+ letter word still matches
+        ("Shanghai Gang Quan Trde Co.", "SHANGHAI GANG QUAN TRADE CO."),  # short word typo in a long name
+        ("Gaz Prom Neft", "GAZPROMNEFT"),  # split word
+    ],
+)
+def test_typos_and_split_words_still_match(screener, query, listed):
+    assert screener.score_pair(query, listed) >= screener.config.review_threshold

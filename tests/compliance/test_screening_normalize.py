@@ -52,3 +52,11 @@ def test_reverse_person_name():
                                            ("de", "DE"), ("Region: Crimea", "UA"), ("Atlantis", None)])
 def test_country_code(raw, code):
     assert country_code(raw) == code
+
+
+def test_han_name_words_are_glued_company_runs_are_not():
+    from wholesale.compliance.screening import fold_text
+
+    assert fold_text("明宗 怡君 李") == "mingzong yijun li"
+    assert fold_text("習近平") == "xijinping"
+    assert fold_text("华为技术有限公司").split()[:2] == ["hua", "wei"]

@@ -23,6 +23,10 @@ class ScreeningConfig:
     number_mismatch_penalty: float = 0.20  # "Trust 2007-1" is not "Trust 2007-2"
     containment_factor: float = 0.94  # listed name fully inside the customer name
     containment_min_weight: float = 9.0  # summed IDF a listed name needs before containment counts
+    # A name with fewer letters than this is too little evidence to count as contained in a longer name
+    # ("XU, Bin" inside "Bin Li Xu", "LI, Yi" inside "Ming Zong Yi Jun Li").
+    short_name_letters: int = 8
+    joined_max_edits_per_10: float = 1.0  # glued-name comparison tolerates this many edits per 10 letters
     type_mismatch_penalty: float = 0.06  # customer looks like a company, entry is a person (or reverse)
     vessel_penalty: float = 0.04  # customers are never vessels or aircraft
 

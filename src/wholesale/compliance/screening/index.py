@@ -13,6 +13,12 @@ from .model import Entry, ListSet
 from .normalize import NormalizedName, normalize_name, reverse_person_name, skeleton
 
 _MIN_FUZZY_LEN = 4  # shorter tokens only match exactly: "acme" vs "acne" is a different word
+# In a short name a 4-letter word is most of the evidence, and "chen"/"cheng", "tara"/"tarak", "nova"/"neva"
+# are different names, not typos; there a word needs this many letters to match fuzzily.
+_MIN_FUZZY_LEN_SHORT_NAME = 5
+# Words of very different lengths are different words even when one starts like the other: Jaro-Winkler
+# rates "polar"/"polarstar" 0.91 and "star"/"software" 0.85. Allowed: ratio >= 0.7 or at most 2 letters more.
+_MIN_LENGTH_RATIO = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +124,10 @@ def token_similarity(a: str, b: str) -> float:
     """Similarity of two words: exact for short words, Jaro-Winkler otherwise, transliteration-aware."""
     if a == b:
         return 1.0
-    if len(a) < _MIN_FUZZY_LEN or len(b) < _MIN_FUZZY_LEN or a.isdigit() or b.isdigit():
+    la, lb = len(a), len(b)
+    if la < _MIN_FUZZY_LEN or lb < _MIN_FUZZY_LEN or a.isdigit() or b.isdigit():
+        return 0.0
+    if abs(la - lb) > 2 and min(la, lb) < _MIN_LENGTH_RATIO * max(la, lb):
         return 0.0
     sim = JaroWinkler.normalized_similarity(a, b)
     ska = skeleton(a)
@@ -126,3 +135,11 @@ def token_similarity(a: str, b: str) -> float:
         # Vowel-only differences are the usual transliteration noise (Mohammed/Muhammad).
         sim = max(sim, 0.92)
     return sim
+
+
+@lru_cache(maxsize=200_000)
+def token_similarity_strict(a: str, b: str) -> float:
+    """token_similarity for words of short names: words under 5 letters must be equal."""
+    if a != b and (len(a) < _MIN_FUZZY_LEN_SHORT_NAME or len(b) < _MIN_FUZZY_LEN_SHORT_NAME):
+        return 0.0
+    return token_similarity(a, b)

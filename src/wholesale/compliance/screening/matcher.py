@@ -7,14 +7,16 @@ from collections.abc import Iterable
 from typing import IO
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from .config import ScreeningConfig
-from .index import NameIndex, token_similarity
+from .index import NameIndex, token_similarity, token_similarity_strict
 from .model import Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
 from .normalize import NormalizedName, country_code, fold_text, normalize_name
 
 
-def _coverage(src: tuple[tuple[str, float], ...], dst: tuple[str, ...], min_sim: float) -> float:
+def _coverage(src: tuple[tuple[str, float], ...], dst: tuple[str, ...], min_sim: float,
+              similarity=token_similarity) -> float:
     """Weighted share of the words of `src` paired one-to-one with a close word in `dst`."""
     total = got = 0.0
     free = list(dst)
@@ -23,7 +25,7 @@ def _coverage(src: tuple[tuple[str, float], ...], dst: tuple[str, ...], min_sim:
         total += w
         best, best_j = 0.0, -1
         for j, b in enumerate(free):
-            s = token_similarity(a, b)
+            s = similarity(a, b)
             if s > best:
                 best, best_j = s, j
         if best >= min_sim:
@@ -76,19 +78,30 @@ class Screener:
     def _name_features(self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted,
                        is_person: bool = False) -> dict[str, float]:
         cfg = self.config
-        cover_listed = _coverage(v_weighted, q.tokens, cfg.token_min_similarity)
-        cover_query = _coverage(q_weighted, v.tokens, cfg.token_min_similarity)
+        q_glued, v_glued = q.core.replace(" ", ""), v.core.replace(" ", "")
+        # Short names carry little evidence: their short words must match exactly, and they do not count
+        # as found inside a longer name ("XU, Bin" in "Bin Li Xu").
+        q_long, v_long = len(q_glued) >= cfg.short_name_letters, len(v_glued) >= cfg.short_name_letters
+        min_sim = cfg.token_min_similarity
+        similarity = token_similarity if q_long and v_long else token_similarity_strict
+        cover_listed = _coverage(v_weighted, q.tokens, min_sim, similarity)
+        cover_query = _coverage(q_weighted, v.tokens, min_sim, similarity)
         soft = 2 * cover_listed * cover_query / (cover_listed + cover_query) if cover_listed and cover_query else 0.0
         sort = fuzz.token_sort_ratio(q.core, v.core) / 100.0
-        joined = fuzz.ratio(q.core.replace(" ", ""), v.core.replace(" ", "")) / 100.0
-        # Word-level alignment decides; the glued comparison only rescues split or merged words ("Gaz Prom").
-        name = max(soft, joined if len(q.tokens) != len(v.tokens) else 0.0)
+        joined = fuzz.ratio(q_glued, v_glued) / 100.0
+        # Word-level alignment decides; the glued comparison only rescues split or merged words ("Gaz Prom"),
+        # with a typo at most, never a missing word ("Silver Partners" is not "Silver Bay Partners").
+        if len(q.tokens) != len(v.tokens):
+            edits = max(1, int(cfg.joined_max_edits_per_10 * min(len(q_glued), len(v_glued)) / 10))
+            if Levenshtein.distance(q_glued, v_glued, score_cutoff=edits + 1) <= edits:
+                soft = max(soft, joined)
+        name = soft
         contained = 0.0
-        if (cover_listed >= 0.97 and len(v.tokens) >= 2
+        if (v_long and cover_listed >= 0.97 and len(v.tokens) >= 2
                 and sum(w for _, w in v_weighted) >= cfg.containment_min_weight):
             contained = cfg.containment_factor * cover_listed
             name = max(name, contained)
-        elif (is_person and cover_query >= 0.97 and len(q.tokens) >= 2
+        elif (is_person and q_long and cover_query >= 0.97 and len(q.tokens) >= 2
               and sum(w for _, w in q_weighted) >= cfg.containment_min_weight):
             # Customers rarely give every middle name or patronymic: "Vladimir Putin" inside
             # "PUTIN, Vladimir Vladimirovich".

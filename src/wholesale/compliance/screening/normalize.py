@@ -50,9 +50,24 @@ _COUNTRY_ALIASES = {
 }
 
 
+# Han characters; a short run of them is one name word (given name or surname).
+_HAN_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]{1,3}(?![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff])")
+_HAN_RUN = re.compile(r"(?<![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff])" + _HAN_WORD.pattern)
+
+
+def _glue_han(match: re.Match[str]) -> str:
+    # Pinyin writes a given name as one word ("Mingzong", not "Ming Zong"); the transliterator spaces every
+    # syllable, which would turn a three-part Chinese name into five one-syllable "words".
+    return " " + "".join(ascii_text(match.group(0)).split()) + " "
+
+
 def fold_text(text: str) -> str:
     """NFKC, transliterate to ASCII, casefold, '&' to 'and', punctuation to spaces."""
     text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        # Runs of up to 3 Han characters are person-name words; longer runs (company names) stay
+        # syllable-split so that "hua wei" can still reach "Huawei" through the glued-pair keys.
+        text = _HAN_RUN.sub(_glue_han, text)
     text = ascii_text(text).casefold()
     text = text.replace("&", " and ")
     text = _APOSTROPHES.sub("", text)  # O'Brien and Abu-'Umar spell the same without the mark
