@@ -56,3 +56,20 @@ def assert_error_body(response, status: int) -> dict[str, Any]:
     assert all(isinstance(e["errorCode"], int) and e["description"] for e in body["errors"])
     assert body["trackingId"] == response.headers["trackingid"]
     return body
+
+
+_SPEC: dict[str, Any] | None = None
+
+
+def validate_against_spec(instance: Any, schema_name: str) -> None:
+    """Validate a response body against a schema of Cisco's published wholesale OpenAPI file (tests/contract)."""
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    global _SPEC
+    if _SPEC is None:
+        _SPEC = json.loads((Path(__file__).parent / "contract" / "wholesale-openapi.json").read_text())
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": _SPEC["components"]}
+    jsonschema.Draft7Validator(schema).validate(instance)

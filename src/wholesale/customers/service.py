@@ -429,7 +429,8 @@ def to_read(customer: Customer, packages: list[CustomerPackageRow], *, include_l
             item["errors"] = row.errors
         if include_licenses:
             item["licenseIds"] = list(row.license_ids or [])
-        item["quantityLimit"] = row.quantity_limit
+        if row.quantity_limit is not None:
+            item["quantityLimit"] = row.quantity_limit
         item["assigned"] = row.assigned
         details.append(item)
     body: dict[str, Any] = {

@@ -1,5 +1,6 @@
 """Apply Alembic migrations and DBOS's own system-table migrations."""
 
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -30,7 +31,10 @@ def migrate(settings: Settings | None = None) -> None:
     """Bring the database to the latest schema: ours, then DBOS's."""
     settings = settings or get_settings()
     if settings.is_sqlite:
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(settings.database_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(path, timeout=60) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
     command.upgrade(alembic_config(settings.database_url), "head")
     from wholesale.jobs.runtime import migrate_system_database
 

@@ -31,7 +31,7 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> sa.Engine:
         # Take transaction control from pysqlite so BEGIN is ours to issue.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        # WAL is set once, persistently, by `wholesale migrate` (switching needs a lock every connect would fight for).
         cur.execute("PRAGMA busy_timeout=60000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
