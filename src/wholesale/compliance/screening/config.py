@@ -39,7 +39,9 @@ class ScreeningConfig:
     # Candidate generation.
     max_candidates: int = 400  # union of rare-token postings is cut here
     rerank_candidates: int = 8  # candidates that get the full feature scoring
-    prefilter_cutoff: float = 55.0  # rapidfuzz prefilter score (0-100) below which a candidate is dropped
+    # First-stage estimate (0-100: IDF-weighted word overlap as share of both names) below which a candidate
+    # is not scored in full.
+    prefilter_cutoff: float = 50.0
 
     def with_overrides(self, **overrides: Any) -> "ScreeningConfig":
         """Return a copy with the given fields replaced (unknown names raise)."""

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
 from .model import Entry, ListSet
@@ -63,6 +64,8 @@ class NameIndex:
                 seen.add((ei, norm.core))
                 self.variants.append(Variant(ei, text, norm))
         self.cores: list[str] = [v.norm.core for v in self.variants]
+        # Words in sorted order: the cheap first-stage comparison is a plain ratio on these.
+        self.sorted_cores: list[str] = [" ".join(sorted(v.norm.tokens)) for v in self.variants]
 
         postings: dict[str, set[int]] = {}
         for vi, v in enumerate(self.variants):
@@ -82,6 +85,7 @@ class NameIndex:
         self.word_keys: list[tuple[int, tuple[str, ...]]] = [(v.entry, tuple(sorted(v.norm.tokens)))
                                                              for v in self.variants]
         self.weighted: list[tuple[tuple[str, float], ...]] = [self.weigh(v.norm.tokens) for v in self.variants]
+        self.total_weight: list[float] = [sum(w for _, w in ws) or 1.0 for ws in self.weighted]
 
         self.deletes: dict[str, list[str]] = {}
         self.skeletons: dict[str, list[str]] = {}
@@ -102,19 +106,38 @@ class NameIndex:
         return tuple(sorted(((t, self.idf.get(t, self.max_idf)) for t in tokens), key=lambda p: -p[1]))
 
     def _expand_token(self, token: str, min_sim: float) -> tuple[tuple[str, float], ...]:
-        """Vocabulary tokens close to `token`: exact, one edit apart, or same consonant skeleton."""
+        """Vocabulary tokens close to `token`: exact, one edit apart, or same consonant skeleton.
+
+        Same acceptance rule as `token_similarity`, computed in one rapidfuzz call per token.
+        """
         found: dict[str, float] = {}
         if token in self.postings:
             found[token] = 1.0
         if len(token) >= _MIN_FUZZY_LEN and not token.isdigit():
             near: set[str] = set()
-            for d in _deletes(token) | {token}:
-                near.update(self.deletes.get(d, ()))
-            near.update(self.skeletons.get(skeleton(token), ()))
-            for u in near:
-                if u not in found:
-                    sim = token_similarity(token, u)
-                    if sim >= min_sim:
+            get = self.deletes.get
+            for d in _deletes(token):
+                near.update(get(d, ()))
+            near.update(get(token, ()))
+            sk = skeleton(token)
+            bucket = self.skeletons.get(sk, ())
+            if len(sk) >= 3:
+                # Same skeleton: vowel-only differences, similarity at least 0.92 (see token_similarity).
+                la = len(token)
+                for u in bucket:
+                    lb = len(u)
+                    if u not in found and (abs(la - lb) <= 2 or min(la, lb) >= _MIN_LENGTH_RATIO * max(la, lb)):
+                        found[u] = max(0.92, JaroWinkler.normalized_similarity(token, u))
+            else:
+                near.update(bucket)
+            near.difference_update(found)
+            if near:
+                # One deletion apart on either side (or a short skeleton): Jaro-Winkler and the length rule.
+                la = len(token)
+                for u, sim, _ in process.extract(token, list(near), scorer=JaroWinkler.normalized_similarity,
+                                                 processor=None, score_cutoff=min_sim, limit=None):
+                    lb = len(u)
+                    if abs(la - lb) <= 2 or min(la, lb) >= _MIN_LENGTH_RATIO * max(la, lb):
                         found[u] = sim
         return tuple(found.items())
 

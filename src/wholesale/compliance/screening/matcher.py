@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from heapq import nlargest
+from operator import itemgetter
 from typing import IO
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from .config import ScreeningConfig
@@ -40,6 +42,13 @@ class Screener:
     def __init__(self, list_set: ListSet | NameIndex, config: ScreeningConfig | None = None) -> None:
         self.index = list_set if isinstance(list_set, NameIndex) else NameIndex(list_set)
         self.config = config or ScreeningConfig()
+        cfg, idx = self.config, self.index
+        # Per variant, for the first-stage estimate: may it count as contained in a longer query name?
+        self._containable: list[bool] = [
+            len(v.norm.tokens) >= 2 and total >= cfg.containment_min_weight
+            and len(v.norm.core) - v.norm.core.count(" ") >= cfg.short_name_letters
+            for v, total in zip(idx.variants, idx.total_weight)]
+        self._person: list[bool] = [idx.entries[v.entry].entity_type == "person" for v in idx.variants]
 
     @property
     def list_set(self) -> ListSet:
@@ -49,29 +58,72 @@ class Screener:
     # -- candidates --------------------------------------------------------------------------
 
     def _candidates(self, norm: NormalizedName) -> list[int]:
+        """Shortlist of variant indices for full scoring, best first.
+
+        First stage: the postings of the query's words (and glued word pairs), rare words first, give each
+        variant an IDF-weighted overlap; that overlap, as a share of the query's and of the variant's weight,
+        estimates the word-alignment score. Only the best `rerank_candidates` are scored in full.
+        """
         idx, cfg = self.index, self.config
-        keys = list(norm.tokens) + [a + b for a, b in zip(norm.tokens, norm.tokens[1:])]
-        per_token: list[tuple[int, list[tuple[int, ...]]]] = []
-        for t in keys:
-            lists = [idx.postings[u] for u, _ in idx.expand_token(t, cfg.token_min_similarity)]
-            if lists:
-                per_token.append((sum(map(len, lists)), lists))
+        toks = norm.tokens
+        weights = [idx.weight(t) for t in toks]
+        keys = list(zip(toks, weights))
+        keys += [(a + b, wa + wb) for (a, wa), (b, wb) in zip(keys, keys[1:])]
+        expand, postings = idx.expand_token, idx.postings
+        per_token: list[tuple[int, list[tuple[float, tuple[int, ...]]]]] = []
+        for t, w in keys:
+            found = expand(t, cfg.token_min_similarity)
+            if found:
+                lists = [(w * sim, postings[u]) for u, sim in found]
+                per_token.append((sum(len(p) for _, p in lists), lists))
         if not per_token:
             return []
         per_token.sort(key=lambda x: x[0])
-        cands: set[int] = set()
-        for size, lists in per_token:
-            # Rare words first: once the pool is full the remaining words are too common to block on.
-            if cands and len(cands) + size > cfg.max_candidates:
-                break
-            for p in lists:
-                cands.update(p)
-        if len(cands) > cfg.max_candidates:
-            # Only common words: keep variants that share at least two of them.
-            sets = [set().union(*lists) for _, lists in per_token[:3]]
-            pair = (sets[0] & sets[1]) if len(sets) > 1 else sets[0]
-            cands = pair if pair else cands
-        return list(cands)
+        acc: dict[int, float] = {}
+        get = acc.get
+        if per_token[0][0] <= cfg.max_candidates:
+            pool = 0
+            for size, lists in per_token:
+                # Rare words first: once the pool is full the remaining words are too common to block on.
+                if pool and pool + size > cfg.max_candidates:
+                    break
+                pool += size
+                for w, p in lists:
+                    for vi in p:
+                        acc[vi] = get(vi, 0.0) + w
+        else:
+            # Only common words: keep variants that share at least two of the three rarest.
+            sets = [(set().union(*(p for _, p in lists)), max(w for w, _ in lists)) for _, lists in per_token[:3]]
+            keep = (sets[0][0] & sets[1][0]) if len(sets) > 1 else sets[0][0]
+            if len(keep) > 4 * cfg.max_candidates and len(sets) > 2:
+                keep &= sets[2][0]
+            for vi in keep:
+                acc[vi] = sum(w for members, w in sets if vi in members)
+        total_q = sum(weights)
+        totals, listed_in, person = idx.total_weight, self._containable, self._person
+        q_in = (len(toks) >= 2 and total_q >= cfg.containment_min_weight
+                and sum(map(len, toks)) >= cfg.short_name_letters)
+        factor = cfg.containment_factor
+        scored: list[tuple[float, int]] = []
+        append = scored.append
+        # Raw overlap picks a few times more than needed; the normalised estimate orders those.
+        for vi, a in nlargest(4 * cfg.rerank_candidates, acc.items(), key=itemgetter(1)):
+            cl = a / totals[vi]
+            cq = a / total_q
+            if cl > 1.0:
+                cl = 1.0
+            if cq > 1.0:
+                cq = 1.0
+            est = 2 * cl * cq / (cl + cq)
+            # Containment paths of the full score: listed name inside the query, or (persons) the reverse.
+            if listed_in[vi] and factor * cl > est:
+                est = factor * cl
+            if q_in and person[vi] and factor * cq > est:
+                est = factor * cq
+            append((est, vi))
+        best = nlargest(cfg.rerank_candidates, scored)
+        cutoff = cfg.prefilter_cutoff / 100.0
+        return [vi for est, vi in best if est >= cutoff]
 
     # -- scoring -----------------------------------------------------------------------------
 
@@ -155,13 +207,9 @@ class Screener:
         cands = self._candidates(q) if q.tokens else []
         best: dict[int, Hit] = {}
         if cands:
-            choices = [idx.cores[i] for i in cands]
-            pre = process.extract(q.core, choices, scorer=fuzz.token_set_ratio, processor=None,
-                                  limit=cfg.rerank_candidates, score_cutoff=cfg.prefilter_cutoff)
             q_weighted = idx.weigh(q.tokens)
             scored: set[tuple[int, tuple[str, ...]]] = set()
-            for _, _, pos in pre:
-                vi = cands[pos]
+            for vi in cands:
                 if idx.word_keys[vi] in scored:
                     continue
                 scored.add(idx.word_keys[vi])
@@ -179,7 +227,7 @@ class Screener:
                                               matched_variant=variant.text, score=score,
                                               features={**feats, **ctx}, list_version=entry.list_version,
                                               entity_type=entry.entity_type)
-        hits = sorted(best.values(), key=lambda h: -h.score)[: cfg.max_hits]
+        hits = sorted(best.values(), key=lambda h: (-h.score, h.source, h.entry_id))[: cfg.max_hits]
         top = hits[0].score if hits else 0.0
         decision = "match" if top >= cfg.match_threshold else "review" if top >= cfg.review_threshold else "clear"
         return ScreeningResult(id=query.id, decision=decision, score=top, hits=hits)
