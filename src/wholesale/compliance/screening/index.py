@@ -72,6 +72,11 @@ class NameIndex:
             toks = v.norm.tokens
             for t in toks:
                 postings.setdefault(t, set()).add(vi)
+        # Word postings alone: a glued query pair looks only for a listed word ("gaz prom" -> "gazprom"),
+        # so a name with both words separately is not counted twice.
+        self.word_postings: dict[str, tuple[int, ...]] = {t: tuple(sorted(s)) for t, s in postings.items()}
+        for vi, v in enumerate(self.variants):
+            toks = v.norm.tokens
             # Glued neighbours let "gaz prom" find "gazprom" and the reverse.
             for a, b in zip(toks, toks[1:]):
                 postings.setdefault(a + b, set()).add(vi)

@@ -25,6 +25,10 @@ def _coverage(src: tuple[tuple[str, float], ...], dst: tuple[str, ...], min_sim:
     # Heaviest words pick first; a word of `dst` can vouch for one word of `src` only ("Anthony Anthony").
     for a, w in src:
         total += w
+        if a in free:  # an equal word is the best partner there is
+            got += w
+            free.remove(a)
+            continue
         best, best_j = 0.0, -1
         for j, b in enumerate(free):
             s = similarity(a, b)
@@ -67,14 +71,15 @@ class Screener:
         idx, cfg = self.index, self.config
         toks = norm.tokens
         weights = [idx.weight(t) for t in toks]
-        keys = list(zip(toks, weights))
-        keys += [(a + b, wa + wb) for (a, wa), (b, wb) in zip(keys, keys[1:])]
-        expand, postings = idx.expand_token, idx.postings
+        # Query words reach listed words and listed glued pairs; glued query pairs reach listed words only.
+        keys = [(t, w, idx.postings) for t, w in zip(toks, weights)]
+        keys += [(a + b, wa + wb, idx.word_postings) for (a, wa, _), (b, wb, _) in zip(keys, keys[1:])]
+        expand = idx.expand_token
         per_token: list[tuple[int, list[tuple[float, tuple[int, ...]]]]] = []
-        for t, w in keys:
+        for t, w, postings in keys:
             found = expand(t, cfg.token_min_similarity)
-            if found:
-                lists = [(w * sim, postings[u]) for u, sim in found]
+            lists = [(w * sim, postings[u]) for u, sim in found if u in postings]
+            if lists:
                 per_token.append((sum(len(p) for _, p in lists), lists))
         if not per_token:
             return []
