@@ -4,6 +4,7 @@ from typing import Annotated, Callable
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from wholesale.config import get_settings
 from wholesale.db.session import get_database
@@ -12,6 +13,7 @@ from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
 from wholesale.kit.context import set_actor
 from wholesale.kit.errors import Forbidden
+from wholesale.kit.ids import hash_token
 from wholesale.kit.http import get_session
 
 _token_cache: identity.TokenCache | None = None
@@ -38,11 +40,26 @@ def authenticate_request(request: Request) -> Principal:
     return principal
 
 
+def _cached_principal(request: Request) -> Principal | None:
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    principal = token_cache().get(hash_token(token.strip()))
+    if principal is not None:
+        request.state.principal = principal
+        set_actor(f"token:{principal.token_id}")
+    return principal
+
+
 def require(scope: Scope, *roles: Role) -> Callable[[Request], Principal]:
     """Dependency factory: the caller must hold a scope (and, when given, one of the roles)."""
 
-    def dependency(request: Request) -> Principal:
-        principal = authenticate_request(request)
+    async def dependency(request: Request) -> Principal:
+        # The token cache answers on the event loop; only a miss goes to the database in a thread.
+        principal = getattr(request.state, "principal", None) or _cached_principal(request)
+        if principal is None:
+            principal = await run_in_threadpool(authenticate_request, request)
         if roles and principal.role not in roles:
             raise Forbidden(f"Role {principal.role} may not call this operation.")
         identity.require_scope(principal, scope)

@@ -1,6 +1,9 @@
 """HTTP plumbing: the unit of work per request, Idempotency-Key, and the one error format."""
 
+import functools
+import inspect
 import logging
+from contextvars import ContextVar
 from typing import Any, Callable, Coroutine
 
 from fastapi import Request, Response
@@ -29,6 +32,8 @@ class UnitOfWork:
     def __init__(self, write: bool):
         self.write = write
         self._session: Session | None = None
+        # Set when the request claimed an Idempotency-Key: (org id, key).
+        self.claim: tuple[str, str] | None = None
 
     @property
     def session(self) -> Session:
@@ -42,10 +47,23 @@ class UnitOfWork:
         """True once the session exists."""
         return self._session is not None
 
-    def commit(self) -> None:
-        """Commit the request's work."""
-        if self._session is not None:
-            self._session.commit()
+    def finish(self, response: Response) -> None:
+        """Commit (storing the response under a claimed Idempotency-Key) when it succeeded, then release."""
+        try:
+            if self._session is not None and response.status_code < 400:
+                if self.claim is not None:
+                    idempotency.store(
+                        self._session,
+                        org_id=self.claim[0],
+                        key=self.claim[1],
+                        status_code=response.status_code,
+                        body=bytes(response.body),
+                        headers=dict(response.headers),
+                    )
+                if self.write:
+                    self._session.commit()
+        finally:
+            self.close()
 
     def close(self) -> None:
         """Roll back anything uncommitted and release the connection."""
@@ -54,13 +72,44 @@ class UnitOfWork:
             self._session = None
 
 
-def get_session(request: Request) -> Session:
-    """Dependency: the request's session (committed by the route after the endpoint succeeds)."""
+_current_uow: ContextVar[UnitOfWork | None] = ContextVar("current_uow", default=None)
+
+
+async def get_session(request: Request) -> Session:
+    """Dependency: the request's session (committed by the route after the endpoint succeeds).
+
+    Async on purpose: it does no I/O (the connection is taken on first query, in the endpoint's thread),
+    and a sync dependency would cost a thread-pool hop per request.
+    """
     return request.state.uow.session
+
+
+def _finishing_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a sync endpoint so its transaction ends in the endpoint's own worker thread (no extra hop)."""
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        uow = _current_uow.get()
+        try:
+            result = endpoint(*args, **kwargs)
+        except BaseException:
+            if uow is not None:
+                uow.close()
+            raise
+        if uow is not None and isinstance(result, Response):
+            uow.finish(result)
+        return result
+
+    return run
 
 
 class UnitOfWorkRoute(APIRoute):
     """Wrap each endpoint in one transaction: commit on 2xx/3xx, roll back otherwise; replay Idempotency-Keys."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _finishing_in_thread(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
@@ -68,36 +117,26 @@ class UnitOfWorkRoute(APIRoute):
         async def handler(request: Request) -> Response:
             uow = UnitOfWork(write=request.method not in SAFE_METHODS)
             request.state.uow = uow
+            token = _current_uow.set(uow)
             try:
                 key = request.headers.get("idempotency-key")
-                claim = None
                 if key is not None and request.method in IDEMPOTENT_METHODS:
-                    claim = await _claim_key(request, uow, key)
-                    if isinstance(claim, Response):
-                        return claim
+                    replay = await _claim_key(request, uow, key)
+                    if replay is not None:
+                        return replay
                 response = await original(request)
-                if response.status_code < 400:
-                    if claim is not None:
-                        await run_in_threadpool(
-                            idempotency.store,
-                            uow.session,
-                            org_id=claim,
-                            key=key,
-                            status_code=response.status_code,
-                            body=bytes(response.body),
-                            headers=dict(response.headers),
-                        )
-                    if uow.opened:
-                        await run_in_threadpool(uow.commit)
+                if uow.opened:  # endpoints that return models (not Responses) end here
+                    await run_in_threadpool(uow.finish, response)
                 return response
             finally:
+                _current_uow.reset(token)
                 if uow.opened:
                     await run_in_threadpool(uow.close)
 
         return handler
 
 
-async def _claim_key(request: Request, uow: UnitOfWork, key: str) -> str | Response:
+async def _claim_key(request: Request, uow: UnitOfWork, key: str) -> Response | None:
     """Claim an Idempotency-Key for the caller's org; return the stored response on a replay."""
     from wholesale.deps import authenticate_request
 
@@ -114,7 +153,8 @@ async def _claim_key(request: Request, uow: UnitOfWork, key: str) -> str | Respo
         fp=fp,
     )
     if stored is None:
-        return principal.org_id
+        uow.claim = (principal.org_id, key)
+        return None
     headers = dict(stored.headers)
     headers["Idempotent-Replayed"] = "true"
     return Response(content=stored.body, status_code=stored.status_code, headers=headers)

@@ -3,6 +3,7 @@
 import base64
 import binascii
 import hashlib
+import random
 import secrets
 import uuid
 
@@ -42,6 +43,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_tracking_random = random.Random()  # seeded once from os.urandom; tracking ids need uniqueness, not secrecy
+
+
 def new_tracking_id() -> str:
-    """Return a tracking id in the style Webex clients send."""
-    return f"WHOLESALE_{uuid.uuid4()}"
+    """Return a tracking id in the style Webex clients send.
+
+    Not uuid4(): that reads os.urandom on every request, which costs ~0.5 ms on some VMs.
+    """
+    return f"WHOLESALE_{uuid.UUID(int=_tracking_random.getrandbits(128), version=4)}"

@@ -1,0 +1,108 @@
+"""Shared helpers for benchmarks: fresh databases, servers on free ports, load generation."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_sqlite() -> tuple[str, Path]:
+    """A new SQLite URL in a temporary directory."""
+    tmp = Path(tempfile.mkdtemp(prefix="wholesale-bench-"))
+    return f"sqlite:///{tmp / 'bench.db'}", tmp
+
+
+def env_for(url: str, **extra: str) -> dict[str, str]:
+    """Environment for a child process on a database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHOLESALE_")}
+    return env | {"WHOLESALE_DATABASE_URL": url, "WHOLESALE_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)} | extra
+
+
+def cli(url: str, *args: str) -> str:
+    """Run the wholesale CLI; return stdout."""
+    run = subprocess.run([PY, "-m", "wholesale.cli", *args], env=env_for(url), capture_output=True, text=True, check=True)
+    return run.stdout
+
+
+def demo(url: str) -> dict[str, str]:
+    """Migrate and seed; return the demo values by name."""
+    cli(url, "migrate")
+    out = cli(url, "demo")
+    return {k.strip(): v.strip() for k, _, v in (line.partition(": ") for line in out.splitlines()) if v}
+
+
+def start(args: list[str], url: str, port: int, log: Path, **extra: str) -> subprocess.Popen:
+    """Start a server process and wait for it to answer."""
+    proc = subprocess.Popen(args, env=env_for(url, **extra), stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    stop(proc)
+    raise RuntimeError(f"server on port {port} did not start; see {log}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server process group."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def load(url: str, headers: dict[str, str], seconds: float, connections: int) -> tuple[float, str]:
+    """Requests/s of GET url: wrk when installed, else a threaded Python client (slower, says so)."""
+    if shutil.which("wrk"):
+        args = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{int(seconds)}s"]
+        for k, v in headers.items():
+            args += ["-H", f"{k}: {v}"]
+        out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        if non2xx:
+            raise RuntimeError(f"{non2xx.group(1)} non-2xx responses from {url}")
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "wrk"
+    count = 0
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def worker() -> None:
+        nonlocal count
+        with httpx.Client(headers=headers) as c:
+            n = 0
+            while time.monotonic() < stop_at:
+                c.get(url).raise_for_status()
+                n += 1
+        with lock:
+            count += n
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return count / (time.monotonic() - started), "python-threads (install wrk for a lighter client)"
