@@ -162,3 +162,13 @@ def test_rate_limit_answers_429_with_retry_after(database_url, partner, monkeypa
     assert_error_body(limited, 429)
     assert int(limited.headers["retry-after"]) >= 1
     assert other.status_code == 200  # no token, no bucket
+
+
+def test_nul_characters_are_refused_with_400_not_500(client, partner):
+    """PostgreSQL cannot store NUL; it must never get that far (found by schemathesis on PostgreSQL)."""
+    body = customer_body(partner.template_id)
+    body["customerInfo"]["name"] = "Bad\x00Name"
+    err = assert_error_body(client.post("/v1/wholesale/customers", json=body, headers=partner.headers), 400)
+    assert "customerInfo.name" in err["message"] and "NUL" in err["message"]
+    assert_error_body(client.get("/v1/wholesale/customers?externalId=a%00b", headers=partner.headers), 400)
+    assert_error_body(client.get("/v1/wholesale/customers/abc%00def", headers=partner.headers), 400)

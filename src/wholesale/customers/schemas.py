@@ -4,12 +4,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from wholesale.kit.schemas import RequestModel
+
 from wholesale.packages.catalog import CustomerPackage
 
 Limit = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
-class AddressIn(BaseModel):
+class AddressIn(RequestModel):
     """A postal address (billing address or calling location address)."""
 
     addressLine1: str
@@ -20,7 +22,7 @@ class AddressIn(BaseModel):
     country: str
 
 
-class CustomerInfoIn(BaseModel):
+class CustomerInfoIn(RequestModel):
     """The new customer's name, primary email and locale."""
 
     name: str
@@ -28,7 +30,7 @@ class CustomerInfoIn(BaseModel):
     language: str | None = None
 
 
-class LocationIn(BaseModel):
+class LocationIn(RequestModel):
     """The calling location, required when a calling package is provisioned."""
 
     name: str
@@ -38,25 +40,25 @@ class LocationIn(BaseModel):
     emergencyLocationIdentifier: str | None = None
 
 
-class CallingIn(BaseModel):
+class CallingIn(RequestModel):
     """Calling provisioning parameters."""
 
     location: LocationIn
 
 
-class MeetingsIn(BaseModel):
+class MeetingsIn(RequestModel):
     """Meetings provisioning parameters."""
 
     timezone: str | None = None
 
 
-class PackagesParamsIn(BaseModel):
+class PackagesParamsIn(RequestModel):
     """Per-package quantity caps (R8)."""
 
     limits: dict[CustomerPackage, Limit] | None = None
 
 
-class ProvisioningParametersIn(BaseModel):
+class ProvisioningParametersIn(RequestModel):
     """Optional provisioning parameters."""
 
     calling: CallingIn | None = None
@@ -64,7 +66,7 @@ class ProvisioningParametersIn(BaseModel):
     packages: PackagesParamsIn | None = None
 
 
-class CustomerCreate(BaseModel):
+class CustomerCreate(RequestModel):
     """POST /v1/wholesale/customers."""
 
     provisioningId: str
@@ -77,7 +79,7 @@ class CustomerCreate(BaseModel):
     subPartnerAdminEmail: str | None = None
 
 
-class CustomerUpdate(BaseModel):
+class CustomerUpdate(RequestModel):
     """PUT /v1/wholesale/customers/{customerId}: the full desired package list."""
 
     packages: list[CustomerPackage]
@@ -87,14 +89,14 @@ class CustomerUpdate(BaseModel):
     subPartnerAdminEmail: str | None = None
 
 
-class PrecheckCustomerInfoIn(BaseModel):
+class PrecheckCustomerInfoIn(RequestModel):
     """customerInfo of a precheck: the email is required, the name optional."""
 
     name: str | None = None
     primaryEmail: str
 
 
-class CustomerValidate(BaseModel):
+class CustomerValidate(RequestModel):
     """POST /v1/wholesale/customers/validate: the create body, looser."""
 
     address: AddressIn
@@ -182,7 +184,7 @@ class PrecheckOut(BaseModel):
     info: PrecheckInfo
 
 
-class TemplateIn(BaseModel):
+class TemplateIn(RequestModel):
     """Create or replace a customer template."""
 
     name: str = Field(min_length=1, max_length=200)

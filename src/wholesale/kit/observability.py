@@ -98,7 +98,11 @@ class RequestMiddleware:
 
         try:
             retry_after = self.limiter.check(headers.get("authorization")) if self.limiter else None
-            if retry_after is not None:
+            if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+                # PostgreSQL text cannot hold NUL; refuse it at the door for every route alike.
+                message = "The URL must not contain NUL (%00) characters."
+                await _send_json(send_wrapper, 400, error_body(message, [{"description": message, "errorCode": 400100}], tracking_id))
+            elif retry_after is not None:
                 await _send_json(
                     send_wrapper,
                     429,

@@ -4,8 +4,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from wholesale.kit.schemas import RequestModel
 
-class ClockMove(BaseModel):
+
+class ClockMove(RequestModel):
     """Move the sandbox clock: by seconds, or to an instant."""
 
     advanceSeconds: float | None = Field(default=None, ge=0)
@@ -26,7 +28,7 @@ class TickRead(BaseModel):
     jobs: dict[str, str]
 
 
-class JobProbeCreate(BaseModel):
+class JobProbeCreate(RequestModel):
     """Ask for a probe job."""
 
     sleepSeconds: float = 0
