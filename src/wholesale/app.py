@@ -37,13 +37,16 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         from wholesale.jobs import runtime
 
-        if workers:
-            await run_in_threadpool(runtime.launch, settings)
+        from wholesale.customers.validation import warm_up
+
+        await run_in_threadpool(warm_up)
+        launched = workers and await run_in_threadpool(runtime.launch, settings)
         try:
             yield
         finally:
-            # An app without workers leaves the process's job engine alone (another app may own it).
-            if workers:
+            # Only the lifespan that started the workers stops them (a second app, or a second
+            # lifespan run of this one, leaves the process's job engine alone).
+            if launched:
                 await run_in_threadpool(runtime.shutdown)
 
     app = FastAPI(

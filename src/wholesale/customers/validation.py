@@ -136,3 +136,12 @@ def check_location(prefix: str, location: LocationIn) -> LocationIn:
             "language": check_language(f"{prefix}.language", location.language),
         }
     )
+
+
+def warm_up() -> None:
+    """Load the country, subdivision, language and time-zone tables now, not on the first customer request."""
+    check_country("warm", "US")
+    check_state("warm", "US", "CA")
+    check_language("warm", "en_us")
+    _timezones()
+    check_email("warm", "warm@example.com")

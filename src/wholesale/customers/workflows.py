@@ -1,4 +1,4 @@
-"""Durable customer workflows: provision, update and delete; each step is one transaction, idempotent, retried."""
+"""Durable customer workflows: provision, update and delete; each step is one transaction, idempotent, retried with backoff."""
 
 import logging
 
@@ -36,78 +36,72 @@ def _with_customer(point: str, customer_id: str, revision: int, work) -> object:
 
 
 @DBOS.step(**RETRY)
-def step_org(customer_id: str, revision: int) -> None:
-    """Create or update the identity org (R16)."""
-    _with_customer("customers.org", customer_id, revision, service.ensure_identity_org)
+def step_prepare(customer_id: str, revision: int, new: bool) -> list[str]:
+    """In one transaction: identity org (R16), full admin (new customers), removed packages, meetings site
+    (R17, R18) and calling location; return the packages still to grant."""
+
+    def prepare(session, customer) -> list[str]:  # noqa: ANN001
+        faults.check("customers.org")
+        service.ensure_identity_org(session, customer)
+        if new:
+            faults.check("customers.admin")
+            service.ensure_full_admin(session, customer)
+        service.remove_packages(session, customer)
+        packages = repository.packages_of(session, [customer.id])[customer.id]
+        faults.check("customers.site")
+        service.ensure_site(session, customer, packages)
+        faults.check("customers.location")
+        service.ensure_location(session, customer, packages)
+        return [r.name for r in packages if r.status == "provisioning"]
+
+    return _with_customer("customers.prepare", customer_id, revision, prepare)
 
 
 @DBOS.step(**RETRY)
-def step_admin(customer_id: str, revision: int) -> None:
-    """Create the full administrator."""
-    _with_customer("customers.admin", customer_id, revision, service.ensure_full_admin)
+def step_grant(customer_id: str, revision: int, names: list[str]) -> tuple[dict[str, tuple[int, str]], str | None]:
+    """Grant packages (each in a savepoint, so one failure keeps the others); settle the status when all granted.
+
+    Returns the packages that failed, with their error, and the settled status (None while some failed).
+    """
+
+    def grant(session, customer) -> tuple[dict[str, tuple[int, str]], str | None]:  # noqa: ANN001
+        failed: dict[str, tuple[int, str]] = {}
+        for name in names:
+            try:
+                with session.begin_nested():
+                    faults.check(f"customers.grant:{name}")
+                    service.grant_package(session, customer, name)
+            except faults.InjectedFault as exc:
+                failed[name] = (exc.error_code, exc.description)
+        if failed:
+            return failed, None
+        faults.check("customers.finish")
+        return {}, service.finish(session, customer)
+
+    return _with_customer("customers.grant", customer_id, revision, grant)
 
 
 @DBOS.step(**RETRY)
-def step_site(customer_id: str, revision: int) -> None:
-    """Create the meetings site with its default call-in number (R17, R18)."""
-    _with_customer(
-        "customers.site",
-        customer_id,
-        revision,
-        lambda s, c: service.ensure_site(s, c, repository.packages_of(s, [c.id])[c.id]),
-    )
+def step_settle_with_failures(customer_id: str, revision: int, failed: dict[str, tuple[int, str]]) -> str:
+    """Mark packages that never granted as errors and settle the status."""
 
+    def settle(session, customer) -> str:  # noqa: ANN001
+        for name, (code, description) in sorted(failed.items()):
+            service.fail_package(session, customer, name, code, description)
+        faults.check("customers.finish")
+        return service.finish(session, customer)
 
-@DBOS.step(**RETRY)
-def step_location(customer_id: str, revision: int) -> None:
-    """Create the calling location when a calling package is held."""
-    _with_customer(
-        "customers.location",
-        customer_id,
-        revision,
-        lambda s, c: service.ensure_location(s, c, repository.packages_of(s, [c.id])[c.id]),
-    )
-
-
-@DBOS.step(**RETRY)
-def step_remove_packages(customer_id: str, revision: int) -> list[str]:
-    """Drop packages the update left out."""
-    return _with_customer("customers.remove", customer_id, revision, service.remove_packages)
-
-
-@DBOS.step(**RETRY)
-def step_pending_packages(customer_id: str, revision: int) -> list[str]:
-    """List packages still to grant."""
-    return _with_customer(
-        "customers.pending",
-        customer_id,
-        revision,
-        lambda s, c: [r.name for r in repository.packages_of(s, [c.id])[c.id] if r.status == "provisioning"],
-    )
-
-
-@DBOS.step(**RETRY)
-def step_grant(customer_id: str, revision: int, name: str) -> None:
-    """Grant one package (licence ids)."""
-    _with_customer(f"customers.grant:{name}", customer_id, revision, lambda s, c: service.grant_package(s, c, name))
-
-
-@DBOS.step(**RETRY)
-def step_fail_package(customer_id: str, revision: int, name: str, code: int, description: str) -> None:
-    """Record a package that could not be granted."""
-    _with_customer("customers.fail_package", customer_id, revision, lambda s, c: service.fail_package(s, c, name, code, description))
-
-
-@DBOS.step(**RETRY)
-def step_finish(customer_id: str, revision: int) -> str:
-    """Settle the status from the packages."""
-    return _with_customer("customers.finish", customer_id, revision, service.finish)
+    return _with_customer("customers.settle", customer_id, revision, settle)
 
 
 @DBOS.step(**RETRY)
 def step_fail(customer_id: str, revision: int, description: str) -> None:
     """Mark the run failed."""
     _with_customer("customers.fail", customer_id, revision, lambda s, c: service.fail(s, c, description))
+
+
+GRANT_ATTEMPTS = 5
+GRANT_BACKOFF_SECONDS = 0.2
 
 
 def _root(exc: BaseException) -> BaseException:
@@ -129,23 +123,19 @@ def _superseded(exc: BaseException) -> bool:
 
 
 def _converge(customer_id: str, revision: int, *, new: bool) -> str:
-    """Make the platform match the customer record, one idempotent step at a time."""
+    """Make the platform match the customer record: prepare, then grant (retrying packages that fail), then settle."""
     try:
-        step_org(customer_id, revision)
-        if new:
-            step_admin(customer_id, revision)
-        step_remove_packages(customer_id, revision)
-        step_site(customer_id, revision)
-        step_location(customer_id, revision)
-        for name in step_pending_packages(customer_id, revision):
-            try:
-                step_grant(customer_id, revision, name)
-            except Exception as exc:  # a package that will not grant is a per-package error, not a failed customer
-                if _superseded(exc):
-                    raise
-                code, description = _describe(exc)
-                step_fail_package(customer_id, revision, name, code, description)
-        return step_finish(customer_id, revision)
+        pending = step_prepare(customer_id, revision, new)
+        failed: dict[str, tuple[int, str]] = {}
+        for attempt in range(GRANT_ATTEMPTS):
+            failed, status = step_grant(customer_id, revision, pending)
+            if status is not None:
+                return status
+            pending = sorted(failed)
+            if attempt + 1 < GRANT_ATTEMPTS:
+                DBOS.sleep(GRANT_BACKOFF_SECONDS * 2**attempt)  # durable: a restart resumes the wait
+        # A package that will not grant is a per-package error, not a failed customer.
+        return step_settle_with_failures(customer_id, revision, failed)
     except Exception as exc:
         if _superseded(exc):
             log.info("customer workflow superseded", extra={"fields": {"customerId": customer_id, "revision": revision}})

@@ -19,11 +19,15 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> sa.Engine:
+    # SQLite has one writer at a time. Writers of this process share ONE connection, so they queue in
+    # the pool (woken the moment the previous writer is done) instead of in SQLite's busy handler,
+    # which polls with sleeps and leaves the lock idle between waiters.
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 60},
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        pool_size=1 if immediate else pool_size,
+        max_overflow=0 if immediate else pool_size,
+        pool_timeout=120,
     )
 
     @event.listens_for(engine, "connect")

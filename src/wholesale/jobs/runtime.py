@@ -47,28 +47,30 @@ def get_client() -> DBOSClient:
         return _client
 
 
-def launch(settings: Settings | None = None) -> None:
-    """Start this process's workers: recover unfinished workflows, then dequeue and run cron."""
+def launch(settings: Settings | None = None) -> bool:
+    """Start this process's workers: recover unfinished workflows, then dequeue and run cron.
+
+    Returns True when this call started them (and so owns stopping them), False when they already ran.
+    """
     global _launched
     if _launched:
-        return
+        return False
     settings = settings or get_settings()
     from wholesale.jobs import registry  # noqa: F401  (imports every workflow so DBOS knows them)
     from wholesale.jobs.schedules import apply_schedules
 
-    DBOS(
-        config={
-            "name": "wholesale",
-            "system_database_url": system_database_url(settings),
-            "dbos_system_schema": DBOS_SCHEMA,
-            "executor_id": settings.executor_id,
-            # One version for every deployment of a release line, so a restarted process recovers
-            # the workflows its predecessor left unfinished.
-            "application_version": f"wholesale-{wholesale.__version__}",
-            "log_level": "WARNING",
-            "scheduler_polling_interval_sec": 5.0,
-        }
-    )
+    config: dict = {
+        "name": "wholesale",
+        "system_database_url": system_database_url(settings),
+        "dbos_system_schema": DBOS_SCHEMA,
+        "executor_id": settings.executor_id,
+        # One version for every deployment of a release line, so a restarted process recovers
+        # the workflows its predecessor left unfinished.
+        "application_version": f"wholesale-{wholesale.__version__}",
+        "log_level": "WARNING",
+        "scheduler_polling_interval_sec": 5.0,
+    }
+    DBOS(config=config)
     DBOS.launch()
     for name, share in QUEUES.items():
         DBOS.register_queue(
@@ -81,6 +83,7 @@ def launch(settings: Settings | None = None) -> None:
     apply_schedules()
     _launched = True
     log.info("workers launched", extra={"fields": {"executorId": settings.executor_id, "queues": list(QUEUES)}})
+    return True
 
 
 def is_launched() -> bool:
