@@ -35,7 +35,8 @@ def migrate(settings: Settings | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(path, timeout=60) as conn:
             conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
-    command.upgrade(alembic_config(settings.database_url), "head")
+    # "heads": domains add migrations on their own branches from 0001; all of them apply.
+    command.upgrade(alembic_config(settings.database_url), "heads")
     from wholesale.jobs.runtime import migrate_system_database
 
     migrate_system_database(settings)
