@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.add_middleware(RequestMiddleware, limiter=limiter, log_requests=settings.log_requests)
 
     from wholesale.customers.endpoints import router as customers_router
+    from wholesale.dialin.endpoints import router as dialin_router
     from wholesale.identity.endpoints import router as identity_router
     from wholesale.ops.endpoints import router as ops_router
     from wholesale.ops.endpoints import sandbox_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(ops_router)
     app.include_router(partners_router)
     app.include_router(customers_router)
+    app.include_router(dialin_router)
     app.include_router(identity_router)
     if settings.sandbox:
         app.include_router(sandbox_router)

@@ -10,12 +10,14 @@ import typer
 from rich.console import Console
 
 from wholesale.config import get_settings
+from wholesale.dialin.cli import telephony_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Wholesale route-to-market provisioning.")
 partners_app = typer.Typer(no_args_is_help=True, help="Manage partners.")
 tokens_app = typer.Typer(no_args_is_help=True, help="Issue API tokens.")
 app.add_typer(partners_app, name="partners")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(telephony_app, name="telephony")
 
 err = Console(stderr=True)
 

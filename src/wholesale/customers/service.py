@@ -648,13 +648,15 @@ def ensure_site(session: Session, customer: Customer, packages: list[CustomerPac
     if not meetings:
         return
     template = session.get(CustomerTemplate, customer.provisioning_id)
-    site = dialin.ensure_site(
+    pstn_enabled = template.pstn_enabled if template else True
+    # An existing site follows a changed org country (R16, R17) unless an operator pinned its number.
+    site = dialin.rederive_site(session, customer.id, customer.country, pstn_enabled) or dialin.ensure_site(
         session,
         customer_id=customer.id,
         org_id=customer.org_id,
         name=customer.name or customer.external_id,
         country=customer.country,
-        pstn_enabled=template.pstn_enabled if template else True,
+        pstn_enabled=pstn_enabled,
     )
     warning = [{"errorCode": 3100, "description": site.warning}] if site.warning else []
     for row in meetings:

@@ -42,6 +42,8 @@ class MeetingsSite(Base):
     site_url: Mapped[str] = mapped_column(sa.String(300), unique=True)
     location: Mapped[str] = mapped_column(sa.String(10))
     pstn_enabled: Mapped[bool]
+    # The org country the number was derived for: a customer update re-derives only when it changed (R17).
+    org_country: Mapped[str | None] = mapped_column(sa.String(2))
     number: Mapped[str | None] = mapped_column(sa.String(20))
     number_country: Mapped[str | None] = mapped_column(sa.String(2))
     number_label: Mapped[str | None] = mapped_column(sa.String(200))

@@ -1,18 +1,37 @@
 """Dial-in: the stored telephony domain, location mapping and meetings sites (R15-R18)."""
 
+import csv
+import io
 import logging
 import re
+import uuid
+from typing import Any
 
+import phonenumbers
 import sqlalchemy as sa
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
-from wholesale.dialin.locations import build_location_map
+from wholesale.customers.models import Customer
+from wholesale.dialin.locations import (
+    LOCATION_OVERRIDE_HEADER,
+    LocationFileError,
+    UnknownCountryError,
+    build_location_map,
+    load_location_overrides,
+    location_for,
+)
 from wholesale.dialin.models import LocationOverride, MeetingsSite, TelephonyNumber
 from wholesale.dialin.rules import CallInDecision, derive_default_call_in
-from wholesale.dialin.telephony import CallInNumber
+from wholesale.dialin.telephony import TELEPHONY_HEADER, CallInNumber, TelephonyFileError, parse_telephony_csv
 from wholesale.events import service as events
+from wholesale.identity.models import Org
+from wholesale.identity.roles import Role
+from wholesale.identity.schemas import Principal
+from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
+from wholesale.kit.errors import BadRequest, DomainError, NotFound, field_error
+from wholesale.kit.pagination import Page, PageParams, page_from_rows
 
 log = logging.getLogger("wholesale.dialin")
 SITES_WITHOUT_NUMBER = Counter(
@@ -64,9 +83,13 @@ def _site_url(name: str) -> str:
     return f"{slug}-{ids.new_id('SITE')[-6:].lower()}.webex.com"
 
 
+def _site_of_customer(session: Session, customer_id: str) -> MeetingsSite | None:
+    return session.scalars(sa.select(MeetingsSite).where(MeetingsSite.customer_id == customer_id)).first()
+
+
 def ensure_site(session: Session, *, customer_id: str, org_id: str, name: str, country: str, pstn_enabled: bool) -> MeetingsSite:
     """Create the customer's meetings site once, with its default call-in number (idempotent)."""
-    site = session.scalars(sa.select(MeetingsSite).where(MeetingsSite.customer_id == customer_id)).first()
+    site = _site_of_customer(session, customer_id)
     if site is not None:
         return site
     now = clock.now()
@@ -83,6 +106,7 @@ def ensure_site(session: Session, *, customer_id: str, org_id: str, name: str, c
     )
     _apply_decision(site, decide(session, country, pstn_enabled), country)
     session.add(site)
+    _count_missing(site, country, previous_warning=None)
     events.record(
         session,
         subject_type="meetings_site",
@@ -93,8 +117,106 @@ def ensure_site(session: Session, *, customer_id: str, org_id: str, name: str, c
     return site
 
 
+def rederive_site(
+    session: Session, customer_id: str, country: str, pstn_enabled: bool, *, reason: str = "customer.updated"
+) -> MeetingsSite | None:
+    """Derive an existing site's default call-in number again after its org country or PSTN setting changed (R17, R18).
+
+    Returns None when the customer has no site yet. A pinned number stays; only the location follows the country.
+    """
+    site = _site_of_customer(session, customer_id)
+    if site is None:
+        return None
+    country = country.strip().upper()
+    if site.org_country == country and site.pstn_enabled == pstn_enabled:
+        # Same inputs: the number stays even if the domain now offers another one (the domain job handles
+        # numbers that became unavailable).
+        return site
+    before = _snapshot(site)
+    if site.pinned and pstn_enabled:
+        # The operator's pin wins over R18; the site still lives in its org country's location.
+        site.location = location_for(country, location_map(session))
+        site.org_country = country
+        site.pstn_enabled = pstn_enabled
+        site.source = _pinned_source(site.number_country, country)
+        site.updated = clock.now()
+    else:
+        # R17: without provider PSTN there are no provider numbers, so a pin cannot survive either.
+        site.pinned = False
+        site.pstn_enabled = pstn_enabled
+        _apply_decision(site, decide(session, country, pstn_enabled), country)
+    _record_change(session, site, before, reason=reason, country=country)
+    return site
+
+
+def rederive_after_domain_change(session: Session) -> list[dict[str, Any]]:
+    """Re-derive every non-pinned PSTN site whose number is no longer available, or that has none (R18); return the changes."""
+    available = {(n.country, n.number) for n in current_numbers(session) if n.available}
+    rows = session.execute(
+        sa.select(MeetingsSite, Org.country_code, Customer.country)
+        .join(Customer, Customer.id == MeetingsSite.customer_id)
+        .outerjoin(Org, Org.id == MeetingsSite.org_id)
+        .where(MeetingsSite.pinned.is_(False), MeetingsSite.pstn_enabled.is_(True))
+        .order_by(MeetingsSite.id)
+    ).all()
+    changes: list[dict[str, Any]] = []
+    for site, org_country, billing_country in rows:
+        if site.number is not None and (site.number_country, site.number) in available:
+            continue  # issue 4: existing sites keep a number that is still available
+        # R17: the org country decides; the billing country is the same after R16 and covers a missing org.
+        country = org_country or site.org_country or billing_country
+        before = _snapshot(site)
+        _apply_decision(site, decide(session, country, True), country)
+        change = _record_change(session, site, before, reason="telephony.replaced", country=country)
+        if change is not None:
+            changes.append(change)
+    log.info("telephony re-derivation done", extra={"fields": {"examined": len(rows), "changed": len(changes)}})
+    return changes
+
+
+def _snapshot(site: MeetingsSite) -> dict[str, Any]:
+    return {
+        "number": site.number,
+        "numberCountry": site.number_country,
+        "source": site.source,
+        "location": site.location,
+        "pinned": site.pinned,
+        "warning": site.warning,
+    }
+
+
+def _record_change(session: Session, site: MeetingsSite, before: dict[str, Any], *, reason: str, country: str) -> dict[str, Any] | None:
+    """Audit a re-derivation that changed the site, and count a newly missing number."""
+    after = _snapshot(site)
+    if after == before:
+        return None
+    _count_missing(site, country, previous_warning=before["warning"])
+    change = {"siteId": site.id, "orgId": site.org_id, "reason": reason, "from": before, "to": after}
+    events.record(session, subject_type="meetings_site", subject_id=site.id, action="site.rederived", data=change)
+    log.info("meetings site re-derived", extra={"fields": {"siteId": site.id, "reason": reason, "number": site.number, "source": site.source}})
+    return change
+
+
+def _count_missing(site: MeetingsSite, country: str, *, previous_warning: str | None) -> None:
+    """Count and log a site that has just been left without a call-in number (R18: visible in /metrics and the log)."""
+    if site.warning and site.warning != previous_warning:
+        SITES_WITHOUT_NUMBER.labels(country, site.location).inc()
+        log.warning(
+            "meetings site without call-in number",
+            extra={"fields": {"siteId": site.id, "country": country, "location": site.location, "warning": site.warning}},
+        )
+
+
+def _pinned_source(number_country: str | None, country: str) -> str:
+    # A pin is outside R18; report the closest R18 source so the API keeps its three values.
+    if number_country is None:
+        return "none"
+    return "orgCountry" if number_country == country else "locationDefault"
+
+
 def _apply_decision(site: MeetingsSite, decision: CallInDecision, country: str) -> None:
     number = decision.number
+    site.org_country = country.strip().upper()
     site.location = decision.location
     site.source = decision.source
     site.number = number.number if number else None
@@ -103,6 +225,273 @@ def _apply_decision(site: MeetingsSite, decision: CallInDecision, country: str) 
     site.number_toll_type = number.toll_type if number else None
     site.warning = decision.warning
     site.updated = clock.now()
-    if decision.warning:
-        SITES_WITHOUT_NUMBER.labels(country, decision.location).inc()
-        log.warning("meetings site without call-in number", extra={"fields": {"siteId": site.id, "country": country, "warning": decision.warning}})
+
+
+# ---------------------------------------------------------------------------------------------- portal
+
+
+def preview(session: Session, country: str, template_pstn_enabled: bool) -> dict[str, Any]:
+    """Return what a new customer in `country` would get: location, default number, source, warning (R17, R18)."""
+    try:
+        decision = decide(session, country, template_pstn_enabled)
+    except UnknownCountryError:
+        raise field_error("country", f"unknown country {country!r}; expected an ISO-3166-1 alpha-2 code.") from None
+    return {
+        "location": decision.location,
+        "number": _number_read(decision.number),
+        "source": decision.source,
+        "warning": decision.warning,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- operator API
+
+
+def number_read(n: CallInNumber) -> dict[str, Any]:
+    """Render one telephony-domain entry for the operator API."""
+    return {"country": n.country, "number": n.number, "label": n.label, "tollType": n.toll_type, "available": n.available, "order": n.order}
+
+
+def read_domain(session: Session) -> dict[str, Any]:
+    """Return the telephony domain in order."""
+    return {"items": [number_read(n) for n in current_numbers(session)]}
+
+
+def parse_domain_body(raw: bytes, content_type: str) -> list[CallInNumber]:
+    """Parse a PUT body (text/csv or JSON `{"items": [...]}`) with the CSV file's rules; 400 lists every problem."""
+    if _is_csv(content_type):
+        try:
+            return parse_telephony_csv(raw)
+        except TelephonyFileError as exc:
+            raise _refused("The telephony domain was refused; the old domain stays in force.", exc.errors) from None
+    items = _json_items(raw)
+    if not items:
+        raise _refused("The telephony domain was refused; the old domain stays in force.", ["items: must not be empty"])
+    text = _items_as_csv(items, TELEPHONY_HEADER, bool_fields=("available",))
+    try:
+        return parse_telephony_csv(text)
+    except TelephonyFileError as exc:
+        raise _refused("The telephony domain was refused; the old domain stays in force.", _lines_to_items(exc.errors)) from None
+
+
+def replace_domain(session: Session, numbers: list[CallInNumber]) -> str:
+    """Replace the telephony domain and enqueue the re-derivation of affected sites, in the caller's transaction."""
+    replace_numbers(session, numbers)
+    return enqueue(session, "dialin.rederive", key=f"dialin.rederive:{uuid.uuid4()}", queue="default")
+
+
+def read_overrides(session: Session) -> dict[str, Any]:
+    """Return the operator's country -> location overrides."""
+    rows = session.scalars(sa.select(LocationOverride).order_by(LocationOverride.country))
+    return {"items": [{"country": o.country, "location": o.location} for o in rows]}
+
+
+def parse_overrides_body(raw: bytes, content_type: str) -> dict[str, str]:
+    """Parse a PUT body (text/csv `country,location` or JSON `{"items": [...]}`); 400 lists every problem."""
+    message = "The location overrides were refused; the old overrides stay in force."
+    if _is_csv(content_type):
+        try:
+            return load_location_overrides(raw)
+        except LocationFileError as exc:
+            raise _refused(message, exc.errors) from None
+    text = _items_as_csv(_json_items(raw), LOCATION_OVERRIDE_HEADER)
+    try:
+        return load_location_overrides(text)
+    except LocationFileError as exc:
+        raise _refused(message, _lines_to_items(exc.errors)) from None
+
+
+def replace_overrides(session: Session, overrides: dict[str, str]) -> None:
+    """Replace every location override atomically, with an audit row."""
+    session.execute(sa.delete(LocationOverride))
+    session.add_all(LocationOverride(country=c, location=loc) for c, loc in sorted(overrides.items()))
+    events.record(
+        session, subject_type="telephony", subject_id="locations", action="locations.replaced", data={"overrides": overrides}
+    )
+
+
+def _is_csv(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() in ("text/csv", "text/plain")
+
+
+def _json_items(raw: bytes) -> list[Any]:
+    import json
+
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise field_error("body", "is not valid JSON (send {\"items\": [...]} or text/csv).") from None
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        raise field_error("items", "is required and must be a list.")
+    return body["items"]
+
+
+def _items_as_csv(items: list[Any], header: tuple[str, ...], bool_fields: tuple[str, ...] = ()) -> str:
+    """Write JSON items as the CSV the file parser checks, so JSON and files obey the very same rules."""
+    errors: list[str] = []
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for index, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            errors.append(f"item {index}: must be an object with {', '.join(header)}")
+            continue
+        row = []
+        for name in header:
+            value = item.get(name)
+            if isinstance(value, bool) and name in bool_fields:
+                value = "true" if value else "false"
+            text = "" if value is None else str(value)
+            if "\n" in text or "\r" in text:
+                # One item must stay one CSV line, or item numbers in the errors would drift.
+                errors.append(f"item {index}: {name} must be a single line")
+                text = text.replace("\r", " ").replace("\n", " ")
+            row.append(text)
+        writer.writerow(row)
+    if errors:
+        raise _refused("The request was refused; nothing changed.", errors)
+    return out.getvalue()
+
+
+def _lines_to_items(errors: list[str]) -> list[str]:
+    # Line 1 is the header written by _items_as_csv, so line n is item n - 1.
+    return [re.sub(r"\bline (\d+)", lambda m: f"item {int(m.group(1)) - 1}", e) for e in errors]
+
+
+def _refused(message: str, errors: list[str]) -> BadRequest:
+    return BadRequest(message + " " + "; ".join(errors), errors=[{"description": e, "errorCode": 400100} for e in errors])
+
+
+# ---------------------------------------------------------------------------------------------- sites API
+
+
+def _number_read(n: CallInNumber | None) -> dict[str, Any] | None:
+    if n is None:
+        return None
+    return {"number": n.number, "countryCode": n.country_calling_code, "label": n.label, "tollType": n.toll_type}
+
+
+def site_read(site: MeetingsSite) -> dict[str, Any]:
+    """Render a meetings site for the sites API."""
+    number = None
+    if site.number is not None:
+        number = {
+            "number": site.number,
+            "countryCode": "+" + str(phonenumbers.parse(site.number).country_code),
+            "label": site.number_label,
+            "tollType": site.number_toll_type,
+        }
+    body: dict[str, Any] = {
+        "id": site.id,
+        "orgId": site.org_id,
+        "siteUrl": site.site_url,
+        "location": site.location,
+        "pstnEnabled": site.pstn_enabled,
+        "defaultCallInNumber": number,
+        "source": site.source,
+        "pinned": site.pinned,
+    }
+    if site.warning:
+        body["warning"] = site.warning
+    return body
+
+
+def _visible_sites(session: Session, principal: Principal, on_behalf_of: str | None) -> sa.Select:
+    """Sites the caller may read: its partner's customers, its own org, or all for operators; else none."""
+    query = (
+        sa.select(MeetingsSite)
+        .join(Customer, Customer.id == MeetingsSite.customer_id)
+        .where(Customer.deleted_at.is_(None))
+    )
+    if principal.role == Role.OPERATOR:
+        return query
+    if principal.role == Role.PARTNER_ADMIN:
+        from wholesale.partners.service import resolve_acting_partner
+
+        try:
+            partner_org_id = resolve_acting_partner(session, principal, on_behalf_of)
+        except DomainError:
+            return query.where(sa.false())  # a foreign sub-partner is not revealed (404, not 403)
+        return query.where(Customer.partner_org_id == partner_org_id)
+    if principal.role == Role.CUSTOMER_ADMIN:
+        return query.where(MeetingsSite.org_id == principal.org_id)
+    return query.where(sa.false())
+
+
+def list_sites(
+    session: Session, principal: Principal, on_behalf_of: str | None, params: PageParams, *, org_id: str | None
+) -> Page[dict[str, Any]]:
+    """List the meetings sites the caller may read, optionally of one org."""
+    query = _visible_sites(session, principal, on_behalf_of)
+    if org_id:
+        query = query.where(MeetingsSite.org_id == org_id)
+    rows = session.scalars(query.order_by(MeetingsSite.created, MeetingsSite.id).offset(params.offset).limit(params.max + 1)).all()
+    page = page_from_rows(rows, params)
+    return Page(items=[site_read(s) for s in page.items], params=params, has_more=page.has_more)
+
+
+def _get_visible(session: Session, principal: Principal, on_behalf_of: str | None, site_id: str) -> MeetingsSite:
+    site = session.scalars(_visible_sites(session, principal, on_behalf_of).where(MeetingsSite.id == site_id)).first()
+    if site is None:
+        raise NotFound(f"Meetings site {site_id} not found.")
+    return site
+
+
+def get_site(session: Session, principal: Principal, on_behalf_of: str | None, site_id: str) -> dict[str, Any]:
+    """Return one meetings site to its partner, its customer admins or operators; anyone else gets 404."""
+    return site_read(_get_visible(session, principal, on_behalf_of, site_id))
+
+
+def pin_number(session: Session, principal: Principal, site_id: str, number: str | None) -> dict[str, Any]:
+    """Pin a site's default call-in number to an available domain number, or unpin (None) and re-derive (operator)."""
+    site = _get_visible(session, principal, None, site_id)
+    if number is None:
+        country = _org_country(session, site)
+        before = _snapshot(site)
+        site.pinned = False
+        _apply_decision(site, decide(session, country, site.pstn_enabled), country)
+        _record_change(session, site, before, reason="unpinned", country=country)
+        return site_read(site)
+    if not site.pstn_enabled:
+        raise field_error("number", "the site's template disables provider PSTN, so it has no provider call-in numbers (R17).")
+    entry = _find_number(session, number)
+    country = _org_country(session, site)
+    before = _snapshot(site)
+    site.pinned = True
+    site.org_country = country
+    site.number = entry.number
+    site.number_country = entry.country
+    site.number_label = entry.label
+    site.number_toll_type = entry.toll_type
+    site.source = _pinned_source(entry.country, country)
+    site.warning = None
+    site.updated = clock.now()
+    after = _snapshot(site)
+    if after != before:
+        events.record(
+            session, subject_type="meetings_site", subject_id=site.id, action="site.pinned", data={"from": before, "to": after}
+        )
+    return site_read(site)
+
+
+def _find_number(session: Session, raw: str) -> CallInNumber:
+    """Return the first available domain entry with this number (any country); 400 otherwise."""
+    try:
+        e164 = phonenumbers.format_number(phonenumbers.parse(raw, None), phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        raise field_error("number", f"{raw!r} is not an E.164 number (e.g. +14085550142).") from None
+    matches = [n for n in current_numbers(session) if n.number == e164]
+    if not matches:
+        raise field_error("number", f"{e164} is not in the telephony domain.")
+    usable = [n for n in matches if n.available]
+    if not usable:
+        raise field_error("number", f"{e164} is marked unavailable in the telephony domain.")
+    return usable[0]
+
+
+def _org_country(session: Session, site: MeetingsSite) -> str:
+    org = session.get(Org, site.org_id)
+    if org is not None and org.country_code:
+        return org.country_code
+    # R16 makes the billing country the org country, so it stands in for a missing org.
+    return site.org_country or session.get(Customer, site.customer_id).country

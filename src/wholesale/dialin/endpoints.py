@@ -1,0 +1,104 @@
+"""Operator telephony API (call-in numbers, location overrides) and the meetings sites API (R17, R18)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+from starlette.responses import JSONResponse
+
+from wholesale.config import get_settings
+from wholesale.deps import OnBehalfOf, SessionDep, require
+from wholesale.dialin import service
+from wholesale.identity.roles import Role, Scope
+from wholesale.identity.schemas import Principal
+from wholesale.kit.http import UnitOfWorkRoute
+from wholesale.kit.pagination import next_link, parse_page
+
+router = APIRouter(route_class=UnitOfWorkRoute)
+Operator = Annotated[Principal, Depends(require(Scope.PLATFORM_ADMIN, Role.OPERATOR))]
+# Every role that may read a site holds organizations_read; the service decides which sites each one sees.
+SiteReader = Annotated[Principal, Depends(require(Scope.ORGANIZATIONS_READ))]
+
+_UPLOAD = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}}}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+class PinIn(BaseModel):
+    """Pin a domain number (E.164), or null to unpin and re-derive."""
+
+    number: str | None
+
+
+@router.get("/v1/telephony/callInNumbers", tags=["Telephony"])
+def get_call_in_numbers(session: SessionDep, principal: Operator) -> JSONResponse:
+    """Read the telephony domain in order."""
+    return JSONResponse(service.read_domain(session))
+
+
+@router.put("/v1/telephony/callInNumbers", tags=["Telephony"], openapi_extra=_UPLOAD)
+def put_call_in_numbers(request: Request, raw: RawBody, session: SessionDep, principal: Operator) -> JSONResponse:
+    """Replace the telephony domain (JSON items or text/csv); affected sites are re-derived by a job."""
+    numbers = service.parse_domain_body(raw, request.headers.get("content-type", ""))
+    job = service.replace_domain(session, numbers)
+    return JSONResponse(service.read_domain(session), headers={"X-Rederive-Job": job})
+
+
+@router.get("/v1/telephony/locationOverrides", tags=["Telephony"])
+def get_location_overrides(session: SessionDep, principal: Operator) -> JSONResponse:
+    """Read the operator's country -> location overrides."""
+    return JSONResponse(service.read_overrides(session))
+
+
+@router.put("/v1/telephony/locationOverrides", tags=["Telephony"], openapi_extra=_UPLOAD)
+def put_location_overrides(request: Request, raw: RawBody, session: SessionDep, principal: Operator) -> JSONResponse:
+    """Replace the country -> location overrides (JSON items or text/csv `country,location`)."""
+    service.replace_overrides(session, service.parse_overrides_body(raw, request.headers.get("content-type", "")))
+    return JSONResponse(service.read_overrides(session))
+
+
+@router.get("/v1/meetings/sites", tags=["Meetings Sites"])
+def list_sites(
+    request: Request,
+    session: SessionDep,
+    principal: SiteReader,
+    orgId: str | None = None,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    offset: str | None = None,
+    max: str | None = None,
+) -> JSONResponse:
+    """List the meetings sites the caller may read (optionally of one org)."""
+    page = service.list_sites(
+        session, principal, onBehalfOfSubPartnerOrgId, parse_page(max, offset, default=100, limit=1000), org_id=orgId
+    )
+    # Not list_response: it drops None, and defaultCallInNumber is an explicit null.
+    response = JSONResponse({"items": list(page.items)})
+    link = next_link(request.url, page, get_settings().public_base_url)
+    if link:
+        response.headers["Link"] = link
+    return response
+
+
+@router.get("/v1/meetings/sites/{siteId}", tags=["Meetings Sites"])
+def get_site(siteId: str, session: SessionDep, principal: SiteReader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> JSONResponse:
+    """Read a meetings site and its default global call-in number."""
+    return JSONResponse(service.get_site(session, principal, onBehalfOfSubPartnerOrgId, siteId))
+
+
+@router.put("/v1/meetings/sites/{siteId}/defaultCallInNumber", tags=["Meetings Sites"])
+def pin_default_call_in_number(siteId: str, body: PinIn, session: SessionDep, principal: Operator) -> JSONResponse:
+    """Pin the site's default call-in number to a domain number, or unpin it with null (operator)."""
+    return JSONResponse(service.pin_number(session, principal, siteId, body.number))
