@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.add_middleware(RequestMiddleware, limiter=limiter, log_requests=settings.log_requests)
 
+    from wholesale.compliance.endpoints import partner_router as compliance_partner_router
+    from wholesale.compliance.endpoints import router as compliance_router
     from wholesale.customers.endpoints import router as customers_router
     from wholesale.dialin.endpoints import router as dialin_router
     from wholesale.identity.endpoints import router as identity_router
@@ -72,6 +74,8 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(partners_router)
     app.include_router(customers_router)
     app.include_router(dialin_router)
+    app.include_router(compliance_router)
+    app.include_router(compliance_partner_router)
     app.include_router(identity_router)
     if settings.sandbox:
         app.include_router(sandbox_router)

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from wholesale.compliance.cli import lists_app, screen
 from wholesale.config import get_settings
 from wholesale.dialin.cli import telephony_app
 
@@ -17,6 +18,8 @@ partners_app = typer.Typer(no_args_is_help=True, help="Manage partners.")
 tokens_app = typer.Typer(no_args_is_help=True, help="Issue API tokens.")
 app.add_typer(partners_app, name="partners")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(lists_app, name="lists")
+app.command("screen")(screen)
 app.add_typer(telephony_app, name="telephony")
 
 err = Console(stderr=True)

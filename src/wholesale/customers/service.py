@@ -55,6 +55,11 @@ def _get_owned(session: Session, partner_org_id: str, customer_id: str, *, for_u
     return customer
 
 
+def owned_customer(session: Session, principal: Principal, on_behalf_of: str | None, customer_id: str) -> Customer:
+    """Return a live customer of the partner the request acts for (404 for anyone else's)."""
+    return _get_owned(session, acting_partner(session, principal, on_behalf_of, writing=False), customer_id)
+
+
 # ---------------------------------------------------------------------------------------------- checks
 
 
@@ -227,7 +232,7 @@ def create_customer(session: Session, principal: Principal, on_behalf_of: str | 
         data={"externalId": customer.external_id, "packages": plan.packages, "country": customer.country},
     )
     _enqueue_converge(session, customer, "customers.provision")
-    _after_address_set(session, customer)
+    _after_address_set(session, customer, "created")
     return customer
 
 
@@ -307,7 +312,7 @@ def update_customer(
     )
     _enqueue_converge(session, customer, "customers.update")
     if address_changed:
-        _after_address_set(session, customer)
+        _after_address_set(session, customer, "address_changed")
     return customer
 
 
@@ -379,11 +384,11 @@ def _enqueue_converge(session: Session, customer: Customer, workflow: str) -> No
     )
 
 
-def _after_address_set(session: Session, customer: Customer) -> None:
-    """The hook where a billing address was set or changed (R10: compliance screens it)."""
-    from wholesale.customers import hooks
+def _after_address_set(session: Session, customer: Customer, trigger: str) -> None:
+    """A billing address was set or changed: screen it (R10), in this transaction, so it cannot be skipped."""
+    from wholesale.compliance.service import request_screening
 
-    hooks.address_changed(session, customer)
+    request_screening(session, customer, trigger)
 
 
 def _address_dict(customer: Customer) -> dict[str, Any]:

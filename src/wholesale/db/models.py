@@ -9,3 +9,4 @@ from wholesale.partners.models import Partner  # noqa: F401
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate  # noqa: F401
 from wholesale.dialin.models import LocationOverride, MeetingsSite, TelephonyNumber  # noqa: F401
 from wholesale.identity.models import User  # noqa: F401
+from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactAttempt, ListFile, ListSet, Screening  # noqa: F401

@@ -22,10 +22,18 @@ def purge_idempotency_keys(_scheduled: datetime, _context: Any) -> None:
     _purge_idempotency_keys()
 
 
-# name -> (workflow name, workflow function, cron with seconds first)
-SCHEDULES: dict[str, tuple[str, Callable[[datetime, Any], None], str]] = {
-    "purge-idempotency-keys": ("ops.purge_idempotency_keys", purge_idempotency_keys, "0 17 3 * * *"),
-}
+def _schedules() -> dict[str, tuple[str, Callable[[datetime, Any], Any], str]]:
+    from wholesale.compliance.workflows import check_deadlines
+
+    # name -> (workflow name, workflow function, cron with seconds first)
+    return {
+        "purge-idempotency-keys": ("ops.purge_idempotency_keys", purge_idempotency_keys, "0 17 3 * * *"),
+        # Hourly, so a 30-day deadline (R14) bites within the hour it falls due.
+        "compliance-deadlines": ("compliance.check_deadlines", check_deadlines, "0 5 * * * *"),
+    }
+
+
+SCHEDULES = _schedules()
 
 
 def apply_schedules() -> None:

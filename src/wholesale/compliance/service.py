@@ -1,0 +1,409 @@
+"""Compliance (R10-R14): screen customers, open and decide review cases, record contact attempts, deprovision."""
+
+import statistics
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wholesale.compliance import lists, states
+from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactAttempt, Screening
+from wholesale.compliance.screening import ScreeningQuery, ScreeningResult
+from wholesale.compliance.states import OPEN_STATES, CaseEvent, CaseStatus
+from wholesale.customers.models import Customer
+from wholesale.events import service as events
+from wholesale.identity.roles import Role
+from wholesale.identity.schemas import Principal
+from wholesale.jobs.enqueue import enqueue
+from wholesale.kit import clock, ids
+from wholesale.kit.context import current_actor
+from wholesale.kit.errors import BadRequest, Forbidden, NotFound
+
+NONCOMPLIANCE_DAYS = 30  # R14
+MAX_UNREACHABLE = 3  # R14
+
+
+# ---------------------------------------------------------------------------------------------- screening
+
+
+def request_screening(session: Session, customer: Customer, trigger: str) -> str:
+    """Enqueue a screening of the customer in the caller's transaction (R10); it never blocks provisioning (R11).
+
+    The key makes each create or address change screen exactly once.
+    """
+    return enqueue(
+        session,
+        "compliance.screen_customer",
+        customer.id,
+        trigger,
+        key=f"compliance.screen:{customer.id}:{customer.revision}:{trigger}",
+        queue="compliance",
+    )
+
+
+def query_for(customer: Customer) -> ScreeningQuery:
+    """The screening query of a customer: its name and billing address."""
+    return ScreeningQuery(
+        id=customer.id,
+        name=customer.name or customer.external_id,
+        country=customer.country,
+        city=customer.city,
+        postal_code=customer.zip_or_postal_code,
+    )
+
+
+def screen_customer(session: Session, customer_id: str, trigger: str, result: ScreeningResult, list_sha256: str) -> str:
+    """Record a screening and act on it: open a case on review/match, resolve an open case on clear.
+
+    Hits the customer was already cleared for (same entry, same list version) do not count (allow-list).
+    Returns what happened: clear | case_opened | case_updated | resolved | allowed | skipped.
+    """
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.deleted_at is not None:
+        return "skipped"
+    allowed = {
+        (a.source, a.entry_id)
+        for a in session.scalars(
+            sa.select(AllowListEntry).where(AllowListEntry.customer_id == customer_id, AllowListEntry.list_sha256 == list_sha256)
+        )
+    }
+    hits = result.to_dict()["hits"]
+    fresh = [h for h in hits if (h["source"], h["entryId"]) not in allowed]
+    decision = result.decision if fresh or result.decision == "clear" else "clear"
+    screening = Screening(
+        id=ids.new_id("SCREENING"),
+        customer_id=customer_id,
+        trigger=trigger,
+        list_sha256=list_sha256,
+        query={"name": customer.name, "country": customer.country, "city": customer.city, "postalCode": customer.zip_or_postal_code},
+        decision=decision,
+        score=result.score,
+        hits=hits,
+        created=clock.now(),
+    )
+    session.add(screening)
+    case = open_case_of(session, customer_id)
+    if decision == "clear":
+        if case is None:
+            return "allowed" if hits else "clear"
+        _transition(session, case, CaseEvent.CLEARED, note=f"re-screened clear after {trigger}")
+        customer.compliance_hold = False
+        return "resolved"
+    if case is not None:
+        case.hits = fresh
+        case.screening_id = screening.id
+        _timeline(case, "rescreened", f"still a potential match after {trigger}")
+        return "case_updated"
+    now = clock.now()
+    case = ComplianceCase(
+        id=ids.new_id("COMPLIANCE_CASE"),
+        customer_id=customer_id,
+        partner_org_id=customer.partner_org_id,
+        status=CaseStatus.OPEN,
+        opened_at=now,
+        deadline=now + timedelta(days=NONCOMPLIANCE_DAYS),
+        screening_id=screening.id,
+        hits=fresh,
+        timeline=[],
+        unreachable_attempts=0,
+    )
+    _timeline(case, "opened", f"{decision} (score {result.score:.2f}) after {trigger}")
+    session.add(case)
+    customer.compliance_hold = True  # R11: services stay active; the status reads pending_rpl_review
+    events.record(
+        session,
+        subject_type="customer",
+        subject_id=customer_id,
+        action="compliance.case_opened",
+        partner_org_id=customer.partner_org_id,
+        data={"caseId": case.id, "decision": decision, "score": result.score},
+    )
+    return "case_opened"
+
+
+def rescreen_all(session: Session) -> int:
+    """Enqueue a screening of every live customer (new list version); returns how many."""
+    customers = list(session.scalars(sa.select(Customer).where(Customer.deleted_at.is_(None))))
+    set_id = lists.active_list_set(session)
+    tag = set_id.id if set_id else lists.DEFAULT_KEY
+    for customer in customers:
+        enqueue(
+            session,
+            "compliance.screen_customer",
+            customer.id,
+            "lists_updated",
+            key=f"compliance.screen:{customer.id}:lists:{tag}",
+            queue="compliance",
+        )
+    return len(customers)
+
+
+# ---------------------------------------------------------------------------------------------- cases
+
+
+def open_case_of(session: Session, customer_id: str) -> ComplianceCase | None:
+    """The customer's case that is still open (open or noncompliant), if any."""
+    return session.scalars(
+        sa.select(ComplianceCase).where(ComplianceCase.customer_id == customer_id, ComplianceCase.status.in_(list(OPEN_STATES)))
+    ).first()
+
+
+def _timeline(case: ComplianceCase, event: str, detail: str) -> None:
+    case.timeline = [*(case.timeline or []), {"at": clock.isoformat(clock.now()), "event": event, "detail": detail, "by": current_actor()}]
+
+
+def _transition(session: Session, case: ComplianceCase, event: CaseEvent, *, note: str) -> None:
+    before = case.status
+    case.status = states.apply(case.status, event)
+    if case.status not in OPEN_STATES:
+        case.closed_at = clock.now()
+    _timeline(case, event.value, note)
+    events.record(
+        session,
+        subject_type="compliance_case",
+        subject_id=case.id,
+        action=f"compliance.{event.value}",
+        partner_org_id=case.partner_org_id,
+        data={"customerId": case.customer_id, "from": before, "to": case.status, "note": note},
+    )
+
+
+def _get_case(session: Session, case_id: str, *, for_update: bool = False) -> ComplianceCase:
+    query = sa.select(ComplianceCase).where(ComplianceCase.id == case_id)
+    if for_update:
+        query = query.with_for_update()
+    case = session.scalars(query).first()
+    if case is None:
+        raise NotFound(f"Compliance case {case_id} not found.")
+    return case
+
+
+def decide(session: Session, principal: Principal, case_id: str, decision: str, reason: str | None) -> ComplianceCase:
+    """A reviewer's decision (R12): approve clears the customer; reject marks it non-compliant but does not
+    deprovision by itself (R14 does, after 30 days or three failed contacts)."""
+    if principal.role != Role.REVIEWER:
+        raise Forbidden("Only compliance reviewers decide cases.")
+    if decision not in ("approve", "reject"):
+        raise BadRequest("decision: must be approve or reject.")
+    if decision == "reject" and not (reason or "").strip():
+        raise BadRequest("reason: is required when rejecting.")
+    case = _get_case(session, case_id, for_update=True)
+    event = CaseEvent.APPROVE if decision == "approve" else CaseEvent.REJECT
+    _transition(session, case, event, note=reason or "")
+    if case.decided_at is None:
+        case.decided_at = clock.now()
+    case.decision = decision
+    case.reason = reason
+    case.decided_by = principal.token_id
+    customer = session.get(Customer, case.customer_id)
+    if decision == "approve":
+        if customer is not None:
+            customer.compliance_hold = False
+        screening = session.get(Screening, case.screening_id)
+        for hit in case.hits or []:
+            session.merge(
+                AllowListEntry(
+                    customer_id=case.customer_id,
+                    source=hit["source"],
+                    entry_id=hit["entryId"],
+                    list_sha256=screening.list_sha256 if screening else "",
+                    case_id=case.id,
+                    created=clock.now(),
+                )
+            )
+    return case
+
+
+def add_contact_attempt(
+    session: Session, principal: Principal, case_id: str, *, channel: str, outcome: str, note: str | None
+) -> tuple[ComplianceCase, ContactAttempt]:
+    """Record an attempt to reach the partner (R13); the third unreachable one deprovisions the customer (R14)."""
+    if principal.role not in (Role.REVIEWER, Role.OPERATOR):
+        raise Forbidden("Only the compliance team records contact attempts.")
+    if outcome not in ("reached", "unreachable"):
+        raise BadRequest("outcome: must be reached or unreachable.")
+    if not channel.strip():
+        raise BadRequest("channel: must not be empty (e.g. email, phone).")
+    case = _get_case(session, case_id, for_update=True)
+    if case.status not in OPEN_STATES:
+        raise BadRequest(f"Case {case_id} is {case.status}; contact attempts are recorded on open cases only.")
+    attempt = ContactAttempt(
+        id=ids.new_id("CONTACT_ATTEMPT"),
+        case_id=case.id,
+        channel=channel.strip(),
+        outcome=outcome,
+        note=note,
+        recorded_by=principal.token_id,
+        at=clock.now(),
+    )
+    session.add(attempt)
+    _timeline(case, "contact_attempt", f"{channel}: {outcome}")
+    if outcome == "unreachable":
+        case.unreachable_attempts += 1
+        if case.unreachable_attempts >= MAX_UNREACHABLE:
+            deprovision(session, case, reason=f"partner unreachable after {case.unreachable_attempts} contact attempts (R14)")
+    return case, attempt
+
+
+def deprovision(session: Session, case: ComplianceCase, *, reason: str) -> None:
+    """End a case by removing the customer and all its subscribers through the normal delete workflow (R14)."""
+    from wholesale.customers.service import request_deletion
+
+    _transition(session, case, CaseEvent.DEPROVISION, note=reason)
+    customer = session.get(Customer, case.customer_id)
+    if customer is not None and customer.deleted_at is None:
+        request_deletion(session, customer, reason=f"compliance: {reason}")
+
+
+def check_deadlines(session: Session) -> list[str]:
+    """Deprovision every customer still non-compliant 30 days after its case opened (R14); returns the case ids."""
+    cutoff = clock.now() - timedelta(days=NONCOMPLIANCE_DAYS)
+    due = list(
+        session.scalars(
+            sa.select(ComplianceCase)
+            .where(ComplianceCase.status.in_(list(OPEN_STATES)), ComplianceCase.opened_at <= cutoff)
+            .with_for_update()
+        )
+    )
+    for case in due:
+        deprovision(session, case, reason=f"still non-compliant {NONCOMPLIANCE_DAYS} days after the case opened (R14)")
+    return [c.id for c in due]
+
+
+# ---------------------------------------------------------------------------------------------- reads
+
+
+def case_read(session: Session, case: ComplianceCase, *, details: bool) -> dict[str, Any]:
+    """A case for reviewers (details: customer, address, hits with explanations, timeline)."""
+    body: dict[str, Any] = {
+        "id": case.id,
+        "customerId": case.customer_id,
+        "partnerOrgId": case.partner_org_id,
+        "status": case.status,
+        "openedAt": clock.isoformat(case.opened_at),
+        "deadline": clock.isoformat(case.deadline),
+        "decidedAt": clock.isoformat(case.decided_at),
+        "decision": case.decision,
+        "unreachableAttempts": case.unreachable_attempts,
+        "closedAt": clock.isoformat(case.closed_at),
+    }
+    if details:
+        customer = session.get(Customer, case.customer_id)
+        if customer is not None:
+            body["customer"] = {
+                "name": customer.name,
+                "externalId": customer.external_id,
+                "address": {
+                    "addressLine1": customer.address_line1,
+                    "addressLine2": customer.address_line2,
+                    "city": customer.city,
+                    "stateOrProvince": customer.state_or_province,
+                    "zipOrPostalCode": customer.zip_or_postal_code,
+                    "country": customer.country,
+                },
+            }
+        body["hits"] = case.hits
+        body["reason"] = case.reason
+        body["timeline"] = case.timeline
+        body["contactAttempts"] = [
+            {"channel": a.channel, "outcome": a.outcome, "note": a.note, "at": clock.isoformat(a.at)}
+            for a in session.scalars(sa.select(ContactAttempt).where(ContactAttempt.case_id == case.id).order_by(ContactAttempt.at, ContactAttempt.id))
+        ]
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _require_team(principal: Principal) -> None:
+    if principal.role not in (Role.REVIEWER, Role.OPERATOR):
+        raise Forbidden("Compliance cases are for the compliance team.")
+
+
+def list_cases(
+    session: Session, principal: Principal, *, status: str | None, customer_id: str | None, min_age_hours: float | None, limit: int
+) -> list[dict[str, Any]]:
+    """List cases, oldest first (the review queue)."""
+    _require_team(principal)
+    query = sa.select(ComplianceCase)
+    if status:
+        statuses = [s.strip() for s in status.split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in {c.value for c in CaseStatus}]
+        if unknown:
+            raise BadRequest(f"status: unknown {', '.join(unknown)}; use {', '.join(c.value for c in CaseStatus)}.")
+        query = query.where(ComplianceCase.status.in_(statuses))
+    if customer_id:
+        query = query.where(ComplianceCase.customer_id == customer_id)
+    if min_age_hours is not None:
+        query = query.where(ComplianceCase.opened_at <= clock.now() - timedelta(hours=min_age_hours))
+    rows = session.scalars(query.order_by(ComplianceCase.opened_at, ComplianceCase.id).limit(limit))
+    return [case_read(session, c, details=False) for c in rows]
+
+
+def get_case(session: Session, principal: Principal, case_id: str) -> dict[str, Any]:
+    """One case with its explanations and timeline."""
+    _require_team(principal)
+    return case_read(session, _get_case(session, case_id), details=True)
+
+
+def customer_status(session: Session, principal: Principal, on_behalf_of: str | None, customer_id: str) -> dict[str, Any]:
+    """What a partner may know of its customer: whether a case is open, its status and deadline; never the entries."""
+    from wholesale.customers.service import owned_customer
+
+    customer = owned_customer(session, principal, on_behalf_of, customer_id)
+    case = open_case_of(session, customer.id) or session.scalars(
+        sa.select(ComplianceCase).where(ComplianceCase.customer_id == customer.id).order_by(ComplianceCase.opened_at.desc()).limit(1)
+    ).first()
+    last = session.scalars(
+        sa.select(Screening).where(Screening.customer_id == customer.id).order_by(Screening.created.desc()).limit(1)
+    ).first()
+    body: dict[str, Any] = {
+        "customerId": customer.id,
+        "screened": last is not None,
+        "lastScreenedAt": clock.isoformat(last.created) if last else None,
+        "compliant": not (case and case.status in OPEN_STATES),
+    }
+    if case is not None:
+        body["case"] = {
+            "id": case.id,
+            "status": case.status,
+            "openedAt": clock.isoformat(case.opened_at),
+            "deadline": clock.isoformat(case.deadline) if case.status in OPEN_STATES else None,
+            "closedAt": clock.isoformat(case.closed_at),
+        }
+        body["case"] = {k: v for k, v in body["case"].items() if v is not None}
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def stats(session: Session) -> dict[str, Any]:
+    """R12: time from case open to first decision (p50/p90) and the share decided within 15 and 60 minutes."""
+    rows = session.execute(sa.select(ComplianceCase.opened_at, ComplianceCase.decided_at).where(ComplianceCase.decided_at.is_not(None))).all()
+    waits = sorted((decided - opened).total_seconds() for opened, decided in rows)
+    open_count = session.scalar(sa.select(sa.func.count()).select_from(ComplianceCase).where(ComplianceCase.status.in_(list(OPEN_STATES)))) or 0
+
+    def quantile(q: float) -> float | None:
+        if not waits:
+            return None
+        if len(waits) == 1:
+            return waits[0]
+        return statistics.quantiles(waits, n=100, method="inclusive")[int(q * 100) - 1]
+
+    return {
+        "decidedCases": len(waits),
+        "openCases": open_count,
+        "timeToDecisionSeconds": {"p50": quantile(0.5), "p90": quantile(0.9)},
+        "decidedWithin15Minutes": (sum(w <= 900 for w in waits) / len(waits)) if waits else None,
+        "decidedWithin60Minutes": (sum(w <= 3600 for w in waits) / len(waits)) if waits else None,
+    }
+
+
+def screen_one(session: Session, principal: Principal, query: dict[str, Any]) -> dict[str, Any]:
+    """Screen one name ad hoc (operators and reviewers), with the same shapes as `wholesale screen`."""
+    _require_team(principal)
+    screener = lists.get_screener(session)
+    return screener.screen(ScreeningQuery.from_dict(query)).to_dict()
+
+
+def load_lists(session: Session, paths: list[str]) -> dict[str, Any]:
+    """Store a new list set (refused whole on a bad file) and enqueue a re-screen of every customer with it."""
+    row = lists.store_list_set(session, paths)
+    enqueue(session, "compliance.rescreen_all", row.id, key=f"compliance.rescreen_all:{row.id}")
+    return {"id": row.id, "sha256": row.sha256, "entries": row.entry_count, "versions": row.versions}
