@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     from wholesale.ops.endpoints import router as ops_router
     from wholesale.ops.endpoints import sandbox_router
     from wholesale.partners.endpoints import router as partners_router
+    from wholesale.subscribers.endpoints import router as subscribers_router
 
     app.include_router(ops_router)
     app.include_router(partners_router)
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(dialin_router)
     app.include_router(compliance_router)
     app.include_router(compliance_partner_router)
+    app.include_router(subscribers_router)
     app.include_router(identity_router)
     if settings.sandbox:
         app.include_router(sandbox_router)

@@ -12,6 +12,7 @@ from rich.console import Console
 from wholesale.compliance.cli import lists_app, screen
 from wholesale.config import get_settings
 from wholesale.dialin.cli import telephony_app
+from wholesale.subscribers.cli import subscribers_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Wholesale route-to-market provisioning.")
 partners_app = typer.Typer(no_args_is_help=True, help="Manage partners.")
@@ -21,6 +22,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(lists_app, name="lists")
 app.command("screen")(screen)
 app.add_typer(telephony_app, name="telephony")
+app.add_typer(subscribers_app, name="subscribers")
 
 err = Console(stderr=True)
 

@@ -5,17 +5,11 @@ from sqlalchemy.orm import Session
 from wholesale.customers.models import Customer
 
 _address_listeners: list = []
-_removal_listeners: list = []
 
 
 def on_address_changed(listener) -> None:  # noqa: ANN001
     """Register a function called (in the same transaction) when a billing address is set or changes (R10)."""
     _address_listeners.append(listener)
-
-
-def on_customer_removing(listener) -> None:  # noqa: ANN001
-    """Register a function called (in the same transaction) just before a customer's resources are removed."""
-    _removal_listeners.append(listener)
 
 
 def address_changed(session: Session, customer: Customer) -> None:
@@ -25,6 +19,7 @@ def address_changed(session: Session, customer: Customer) -> None:
 
 
 def customer_removing(session: Session, customer: Customer) -> None:
-    """Tell listeners the customer is being removed."""
-    for listener in _removal_listeners:
-        listener(session, customer)
+    """Remove the customer's subscribers and their users, in the removal's transaction."""
+    from wholesale.subscribers import service as subscribers
+
+    subscribers.remove_customer_subscribers(session, customer)

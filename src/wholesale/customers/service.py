@@ -643,6 +643,10 @@ def ensure_full_admin(session: Session, customer: Customer) -> None:
         customer.errors = [
             {"errorCode": EMAIL_IN_USE, "description": f"{customer.primary_email} already belongs to an existing user."}
         ]
+        return
+    from wholesale.subscribers import service as subscribers
+
+    subscribers.ensure_admin_subscriber(session, customer)  # R5: the admin holds the customer's tier package
 
 
 def ensure_site(session: Session, customer: Customer, packages: list[CustomerPackageRow]) -> None:
@@ -665,7 +669,8 @@ def ensure_site(session: Session, customer: Customer, packages: list[CustomerPac
     )
     warning = [{"errorCode": 3100, "description": site.warning}] if site.warning else []
     for row in meetings:
-        row.warnings = warning
+        # Keep other warnings (e.g. the full admin's package did not fit the cap).
+        row.warnings = [w for w in (row.warnings or []) if w.get("errorCode") != 3100] + warning
 
 
 def ensure_location(session: Session, customer: Customer, packages: list[CustomerPackageRow]) -> None:

@@ -10,3 +10,4 @@ from wholesale.customers.models import CallingLocation, Customer, CustomerPackag
 from wholesale.dialin.models import LocationOverride, MeetingsSite, TelephonyNumber  # noqa: F401
 from wholesale.identity.models import User  # noqa: F401
 from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactAttempt, ListFile, ListSet, Screening  # noqa: F401
+from wholesale.subscribers.models import BulkImport, CustomerAdminTier, Subscriber  # noqa: F401

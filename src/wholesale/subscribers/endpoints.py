@@ -1,0 +1,145 @@
+"""Wholesale subscriber endpoints (wire-compatible with the Webex spec), bulk import and the consent link."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.responses import JSONResponse
+
+from wholesale.deps import OnBehalfOf, SessionDep, require
+from wholesale.identity.roles import Scope
+from wholesale.identity.schemas import Principal
+from wholesale.kit.http import UnitOfWorkRoute, list_response, public_base
+from wholesale.kit.pagination import parse_page
+from wholesale.subscribers import service
+from wholesale.subscribers.schemas import (
+    BulkImportCreate,
+    BulkImportOut,
+    ConsentOut,
+    PrecheckOut,
+    SubscriberCreate,
+    SubscriberListOut,
+    SubscriberOut,
+    SubscriberUpdate,
+    SubscriberValidate,
+)
+
+router = APIRouter(prefix="/v1", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute)
+Reader = Annotated[Principal, Depends(require(Scope.SUBSCRIBERS_READ))]
+Writer = Annotated[Principal, Depends(require(Scope.SUBSCRIBERS_WRITE))]
+
+
+def _location(request: Request, subscriber_id: str) -> str:
+    return f"{public_base(request)}/v1/wholesale/subscribers/{subscriber_id}"
+
+
+@router.get("/wholesale/subscribers", response_model=SubscriberListOut)
+def list_subscribers(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    customerId: str | None = None,
+    personId: str | None = None,
+    externalCustomerId: str | None = None,
+    email: str | None = None,
+    status: str | None = None,
+    after: str | None = None,
+    lastStatusChange: str | None = None,
+    sortBy: str | None = None,
+    sortOrder: str | None = None,
+    offset: str | None = None,
+    max: str | None = None,
+) -> JSONResponse:
+    """List subscribers."""
+    filters = service.list_filters(
+        customer_id=customerId,
+        person_id=personId,
+        external_customer_id=externalCustomerId,
+        email=email,
+        status=status,
+        after=after,
+        last_status_change=lastStatusChange,
+        sort_by=sortBy,
+        sort_order=sortOrder,
+    )
+    page = service.list_subscribers(session, principal, onBehalfOfSubPartnerOrgId, parse_page(max, offset, default=50, limit=100), filters)
+    return list_response(request, page, list(page.items))
+
+
+@router.post("/wholesale/subscribers", response_model=SubscriberOut, responses={202: {"model": SubscriberOut}})
+def create_subscriber(
+    request: Request, body: SubscriberCreate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
+    """Provision a subscriber (202 with status pending_user_migration when a free account must consent to the move)."""
+    subscriber = service.create_subscriber(session, principal, onBehalfOfSubPartnerOrgId, body)
+    code = 202 if subscriber.status == "pending_user_migration" else 200
+    return JSONResponse(service.read(session, subscriber), status_code=code, headers={"Location": _location(request, subscriber.id)})
+
+
+@router.post("/wholesale/subscribers/validate", response_model=PrecheckOut)
+def validate_subscriber(
+    body: SubscriberValidate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
+    """Precheck a subscriber provisioning without writing anything."""
+    return JSONResponse(service.precheck(session, principal, onBehalfOfSubPartnerOrgId, body))
+
+
+@router.post("/wholesale/subscribers/bulk", status_code=202, response_model=BulkImportOut)
+def start_bulk(
+    request: Request, body: BulkImportCreate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
+    """Import up to 1,000 subscribers in the background; poll the Location for per-row results."""
+    bulk = service.start_bulk(session, principal, onBehalfOfSubPartnerOrgId, body)
+    url = f"{public_base(request)}/v1/wholesale/subscribers/bulk/{bulk.id}"
+    return JSONResponse({"id": bulk.id, "url": url, "status": bulk.status}, status_code=202, headers={"Location": url})
+
+
+@router.get("/wholesale/subscribers/bulk/{importId}", response_model=BulkImportOut)
+def get_bulk(importId: str, session: SessionDep, principal: Reader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> JSONResponse:
+    """Read a bulk import's progress and per-row results."""
+    return JSONResponse(service.get_bulk(session, principal, onBehalfOfSubPartnerOrgId, importId))
+
+
+@router.get("/wholesale/subscribers/{subscriberId}", response_model=SubscriberOut)
+def get_subscriber(
+    request: Request, subscriberId: str, session: SessionDep, principal: Reader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
+    """Read a subscriber."""
+    body = service.get_subscriber(session, principal, onBehalfOfSubPartnerOrgId, subscriberId)
+    return JSONResponse(body, headers={"Location": _location(request, subscriberId)})
+
+
+@router.put("/wholesale/subscribers/{subscriberId}", response_model=SubscriberOut)
+def update_subscriber(
+    request: Request,
+    subscriberId: str,
+    body: SubscriberUpdate,
+    session: SessionDep,
+    principal: Writer,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+) -> JSONResponse:
+    """Change a subscriber's package (one unit moves from the old package to the new)."""
+    subscriber = service.update_subscriber(session, principal, onBehalfOfSubPartnerOrgId, subscriberId, body)
+    return JSONResponse(service.read(session, subscriber), headers={"Location": _location(request, subscriberId)})
+
+
+@router.delete("/wholesale/subscribers/{subscriberId}", status_code=204)
+def delete_subscriber(subscriberId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> Response:
+    """Remove a subscriber; its package unit is free at once."""
+    service.delete_subscriber(session, principal, onBehalfOfSubPartnerOrgId, subscriberId)
+    return Response(status_code=204)
+
+
+@router.post("/subscribers/{subscriberId}/emails/consentMove", status_code=204)
+@router.post("/wholesale/subscribers/{subscriberId}/emails/consentMove", status_code=204)
+def resend_consent(subscriberId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> Response:
+    """Send the consent-to-move email again to a pending subscriber."""
+    service.resend_consent(session, principal, onBehalfOfSubPartnerOrgId, subscriberId)
+    return Response(status_code=204)
+
+
+@router.post("/subscribers/consent/{token}", response_model=ConsentOut)
+def accept_consent(token: str, session: SessionDep) -> JSONResponse:
+    """Accept the move of a free account into the customer's org (the link of the consent email; the token is the credential)."""
+    subscriber = service.accept_consent(session, token)
+    return JSONResponse({"subscriberId": subscriber.id, "status": subscriber.status})

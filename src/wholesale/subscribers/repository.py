@@ -1,0 +1,169 @@
+"""Queries on subscribers, their package units (R8), admin tiers and bulk imports."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wholesale.customers.models import Customer, CustomerPackageRow
+from wholesale.identity.models import User
+from wholesale.kit.pagination import PageParams
+from wholesale.subscribers.models import BulkImport, CustomerAdminTier, Subscriber
+
+
+def take_unit(session: Session, customer_id: str, package: str, *, statuses: tuple[str, ...] = ("provisioned",)) -> bool:
+    """Assign one unit of a customer's package if its cap allows; False when it does not (R8).
+
+    One conditional UPDATE: SQLite serialises writers, PostgreSQL re-checks the condition under the row
+    lock, so parallel requests never push `assigned` past `quantity_limit`.
+    """
+    result = session.execute(
+        sa.update(CustomerPackageRow)
+        .where(
+            CustomerPackageRow.customer_id == customer_id,
+            CustomerPackageRow.name == package,
+            CustomerPackageRow.status.in_(statuses),
+            sa.or_(CustomerPackageRow.quantity_limit.is_(None), CustomerPackageRow.assigned < CustomerPackageRow.quantity_limit),
+        )
+        .values(assigned=CustomerPackageRow.assigned + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release_unit(session: Session, customer_id: str, package: str) -> None:
+    """Give a unit back (a subscriber left the package)."""
+    session.execute(
+        sa.update(CustomerPackageRow)
+        .where(CustomerPackageRow.customer_id == customer_id, CustomerPackageRow.name == package, CustomerPackageRow.assigned > 0)
+        .values(assigned=CustomerPackageRow.assigned - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def package_row(session: Session, customer_id: str, package: str) -> CustomerPackageRow | None:
+    """Return a customer's package row, read fresh (not from the identity map: take_unit changed it in SQL)."""
+    return session.scalars(
+        sa.select(CustomerPackageRow)
+        .where(CustomerPackageRow.customer_id == customer_id, CustomerPackageRow.name == package)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def package_rows(session: Session, customer_id: str) -> dict[str, CustomerPackageRow]:
+    """Return a customer's package rows by name."""
+    rows = session.scalars(
+        sa.select(CustomerPackageRow).where(CustomerPackageRow.customer_id == customer_id).execution_options(populate_existing=True)
+    )
+    return {r.name: r for r in rows}
+
+
+def get(session: Session, subscriber_id: str) -> Subscriber | None:
+    """Return a subscriber by id."""
+    return session.get(Subscriber, subscriber_id)
+
+
+def by_email(session: Session, email: str) -> Subscriber | None:
+    """Return the subscriber with this (normalised) email."""
+    return session.scalars(sa.select(Subscriber).where(Subscriber.email == email)).first()
+
+
+def by_user(session: Session, user_id: str) -> Subscriber | None:
+    """Return the subscriber record of a user."""
+    return session.scalars(sa.select(Subscriber).where(Subscriber.user_id == user_id)).first()
+
+
+def by_consent_token(session: Session, token: str) -> Subscriber | None:
+    """Return the pending subscriber a consent link names."""
+    return session.scalars(sa.select(Subscriber).where(Subscriber.consent_token == token)).first()
+
+
+def phone_taken(session: Session, customer_id: str, number: str, *, exclude_id: str | None = None) -> bool:
+    """True when another subscriber of the customer has this number."""
+    query = sa.select(Subscriber.id).where(Subscriber.customer_id == customer_id, Subscriber.primary_phone_number == number)
+    if exclude_id:
+        query = query.where(Subscriber.id != exclude_id)
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def extension_taken(session: Session, location_id: str, extension: str, *, exclude_id: str | None = None) -> bool:
+    """True when another subscriber of the location has this extension."""
+    query = sa.select(Subscriber.id).where(Subscriber.location_id == location_id, Subscriber.extension == extension)
+    if exclude_id:
+        query = query.where(Subscriber.id != exclude_id)
+    return session.scalars(query.limit(1)).first() is not None
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """The list filters of the spec."""
+
+    customer_id: str | None = None
+    person_id: str | None = None
+    external_customer_id: str | None = None
+    email: str | None = None
+    status: str | None = None
+    created_after: datetime | None = None
+    changed_after: datetime | None = None
+    sort_by: str = "created"
+    descending: bool = False
+
+
+def list_page(
+    session: Session, params: PageParams, filters: ListFilters, *, partner_org_id: str | None = None, org_id: str | None = None
+) -> list[Subscriber]:
+    """Return max + 1 subscribers of a partner (or of one customer org), filtered and in a stable order."""
+    query = sa.select(Subscriber)
+    if partner_org_id is not None:
+        query = query.where(Subscriber.partner_org_id == partner_org_id)
+    if org_id is not None:
+        query = query.where(Subscriber.org_id == org_id)
+    if filters.customer_id is not None:
+        query = query.where(Subscriber.customer_id == filters.customer_id)
+    if filters.person_id is not None:
+        # personId is shown only once provisioned, so only provisioned subscribers match it.
+        query = query.where(Subscriber.user_id == filters.person_id, Subscriber.status == "provisioned")
+    if filters.external_customer_id is not None:
+        live = sa.select(Customer.id).where(Customer.external_id == filters.external_customer_id, Customer.deleted_at.is_(None))
+        query = query.where(Subscriber.customer_id.in_(live))
+    if filters.email is not None:
+        query = query.where(Subscriber.email == filters.email)
+    if filters.status is not None:
+        query = query.where(Subscriber.status == filters.status)
+    if filters.created_after is not None:
+        query = query.where(Subscriber.created > filters.created_after)
+    if filters.changed_after is not None:
+        query = query.where(Subscriber.last_status_change > filters.changed_after)
+    column = Subscriber.last_status_change if filters.sort_by == "lastStatusChange" else Subscriber.created
+    order = (column.desc(), Subscriber.id.desc()) if filters.descending else (column, Subscriber.id)
+    return list(session.scalars(query.order_by(*order).offset(params.offset).limit(params.max + 1)))
+
+
+def external_ids(session: Session, customer_ids: set[str]) -> dict[str, str]:
+    """Return each customer's externalId."""
+    if not customer_ids:
+        return {}
+    return dict(session.execute(sa.select(Customer.id, Customer.external_id).where(Customer.id.in_(customer_ids))).tuples())
+
+
+def of_customer(session: Session, customer_id: str) -> list[Subscriber]:
+    """Return every subscriber of a customer."""
+    return list(session.scalars(sa.select(Subscriber).where(Subscriber.customer_id == customer_id)))
+
+
+def users(session: Session, user_ids: list[str]) -> dict[str, User]:
+    """Return users by id."""
+    if not user_ids:
+        return {}
+    return {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(user_ids)))}
+
+
+def get_tier(session: Session, customer_id: str) -> CustomerAdminTier | None:
+    """Return the customer's recorded admin tier."""
+    return session.get(CustomerAdminTier, customer_id)
+
+
+def get_bulk(session: Session, bulk_id: str) -> BulkImport | None:
+    """Return a bulk import."""
+    return session.get(BulkImport, bulk_id)

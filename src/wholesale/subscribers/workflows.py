@@ -1,0 +1,38 @@
+"""Durable subscriber jobs: bulk imports (a chunk per transaction, resumable) and consent emails."""
+
+from dbos import DBOS
+
+from wholesale.config import get_settings
+from wholesale.db.session import get_database
+from wholesale.jobs.workflow import job
+from wholesale.subscribers import service
+
+RETRY = {"retries_allowed": True, "max_attempts": 5, "interval_seconds": 0.2, "backoff_rate": 2.0}
+
+
+@DBOS.step(**RETRY)
+def step_import_chunk(bulk_id: str) -> bool:
+    """Import the next chunk; its rows and their results commit together, so a re-run continues where it stopped."""
+    with get_database().transaction() as session:
+        return service.process_bulk_chunk(session, bulk_id)
+
+
+@job("subscribers.bulk_import")
+def bulk_import(bulk_id: str) -> None:
+    """Import every row of a bulk job, chunk by chunk."""
+    while not step_import_chunk(bulk_id):
+        pass
+
+
+@DBOS.step(**RETRY)
+def step_send_consent_email(subscriber_id: str) -> bool:
+    """Hand the consent email to the mailer (simulated: the audit trail records it with its link)."""
+    base = get_settings().public_base_url.rstrip("/") or "http://127.0.0.1:8000"
+    with get_database().transaction() as session:
+        return service.record_consent_email(session, subscriber_id, base)
+
+
+@job("subscribers.send_consent_email")
+def send_consent_email(subscriber_id: str) -> bool:
+    """Send the consent-to-move email of a pending subscriber."""
+    return step_send_consent_email(subscriber_id)
