@@ -83,8 +83,12 @@ def _site_url(name: str) -> str:
     return f"{slug}-{ids.new_id('SITE')[-6:].lower()}.webex.com"
 
 
-def _site_of_customer(session: Session, customer_id: str) -> MeetingsSite | None:
-    return session.scalars(sa.select(MeetingsSite).where(MeetingsSite.customer_id == customer_id)).first()
+def _site_of_customer(session: Session, customer_id: str, *, for_update: bool = False) -> MeetingsSite | None:
+    query = sa.select(MeetingsSite).where(MeetingsSite.customer_id == customer_id)
+    if for_update:
+        # The domain job may re-derive the same site concurrently (PostgreSQL); one waits for the other.
+        query = query.with_for_update()
+    return session.scalars(query).first()
 
 
 def ensure_site(session: Session, *, customer_id: str, org_id: str, name: str, country: str, pstn_enabled: bool) -> MeetingsSite:
@@ -124,7 +128,7 @@ def rederive_site(
 
     Returns None when the customer has no site yet. A pinned number stays; only the location follows the country.
     """
-    site = _site_of_customer(session, customer_id)
+    site = _site_of_customer(session, customer_id, for_update=True)
     if site is None:
         return None
     country = country.strip().upper()
@@ -158,6 +162,7 @@ def rederive_after_domain_change(session: Session) -> list[dict[str, Any]]:
         .outerjoin(Org, Org.id == MeetingsSite.org_id)
         .where(MeetingsSite.pinned.is_(False), MeetingsSite.pstn_enabled.is_(True))
         .order_by(MeetingsSite.id)
+        .with_for_update(of=MeetingsSite)
     ).all()
     changes: list[dict[str, Any]] = []
     for site, org_country, billing_country in rows:
