@@ -115,6 +115,9 @@ def test_approve_restores_the_status_and_is_not_reopened_for_the_same_entry(clie
     stats = client.get("/v1/compliance/stats", headers=reviewer).json()
     assert stats["decidedCases"] >= 1 and stats["timeToDecisionSeconds"]["p50"] is not None
     assert 0 <= stats["decidedWithin15Minutes"] <= 1
+    metrics = client.get("/metrics").text
+    assert 'wholesale_compliance_time_to_decision_seconds{quantile="0.50"}' in metrics
+    assert 'wholesale_compliance_decided_within_ratio{minutes="60"}' in metrics
 
 
 def test_reject_alone_does_not_deprovision(client, partner, db, listed_customer, team):

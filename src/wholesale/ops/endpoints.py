@@ -36,9 +36,10 @@ def readyz() -> JSONResponse:
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
 async def metrics() -> Response:
     """Prometheus metrics of this process plus queue depth from the database."""
-    from wholesale.ops.metrics import refresh_queue_depth
+    from wholesale.ops.metrics import refresh_compliance, refresh_queue_depth
 
     await run_in_threadpool(refresh_queue_depth)
+    await run_in_threadpool(refresh_compliance)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

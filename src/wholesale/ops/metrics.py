@@ -25,3 +25,27 @@ def refresh_queue_depth() -> None:
     QUEUE_DEPTH.clear()
     for queue, status, count in rows:
         QUEUE_DEPTH.labels(queue or "none", status.lower()).set(count)
+
+
+TIME_TO_DECISION = Gauge(
+    "wholesale_compliance_time_to_decision_seconds", "Case open to first decision (R12)", ["quantile"]
+)
+DECIDED_WITHIN = Gauge("wholesale_compliance_decided_within_ratio", "Share of cases decided within a time (R12)", ["minutes"])
+OPEN_CASES = Gauge("wholesale_compliance_open_cases", "Compliance cases awaiting resolution")
+
+
+def refresh_compliance() -> None:
+    """Publish R12's time-to-decision figures from the database."""
+    from wholesale.compliance.service import stats
+
+    db = get_database()
+    with db.session(write=False) as session:
+        figures = stats(session)
+    OPEN_CASES.set(figures["openCases"])
+    for q in ("p50", "p90"):
+        value = figures["timeToDecisionSeconds"][q]
+        if value is not None:
+            TIME_TO_DECISION.labels(q.replace("p", "0.")).set(value)
+    for minutes, key in (("15", "decidedWithin15Minutes"), ("60", "decidedWithin60Minutes")):
+        if figures[key] is not None:
+            DECIDED_WITHIN.labels(minutes).set(figures[key])
