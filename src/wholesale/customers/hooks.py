@@ -1,21 +1,8 @@
-"""Where other domains hook into the customer lifecycle (compliance screening, subscriber removal)."""
+"""Where other domains take part in the customer lifecycle, inside its transaction."""
 
 from sqlalchemy.orm import Session
 
 from wholesale.customers.models import Customer
-
-_address_listeners: list = []
-
-
-def on_address_changed(listener) -> None:  # noqa: ANN001
-    """Register a function called (in the same transaction) when a billing address is set or changes (R10)."""
-    _address_listeners.append(listener)
-
-
-def address_changed(session: Session, customer: Customer) -> None:
-    """Tell listeners the billing address was set or changed."""
-    for listener in _address_listeners:
-        listener(session, customer)
 
 
 def customer_removing(session: Session, customer: Customer) -> None:
