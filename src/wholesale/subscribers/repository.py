@@ -144,7 +144,8 @@ def external_ids(session: Session, customer_ids: set[str]) -> dict[str, str]:
     """Return each customer's externalId."""
     if not customer_ids:
         return {}
-    return dict(session.execute(sa.select(Customer.id, Customer.external_id).where(Customer.id.in_(customer_ids))).tuples())
+    rows = session.execute(sa.select(Customer.id, Customer.external_id).where(Customer.id.in_(customer_ids)))
+    return {customer_id: external_id for customer_id, external_id in rows}
 
 
 def of_customer(session: Session, customer_id: str) -> list[Subscriber]:

@@ -1,0 +1,81 @@
+"""Fixtures for subscriber tests: provisioned customers with caps, and customer-admin tokens."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+import sqlalchemy as sa
+from helpers import customer_body, wait_for
+
+CUSTOMERS = "/v1/wholesale/customers"
+
+
+@dataclass
+class CustomerCtx:
+    """A provisioned customer."""
+
+    id: str
+    org_id: str
+    external_id: str
+    admin_email: str
+    location_id: str | None
+
+
+@pytest.fixture
+def make_customer(client, db) -> Callable[..., CustomerCtx]:
+    """Factory: provision a customer for a partner with packages and caps, and wait until it is provisioned."""
+    from wholesale.customers.models import CallingLocation
+
+    def make(partner, packages: list[str] | None = None, limits: dict[str, int] | None = None, **overrides: Any) -> CustomerCtx:
+        body = customer_body(partner.template_id, packages=packages or ["webex_suite", "webex_calling", "webex_meetings"], **overrides)
+        if limits:
+            body["provisioningParameters"]["packages"] = {"limits": limits}
+        response = client.post(CUSTOMERS, json=body, headers=partner.headers)
+        assert response.status_code == 202, response.text
+        url = response.json()["url"].replace("http://testserver", "")
+        customer = wait_for(
+            lambda: client.get(url, headers=partner.headers).json(),
+            lambda c: c.get("status") not in ("provisioning", "updating"),
+            timeout=30,
+        )
+        assert customer["status"] in ("provisioned", "provisioned_with_errors"), customer
+        with db.session(write=False) as s:
+            location = s.scalars(sa.select(CallingLocation).where(CallingLocation.customer_id == customer["id"])).first()
+        return CustomerCtx(customer["id"], customer["orgId"], body["externalId"], body["customerInfo"]["primaryEmail"], location.id if location else None)
+
+    return make
+
+
+@pytest.fixture
+def customer(make_customer, partner) -> CustomerCtx:
+    """A provisioned customer (suite, calling, meetings; no caps)."""
+    return make_customer(partner)
+
+
+@pytest.fixture
+def customer_admin_headers(db) -> Callable[[str], dict[str, str]]:
+    """Factory: headers of a customer-admin token for a customer org."""
+    from wholesale.identity.roles import Role
+    from wholesale.identity.service import create_token
+
+    def make(org_id: str) -> dict[str, str]:
+        with db.transaction() as session:
+            token = create_token(session, org_id=org_id, role=Role.CUSTOMER_ADMIN)
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+def free_account(db) -> Callable[[], str]:
+    """Factory: an active free account outside any customer; returns its email."""
+    from wholesale.subscribers.service import create_free_account
+
+    def make() -> str:
+        email = f"free-{uuid.uuid4().hex[:10]}@example.org"
+        with db.transaction() as session:
+            create_free_account(session, email, first_name="Free", last_name="User")
+        return email
+
+    return make
