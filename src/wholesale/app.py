@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 import wholesale
 from wholesale.config import Settings, get_settings
@@ -79,6 +80,11 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(compliance_partner_router)
     app.include_router(subscribers_router)
     app.include_router(identity_router)
+    from wholesale.portal.routes import STATIC_DIR, router as portal_router
+
+    # The static mount goes first: the portal's catch-all 404 page would otherwise shadow it.
+    app.mount("/portal/static", StaticFiles(directory=STATIC_DIR), name="portal-static")
+    app.include_router(portal_router)
     if settings.sandbox:
         app.include_router(sandbox_router)
     return app

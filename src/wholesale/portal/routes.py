@@ -1,0 +1,609 @@
+"""The partner and reviewer portal: server-rendered pages (Jinja2 + htmx) over the same services as the API."""
+
+import functools
+import hmac
+import logging
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Callable
+from urllib.parse import urlencode
+
+import pycountry
+from fastapi import APIRouter, Depends, Request
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from wholesale.compliance import service as compliance
+from wholesale.customers import service as customers
+from wholesale.customers.schemas import CustomerCreate, TemplateIn
+from wholesale.customers.states import CustomerStatus
+from wholesale.db.session import get_database
+from wholesale.deps import SessionDep, token_cache
+from wholesale.dialin import service as dialin
+from wholesale.identity import service as identity
+from wholesale.identity.roles import Role, Scope
+from wholesale.identity.schemas import Principal
+from wholesale.kit import clock
+from wholesale.kit.context import set_actor
+from wholesale.kit.errors import DomainError, Forbidden, Unauthorized
+from wholesale.kit.http import UnitOfWorkRoute
+from wholesale.kit.pagination import PageParams
+from wholesale.packages.catalog import CALLING_PACKAGES, CustomerPackage
+from wholesale.partners import service as partners
+
+log = logging.getLogger("wholesale.portal")
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/portal", route_class=UnitOfWorkRoute, include_in_schema=False)
+
+SESSION_COOKIE = "wholesale_portal"
+CSRF_COOKIE = "wholesale_csrf"
+ACTING_COOKIE = "wholesale_acting"
+PAGE_SIZE = 20
+# R12 review targets: decided within 15 minutes, and at the latest within 60.
+TARGET_MINUTES = (15, 60)
+COUNTRIES = sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
+CUSTOMER_STATUSES = [s.value for s in CustomerStatus if s != CustomerStatus.DELETED]
+CASE_STATUSES = ["open", "noncompliant", "approved", "resolved", "deprovisioned"]
+PACKAGES = [p.value for p in CustomerPackage]
+# API field paths (as DomainError messages name them) -> the form field they belong to.
+FIELD_MAP = {
+    "provisioningId": "template",
+    "customerInfo.name": "name",
+    "customerInfo.primaryEmail": "email",
+    "customerInfo": "name",
+    "externalId": "external_id",
+    "address.addressLine1": "address_line1",
+    "address.addressLine2": "address_line2",
+    "address.city": "city",
+    "address.stateOrProvince": "state",
+    "address.zipOrPostalCode": "zip",
+    "address.country": "country",
+    "address": "address_line1",
+    "packages": "packages",
+    "provisioningParameters.calling.location": "location_name",
+    "provisioningParameters.calling.location.name": "location_name",
+    "provisioningParameters.calling.location.timezone": "location_timezone",
+    "name": "name",
+    "language": "language",
+    "meetingsTimezone": "meetings_timezone",
+    "allowedPackages": "allowed_packages",
+    "reason": "reason",
+    "channel": "channel",
+    "outcome": "outcome",
+}
+
+
+async def _form(request: Request) -> FormData:
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(_form)]
+
+
+# ---------------------------------------------------------------------------------------------- plumbing
+
+
+def _csrf_token(request: Request) -> str:
+    """Return this browser's CSRF token (double submit: cookie + hidden field), minting one when missing."""
+    token = getattr(request.state, "csrf", None)
+    if token is None:
+        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        request.state.csrf = token
+    return token
+
+
+def _check_csrf(request: Request, form: FormData) -> None:
+    """Refuse a form POST whose hidden token does not match the cookie (a forged cross-site submit)."""
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    sent = str(form.get("csrf") or "")
+    if not cookie or not hmac.compare_digest(cookie, sent):
+        raise Forbidden("The form could not be verified (missing or stale security token). Reload the page and try again.")
+
+
+def _cookie(response: Response, request: Request, name: str, value: str) -> None:
+    # HttpOnly and SameSite=Strict: scripts cannot read it and no other site can make the browser send it.
+    response.set_cookie(
+        name, value, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/portal"
+    )
+
+
+def render(request: Request, template_name: str, status_code: int = 200, /, **context: Any) -> Response:
+    """Render a page (or an htmx fragment) with the common context; sets the CSRF cookie on first visit."""
+    csrf = _csrf_token(request)
+    context.setdefault("principal", getattr(request.state, "portal_principal", None))
+    context.setdefault("nav", getattr(request.state, "portal_nav", None))
+    response = templates.TemplateResponse(request, template_name, {"csrf": csrf, **context}, status_code=status_code)
+    if request.cookies.get(CSRF_COOKIE) != csrf:
+        _cookie(response, request, CSRF_COOKIE, csrf)
+    return response
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    """Render an error in the portal's own style."""
+    titles = {400: "Not accepted", 401: "Sign-in needed", 403: "Not allowed", 404: "Not found", 409: "Conflict", 500: "Something went wrong"}
+    return render(request, "error.html", status_code, title=titles.get(status_code, "Error"), message=message, status=status_code)
+
+
+def _redirect(request: Request, url: str) -> Response:
+    # htmx follows HX-Redirect with a full page load; a plain browser follows the 303.
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def page(fn: Callable[..., Response]) -> Callable[..., Response]:
+    """Turn domain errors into portal pages: 401 goes to sign-in, the rest become an error page."""
+
+    @functools.wraps(fn)
+    def run(**kwargs: Any) -> Response:
+        request: Request = kwargs["request"]
+        try:
+            return fn(**kwargs)
+        except Unauthorized:
+            return _redirect(request, "/portal/signin")
+        except DomainError as exc:
+            return error_page(request, exc.status_code, exc.message)
+        except Exception:
+            log.exception("portal page failed", extra={"fields": {"path": request.url.path}})
+            return error_page(request, 500, "The page could not be shown. Try again; if it persists, tell the operator.")
+
+    return run
+
+
+def signed_in(request: Request, scope: Scope, *roles: Role) -> Principal:
+    """Authenticate the session cookie exactly as the API authenticates a bearer token, then check the scope."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Unauthorized("Sign in first.")
+    principal = identity.authenticate(lambda: get_database().session(write=False), f"Bearer {token}", token_cache())
+    set_actor(f"token:{principal.token_id}")
+    request.state.portal_principal = principal
+    if roles and principal.role not in roles:
+        raise Forbidden(f"These pages are not for the {principal.role} role.")
+    identity.require_scope(principal, scope)
+    return principal
+
+
+def partner_admin(request: Request, session: Session, scope: Scope = Scope.CUSTOMERS_READ) -> tuple[Principal, str | None]:
+    """Sign in a partner admin; return the principal and the sub-partner it acts for (None = itself)."""
+    principal = signed_in(request, scope, Role.PARTNER_ADMIN)
+    acting = request.cookies.get(ACTING_COOKIE) or None
+    subs: list[Any] = []
+    if Scope.SUB_PARTNERS_READ.value in principal.scopes:
+        subs = list(partners.list_sub_partners(session, principal, PageParams(max=100, offset=0), None).items)
+    if acting and acting not in {s.orgId for s in subs}:
+        acting = None  # a stale choice (sub-partner gone, or another login) falls back to the partner itself
+    request.state.portal_nav = {"sub_partners": subs, "acting": acting}
+    return principal, acting
+
+
+def reviewer(request: Request) -> Principal:
+    """Sign in a member of the compliance team (reviewers decide; operators may look)."""
+    return signed_in(request, Scope.COMPLIANCE_REVIEW, Role.REVIEWER, Role.OPERATOR)
+
+
+def field_errors(exc: Exception) -> dict[str, str]:
+    """Map a DomainError or a pydantic error to {form field: message}; '_form' holds what names no field."""
+    if isinstance(exc, ValidationError):
+        out: dict[str, str] = {}
+        for err in exc.errors():
+            path = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
+            text = "is required" if err.get("type") == "missing" else err.get("msg", "is invalid")
+            out.setdefault(FIELD_MAP.get(path, "_form"), f"{path}: {text}")
+        return out
+    message = getattr(exc, "message", str(exc))
+    path = message.split(":", 1)[0].strip() if ":" in message else ""
+    while path and path not in FIELD_MAP and "." in path:
+        path = path.rsplit(".", 1)[0]
+    return {FIELD_MAP.get(path, "_form"): message}
+
+
+def _minutes_since(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    return (clock.now() - datetime.fromisoformat(iso.replace("Z", "+00:00"))).total_seconds() / 60
+
+
+# ---------------------------------------------------------------------------------------------- sign-in
+
+
+@router.get("")
+@router.get("/")
+@page
+def home(request: Request) -> Response:
+    """Send each role to its start page."""
+    principal = signed_in(request, Scope.ORGANIZATIONS_READ)
+    if principal.role == Role.PARTNER_ADMIN:
+        return _redirect(request, "/portal/customers")
+    if principal.role in (Role.REVIEWER, Role.OPERATOR):
+        return _redirect(request, "/portal/review")
+    raise Forbidden("The portal is for partner administrators and compliance reviewers.")
+
+
+@router.get("/signin")
+def signin_form(request: Request) -> Response:
+    """The sign-in page: paste an API token."""
+    return render(request, "signin.html", error=None)
+
+
+@router.post("/signin")
+@page
+def signin(request: Request, form: Form) -> Response:
+    """Check the pasted token like the API would, then keep it in an HttpOnly cookie."""
+    _check_csrf(request, form)
+    token = str(form.get("token") or "").strip()
+    try:
+        identity.authenticate(lambda: get_database().session(write=False), f"Bearer {token}", token_cache())
+    except Unauthorized as exc:
+        return render(request, "signin.html", 401, error=exc.message)
+    response = RedirectResponse("/portal", status_code=303)
+    _cookie(response, request, SESSION_COOKIE, token)
+    response.delete_cookie(ACTING_COOKIE, path="/portal")
+    return response
+
+
+@router.post("/signout")
+@page
+def signout(request: Request, form: Form) -> Response:
+    """Forget the session."""
+    _check_csrf(request, form)
+    response = RedirectResponse("/portal/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/portal")
+    response.delete_cookie(ACTING_COOKIE, path="/portal")
+    return response
+
+
+@router.post("/acting")
+@page
+def switch_acting(request: Request, form: Form, session: SessionDep) -> Response:
+    """Act for one of the partner's sub-partners (onBehalfOfSubPartnerOrgId), or for the partner itself."""
+    _check_csrf(request, form)
+    principal, _ = partner_admin(request, session)
+    org_id = str(form.get("org_id") or "")
+    response = RedirectResponse("/portal/customers", status_code=303)
+    if org_id:
+        partners.resolve_acting_partner(session, principal, org_id)  # 403 unless it is our sub-partner
+        _cookie(response, request, ACTING_COOKIE, org_id)
+    else:
+        response.delete_cookie(ACTING_COOKIE, path="/portal")
+    return response
+
+
+# ---------------------------------------------------------------------------------------------- customers
+
+
+@router.get("/customers")
+@page
+def customer_list(request: Request, session: SessionDep, status: str = "", offset: int = 0) -> Response:
+    """The partner's customers, filterable by status, PAGE_SIZE per page."""
+    principal, acting = partner_admin(request, session)
+    params = PageParams(max=PAGE_SIZE, offset=max(offset, 0))
+    result = customers.list_customers(
+        session, principal, acting, params, external_id=None, org_id=None, statuses=[status] if status else [], include_licenses=False
+    )
+    names = {c["id"]: customers.owned_customer(session, principal, acting, c["id"]).name for c in result.items}
+    query = {"status": status} if status else {}
+    return render(
+        request,
+        "customers.html",
+        items=result.items,
+        names=names,
+        status=status,
+        statuses=CUSTOMER_STATUSES,
+        prev_url=f"/portal/customers?{urlencode(query | {'offset': max(params.offset - PAGE_SIZE, 0)})}" if params.offset else None,
+        next_url=f"/portal/customers?{urlencode(query | {'offset': params.offset + PAGE_SIZE})}" if result.has_more else None,
+        settling=any(c["status"] in ("provisioning", "updating", "deleting") for c in result.items),
+    )
+
+
+def _create_context(session: Session, principal: Principal, acting: str | None, values: dict[str, Any]) -> dict[str, Any]:
+    tpls = list(customers.list_templates(session, principal, acting, PageParams(max=1000, offset=0)).items)
+    values.setdefault("template", tpls[0]["id"] if tpls else "")
+    preview = None
+    if values.get("country"):
+        preview = _preview(session, principal, acting, values["country"], values.get("template") or "")
+    return {"templates_": tpls, "countries": COUNTRIES, "packages": PACKAGES, "values": values, "preview": preview}
+
+
+def _preview(session: Session, principal: Principal, acting: str | None, country: str, template_id: str) -> dict[str, Any]:
+    """What dialin.service.preview says for the country under the chosen template (R17, R18)."""
+    try:
+        pstn = customers.get_template(session, principal, acting, template_id)["pstnEnabled"] if template_id else True
+        return dialin.preview(session, country, pstn) | {"country": country}
+    except DomainError as exc:
+        return {"error": exc.message, "country": country}
+
+
+@router.get("/customers/new")
+@page
+def customer_new(request: Request, session: SessionDep) -> Response:
+    """The create-customer form (query parameters refill it, so the preview works without JavaScript too)."""
+    principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    values: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "packages"}
+    values["packages"] = request.query_params.getlist("packages") or ["webex_meetings"]
+    return render(request, "customer_new.html", errors={}, **_create_context(session, principal, acting, values))
+
+
+@router.get("/customers/preview")
+@page
+def customer_preview(request: Request, session: SessionDep, country: str = "", template: str = "") -> Response:
+    """htmx fragment: the location and default dial-in number a new customer in `country` gets."""
+    principal, acting = partner_admin(request, session)
+    preview = _preview(session, principal, acting, country, template) if country else None
+    return render(request, "_preview.html", preview=preview)
+
+
+def _customer_body(form: FormData) -> CustomerCreate:
+    """Build the API's create body from the form (the same schema and rules as POST /v1/wholesale/customers)."""
+    text = lambda name: (str(form.get(name) or "").strip() or None)  # noqa: E731
+    address = {
+        "addressLine1": text("address_line1") or "",
+        "addressLine2": text("address_line2"),
+        "city": text("city") or "",
+        "stateOrProvince": text("state"),
+        "zipOrPostalCode": text("zip"),
+        "country": text("country") or "",
+    }
+    packages = [str(p) for p in form.getlist("packages")]
+    body: dict[str, Any] = {
+        "provisioningId": text("template") or "",
+        "packages": packages,
+        "externalId": text("external_id") or "",
+        "address": address,
+        "customerInfo": {"name": text("name") or "", "primaryEmail": text("email") or ""},
+    }
+    if any(p in CALLING_PACKAGES for p in packages) and text("location_name"):
+        # The calling location sits at the billing address; the form asks only for its name and time zone.
+        body["provisioningParameters"] = {
+            "calling": {
+                "location": {
+                    "name": text("location_name"),
+                    "address": address,
+                    "timezone": text("location_timezone") or "",
+                    "language": "en_us",
+                }
+            }
+        }
+    return CustomerCreate.model_validate(body)
+
+
+@router.post("/customers/new")
+@page
+def customer_create(request: Request, form: Form, session: SessionDep) -> Response:
+    """Create a customer with the API's own validation; errors come back next to their fields."""
+    _check_csrf(request, form)
+    principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    try:
+        customer = customers.create_customer(session, principal, acting, _customer_body(form))
+    except (DomainError, ValidationError) as exc:
+        if isinstance(exc, DomainError) and exc.status_code in (401, 403, 404) and not isinstance(exc, Unauthorized):
+            raise
+        values: dict[str, Any] = {k: v for k, v in form.items() if k not in ("packages", "csrf")}
+        values["packages"] = [str(p) for p in form.getlist("packages")]
+        session.rollback()
+        return render(
+            request, "customer_new.html", 400, errors=field_errors(exc), **_create_context(session, principal, acting, values)
+        )
+    return RedirectResponse(f"/portal/customers/{customer.id}?created=1", status_code=303)
+
+
+@router.get("/customers/{customer_id}")
+@page
+def customer_detail(request: Request, session: SessionDep, customer_id: str) -> Response:
+    """One customer: packages, caps, org country, meetings site and call-in number, compliance status."""
+    principal, acting = partner_admin(request, session)
+    body = customers.get_customer(session, principal, acting, customer_id, include_licenses=False)  # 404 unless ours
+    model = customers.owned_customer(session, principal, acting, customer_id)
+    org = identity.read_organization(session, principal, body["orgId"]) if body.get("orgId") else None
+    sites = list(dialin.list_sites(session, principal, acting, PageParams(max=10, offset=0), org_id=body["orgId"]).items) if body.get("orgId") else []
+    status = compliance.customer_status(session, principal, acting, customer_id)
+    return render(
+        request,
+        "customer_detail.html",
+        c=body,
+        name=model.name,
+        email=model.primary_email,
+        org=org,
+        sites=sites,
+        compliance_status=status,
+        created=request.query_params.get("created") == "1",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- templates
+
+
+def _template_body(form: FormData) -> TemplateIn:
+    allowed = [str(p) for p in form.getlist("allowed_packages")]
+    return TemplateIn.model_validate(
+        {
+            "name": str(form.get("name") or "").strip(),
+            "language": str(form.get("language") or "").strip() or "en_us",
+            "meetingsTimezone": str(form.get("meetings_timezone") or "").strip() or None,
+            "pstnEnabled": form.get("pstn_enabled") == "on",
+            "allowedPackages": allowed or None,
+        }
+    )
+
+
+def _template_values(t: dict[str, Any] | None) -> dict[str, Any]:
+    t = t or {}
+    return {
+        "name": t.get("name", ""),
+        "language": t.get("language", "en_us"),
+        "meetings_timezone": t.get("meetingsTimezone", ""),
+        "pstn_enabled": t.get("pstnEnabled", True),
+        "allowed_packages": t.get("allowedPackages") or [],
+    }
+
+
+@router.get("/templates")
+@page
+def template_list(request: Request, session: SessionDep) -> Response:
+    """The partner's customer templates."""
+    principal, acting = partner_admin(request, session)
+    items = list(customers.list_templates(session, principal, acting, PageParams(max=1000, offset=0)).items)
+    return render(request, "templates.html", items=items, error=request.query_params.get("error"))
+
+
+@router.get("/templates/new")
+@page
+def template_new(request: Request, session: SessionDep) -> Response:
+    """An empty template form."""
+    partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    return render(request, "template_form.html", template_id=None, values=_template_values(None), errors={}, packages=PACKAGES)
+
+
+@router.get("/templates/{template_id}")
+@page
+def template_edit(request: Request, session: SessionDep, template_id: str) -> Response:
+    """A template's edit form."""
+    principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    t = customers.get_template(session, principal, acting, template_id)
+    return render(request, "template_form.html", template_id=template_id, values=_template_values(t), errors={}, packages=PACKAGES)
+
+
+@router.post("/templates/new")
+@router.post("/templates/{template_id}")
+@page
+def template_save(request: Request, form: Form, session: SessionDep, template_id: str | None = None) -> Response:
+    """Create or replace a template."""
+    _check_csrf(request, form)
+    principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    try:
+        body = _template_body(form)
+        if template_id:
+            customers.replace_template(session, principal, acting, template_id, body)
+        else:
+            customers.create_template(session, principal, acting, body)
+    except (DomainError, ValidationError) as exc:
+        if isinstance(exc, DomainError) and exc.status_code in (401, 403, 404):
+            raise
+        session.rollback()
+        values = {
+            "name": form.get("name", ""),
+            "language": form.get("language", ""),
+            "meetings_timezone": form.get("meetings_timezone", ""),
+            "pstn_enabled": form.get("pstn_enabled") == "on",
+            "allowed_packages": [str(p) for p in form.getlist("allowed_packages")],
+        }
+        return render(request, "template_form.html", 400, template_id=template_id, values=values, errors=field_errors(exc), packages=PACKAGES)
+    return RedirectResponse("/portal/templates", status_code=303)
+
+
+@router.post("/templates/{template_id}/delete")
+@page
+def template_delete(request: Request, form: Form, session: SessionDep, template_id: str) -> Response:
+    """Delete a template no customer uses (a template in use is refused with the API's message)."""
+    _check_csrf(request, form)
+    principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    try:
+        customers.delete_template(session, principal, acting, template_id)
+    except DomainError as exc:
+        if exc.status_code != 409:
+            raise
+        session.rollback()
+        items = list(customers.list_templates(session, principal, acting, PageParams(max=1000, offset=0)).items)
+        return render(request, "templates.html", 409, items=items, error=exc.message)
+    return RedirectResponse("/portal/templates", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------------- review
+
+
+def _age(case: dict[str, Any]) -> dict[str, Any]:
+    """Minutes a case has waited for a decision and how that compares with the R12 targets."""
+    minutes = _minutes_since(case.get("openedAt")) if not case.get("decidedAt") else None
+    if minutes is None:
+        return {"minutes": None, "label": "decided", "level": "ok"}
+    if minutes <= TARGET_MINUTES[0]:
+        return {"minutes": minutes, "label": "within 15-minute target", "level": "ok"}
+    if minutes <= TARGET_MINUTES[1]:
+        return {"minutes": minutes, "label": "past 15-minute target", "level": "warn"}
+    return {"minutes": minutes, "label": "past 60-minute target", "level": "bad"}
+
+
+@router.get("/review")
+@page
+def review_queue(request: Request, session: SessionDep, status: str = "open") -> Response:
+    """The review queue, oldest first, with each case's age against the 15/60-minute targets (R12)."""
+    principal = reviewer(request)
+    rows = compliance.list_cases(session, principal, status=status or None, customer_id=None, min_age_hours=None, limit=100)
+    # The queue names each customer so a reviewer can pick a case; the list read carries ids only.
+    cases = [compliance.get_case(session, principal, r["id"]) | {"age": _age(r)} for r in rows]
+    return render(request, "review_queue.html", cases=cases, status=status, statuses=CASE_STATUSES)
+
+
+@router.get("/review/stats")
+@page
+def review_stats(request: Request, session: SessionDep) -> Response:
+    """Time to decision and the share decided within the 15/60-minute targets (R12)."""
+    reviewer(request)
+    return render(request, "review_stats.html", stats=compliance.stats(session))
+
+
+def _case_page(request: Request, session: SessionDep, principal: Principal, case_id: str, status_code: int = 200, **extra: Any) -> Response:
+    case = compliance.get_case(session, principal, case_id)
+    extra.setdefault("errors", {})
+    extra.setdefault("values", {})
+    return render(request, "review_case.html", status_code, case=case, age=_age(case), **extra)
+
+
+@router.get("/review/cases/{case_id}")
+@page
+def review_case(request: Request, session: SessionDep, case_id: str) -> Response:
+    """A case: customer, address, hits with their explanations, timeline and contact attempts."""
+    principal = reviewer(request)
+    return _case_page(request, session, principal, case_id)
+
+
+@router.post("/review/cases/{case_id}/decision")
+@page
+def review_decide(request: Request, form: Form, session: SessionDep, case_id: str) -> Response:
+    """Approve or reject a case (a reason is required to reject)."""
+    _check_csrf(request, form)
+    principal = reviewer(request)
+    decision, reason = str(form.get("decision") or ""), str(form.get("reason") or "").strip() or None
+    try:
+        compliance.decide(session, principal, case_id, decision, reason)
+    except DomainError as exc:
+        if exc.status_code not in (400, 409):
+            raise
+        session.rollback()
+        values = {"decision": decision, "reason": reason or ""}
+        return _case_page(request, session, principal, case_id, 400, errors=field_errors(exc) | {"_decision": exc.message}, values=values)
+    return RedirectResponse(f"/portal/review/cases/{case_id}?done=decision", status_code=303)
+
+
+@router.post("/review/cases/{case_id}/contact")
+@page
+def review_contact(request: Request, form: Form, session: SessionDep, case_id: str) -> Response:
+    """Record an attempt to reach the partner (R13); the third unreachable one deprovisions (R14)."""
+    _check_csrf(request, form)
+    principal = reviewer(request)
+    channel, outcome = str(form.get("channel") or ""), str(form.get("outcome") or "")
+    note = str(form.get("note") or "").strip() or None
+    try:
+        compliance.add_contact_attempt(session, principal, case_id, channel=channel, outcome=outcome, note=note)
+    except DomainError as exc:
+        if exc.status_code not in (400, 409):
+            raise
+        session.rollback()
+        values = {"channel": channel, "outcome": outcome, "note": note or ""}
+        return _case_page(request, session, principal, case_id, 400, errors={"_contact": exc.message}, values=values)
+    return RedirectResponse(f"/portal/review/cases/{case_id}?done=contact", status_code=303)
+
+
+# Last: any other /portal path is a portal 404 page, not the API's JSON body.
+@router.get("/{rest:path}")
+@page
+def not_found(request: Request, rest: str) -> Response:
+    """Unknown portal page."""
+    return error_page(request, 404, "There is no such page in the portal.")
