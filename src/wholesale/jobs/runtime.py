@@ -81,9 +81,23 @@ def launch(settings: Settings | None = None) -> bool:
             on_conflict="always_update",
         )
     apply_schedules()
+    # Build the screening index now, off the request path: the first screening would otherwise stall
+    # this process for seconds while every customer provisioning waits on the GIL.
+    threading.Thread(target=_warm_screener, name="screener-warmup", daemon=True).start()
     _launched = True
     log.info("workers launched", extra={"fields": {"executorId": settings.executor_id, "queues": list(QUEUES)}})
     return True
+
+
+def _warm_screener() -> None:
+    from wholesale.compliance.lists import get_screener
+    from wholesale.db.session import get_database
+
+    try:
+        with get_database().session(write=False) as session:
+            get_screener(session)
+    except Exception:  # the first screening job will build it (and report) instead
+        log.exception("screening index warm-up failed")
 
 
 def is_launched() -> bool:
