@@ -471,10 +471,20 @@ def template_edit(request: Request, session: SessionDep, template_id: str) -> Re
 
 
 @router.post("/templates/new")
+@page
+def template_create(request: Request, form: Form, session: SessionDep) -> Response:
+    """Create a template."""
+    return _save_template(request, form, session, None)
+
+
 @router.post("/templates/{template_id}")
 @page
-def template_save(request: Request, form: Form, session: SessionDep, template_id: str | None = None) -> Response:
-    """Create or replace a template."""
+def template_replace(request: Request, form: Form, session: SessionDep, template_id: str) -> Response:
+    """Replace a template's settings."""
+    return _save_template(request, form, session, template_id)
+
+
+def _save_template(request: Request, form: FormData, session: Session, template_id: str | None) -> Response:
     _check_csrf(request, form)
     principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
     try:

@@ -1,0 +1,264 @@
+"""Portal pages through the ASGI client: sign-in, CSRF, tenancy, roles, forms with the API's own validation."""
+
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from dialin_support import TEST_DOMAIN_CSV
+from helpers import customer_body, wait_for
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def web(client, app):
+    """A fresh cookie jar on the app (the session client already launched the workers)."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+
+
+@pytest.fixture
+def telephony(db):
+    """Load the dial-in tests' domain; put the previous one back afterwards."""
+    from wholesale.dialin import service
+    from wholesale.dialin.telephony import parse_telephony_csv
+
+    with db.session(write=False) as s:
+        saved = service.current_numbers(s)
+    with db.transaction() as s:
+        service.replace_numbers(s, parse_telephony_csv(TEST_DOMAIN_CSV))
+    yield
+    with db.transaction() as s:
+        service.replace_numbers(s, saved)
+
+
+def csrf_of(web) -> str:
+    """Return the CSRF token the portal gave this cookie jar."""
+    return CSRF.search(web.get("/portal/signin").text).group(1)
+
+
+def sign_in(web, token: str) -> str:
+    """Sign in with an API token; return the CSRF token for later form posts."""
+    csrf = csrf_of(web)
+    response = web.post("/portal/signin", data={"csrf": csrf, "token": token})
+    assert response.status_code == 303, response.text
+    return csrf
+
+
+def errors_in(html: str) -> list[str]:
+    """The field error texts on a page."""
+    return re.findall(r'class="field-error"[^>]*>([^<]+)<', html)
+
+
+def create_form(template_id: str, **overrides: Any) -> dict[str, Any]:
+    """A valid create-customer form for France with meetings only."""
+    form = {
+        "name": "Boulangerie Portal",
+        "email": f"admin-{re.sub('[^a-z0-9]', '', str(id(overrides)))}@boulangerie.example",
+        "external_id": f"portal-{id(overrides)}",
+        "address_line1": "5 Rue de Rivoli",
+        "city": "Paris",
+        "zip": "75001",
+        "country": "FR",
+        "packages": ["webex_meetings"],
+        "template": template_id,
+    }
+    return form | overrides
+
+
+def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_clears_it(web, partner):
+    page = web.get("/portal/signin")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert '<label for="token">' in page.text
+    csrf = CSRF.search(page.text).group(1)
+    response = web.post("/portal/signin", data={"csrf": csrf, "token": partner.token})
+    assert response.status_code == 303 and response.headers["location"] == "/portal"
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("wholesale_portal="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/portal" in cookie
+    assert web.get("/portal").headers["location"] == "/portal/customers"
+    assert web.get("/portal/customers").status_code == 200
+    out = web.post("/portal/signout", data={"csrf": csrf})
+    assert out.status_code == 303 and out.headers["location"] == "/portal/signin"
+    assert web.get("/portal/customers").headers["location"] == "/portal/signin"
+
+
+def test_a_bad_token_is_refused_on_the_sign_in_page(web):
+    csrf = csrf_of(web)
+    response = web.post("/portal/signin", data={"csrf": csrf, "token": "not-a-token"})
+    assert response.status_code == 401
+    assert errors_in(response.text) == ["The access token is invalid or revoked."]
+    assert "wholesale_portal=" not in (response.headers.get("set-cookie") or "")
+
+
+def test_pages_need_a_session(web):
+    for path in ("/portal/customers", "/portal/customers/new", "/portal/templates", "/portal/review", "/portal/review/stats"):
+        response = web.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/portal/signin", path
+
+
+def test_form_posts_without_the_csrf_token_are_refused(web, partner, db):
+    from wholesale.customers.models import Customer
+
+    refused = web.post("/portal/signin", data={"token": partner.token})
+    assert refused.status_code == 403 and "security token" in refused.text and "<html" in refused.text
+    csrf = sign_in(web, partner.token)
+    form = create_form(partner.template_id, external_id="csrf-refused")
+    for sent in ({}, {"csrf": "forged"}):
+        response = web.post("/portal/customers/new", data=form | sent)
+        assert response.status_code == 403, response.text
+    with db.session(write=False) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Customer).where(Customer.external_id == "csrf-refused")) == 0
+    # A cross-site page cannot read our cookie, so it cannot send a matching token; a new jar gets a new token.
+    assert web.post("/portal/signout", data={"csrf": csrf + "x"}).status_code == 403
+    assert web.post("/portal/signout", data={"csrf": csrf}).status_code == 303
+
+
+def test_create_customer_shows_the_preview_and_lands_on_the_detail_page(web, partner, telephony):
+    csrf = sign_in(web, partner.token)
+    form_page = web.get("/portal/customers/new")
+    assert form_page.status_code == 200 and 'name="country"' in form_page.text and 'value="webex_meetings"' in form_page.text
+    preview = web.get("/portal/customers/preview", params={"country": "FR", "template": partner.template_id}, headers={"HX-Request": "true"})
+    assert preview.status_code == 200 and "<html" not in preview.text
+    assert "EURO" in preview.text and "+33170918646" in preview.text
+    nz = web.get("/portal/customers/preview", params={"country": "NZ", "template": partner.template_id}).text
+    assert "ANZ" in nz and "+61280735099" in nz and "default country" in nz
+    # Without JavaScript the form itself refills and shows the same preview.
+    assert "+33170918646" in web.get("/portal/customers/new", params={"country": "FR"}).text
+    response = web.post("/portal/customers/new", data=create_form(partner.template_id, external_id="portal-ok", email="ok@portal.example") | {"csrf": csrf})
+    assert response.status_code == 303, response.text
+    detail_url = response.headers["location"]
+    detail = wait_for(lambda: web.get(detail_url).text, lambda html: "badge-provisioned" in html, timeout=30)
+    assert "Boulangerie Portal" in detail and 'data-testid="org-country">FR<' in detail and "+33170918646" in detail
+    listing = web.get("/portal/customers").text
+    assert "portal-ok" in listing and "Boulangerie Portal" in listing
+
+
+def test_create_errors_come_from_the_api_rules_and_sit_next_to_their_fields(web, partner):
+    csrf = sign_in(web, partner.token)
+    uk = web.post("/portal/customers/new", data=create_form(partner.template_id, country="UK") | {"csrf": csrf})
+    assert uk.status_code == 400
+    assert any("use 'GB'" in e.replace("&#39;", "'") for e in errors_in(uk.text))
+    assert 'id="e-country"' in uk.text and 'value="Boulangerie Portal"' in uk.text  # the form keeps what was typed
+    email = web.post("/portal/customers/new", data=create_form(partner.template_id, email="not-an-email") | {"csrf": csrf})
+    assert email.status_code == 400 and 'id="e-email"' in email.text
+    dependency = web.post("/portal/customers/new", data=create_form(partner.template_id, packages=["cisco_calling_plan"]) | {"csrf": csrf})
+    assert dependency.status_code == 400 and 'id="e-packages"' in dependency.text
+
+
+def test_another_partners_customer_is_a_404_page(web, client, make_partner):
+    owner, other = make_partner(), make_partner()
+    body = customer_body(owner.template_id, packages=["webex_meetings"])
+    body.pop("provisioningParameters")
+    created = client.post("/v1/wholesale/customers", json=body, headers=owner.headers)
+    assert created.status_code == 202
+    customer_id = created.json()["url"].rsplit("/", 1)[1]
+    sign_in(web, other.token)
+    response = web.get(f"/portal/customers/{customer_id}")
+    assert response.status_code == 404 and "Not found" in response.text and "<html" in response.text
+    assert body["externalId"] not in web.get("/portal/customers").text
+    assert web.get(f"/portal/templates/{owner.template_id}").status_code == 404
+    assert web.get("/portal/no/such/page").status_code == 404
+
+
+def test_reviewer_pages_refuse_partner_tokens_and_partner_pages_refuse_reviewers(web, partner, platform_token):
+    sign_in(web, partner.token)
+    for path in ("/portal/review", "/portal/review/stats", "/portal/review/cases/anything"):
+        response = web.get(path)
+        assert response.status_code == 403 and "Not allowed" in response.text, path
+    web.cookies.clear()
+    sign_in(web, platform_token("reviewer"))
+    assert web.get("/portal").headers["location"] == "/portal/review"
+    assert web.get("/portal/customers").status_code == 403
+    assert web.get("/portal/review/stats").status_code == 200
+
+
+def test_templates_are_created_edited_and_deleted(web, partner):
+    csrf = sign_in(web, partner.token)
+    bad = web.post("/portal/templates/new", data={"csrf": csrf, "name": "Bad zone", "meetings_timezone": "Mars/Olympus"})
+    assert bad.status_code == 400 and errors_in(bad.text)
+    made = web.post("/portal/templates/new", data={"csrf": csrf, "name": "Quiet", "language": "fr_fr", "meetings_timezone": "Europe/Paris"})
+    assert made.status_code == 303
+    listing = web.get("/portal/templates").text
+    template_id = re.search(r'href="/portal/templates/([^"]+)">Quiet<', listing).group(1)
+    assert web.get(f"/portal/templates/{template_id}").status_code == 200
+    edited = web.post(f"/portal/templates/{template_id}", data={"csrf": csrf, "name": "Quiet", "language": "fr_fr", "allowed_packages": ["webex_meetings"]})
+    assert edited.status_code == 303
+    assert "no provider PSTN" in web.get("/portal/customers/new").text  # pstn_enabled unticked
+    # The seeded template is in use once a customer names it; deleting it is refused with the API's message.
+    csrf_form = create_form(partner.template_id, external_id="tpl-in-use", email="tpl@portal.example") | {"csrf": csrf}
+    assert web.post("/portal/customers/new", data=csrf_form).status_code == 303
+    in_use = web.post(f"/portal/templates/{partner.template_id}/delete", data={"csrf": csrf})
+    assert in_use.status_code == 409 and "cannot be deleted" in in_use.text
+    assert web.post(f"/portal/templates/{template_id}/delete", data={"csrf": csrf}).status_code == 303
+    assert ">Quiet<" not in web.get("/portal/templates").text
+
+
+def test_sub_partner_switcher_acts_for_the_sub_partner(web, client, make_partner):
+    parent = make_partner()
+    sub = make_partner(parent=parent.org_id)
+    body = customer_body(sub.template_id, packages=["webex_meetings"])
+    body.pop("provisioningParameters")
+    created = client.post("/v1/wholesale/customers", json=body, headers=parent.headers, params={"onBehalfOfSubPartnerOrgId": sub.org_id})
+    assert created.status_code == 202, created.text
+    csrf = sign_in(web, parent.token)
+    page = web.get("/portal/customers").text
+    assert 'name="org_id"' in page and sub.org_id in page and body["externalId"] not in page
+    assert web.post("/portal/acting", data={"csrf": csrf, "org_id": sub.org_id}).status_code == 303
+    assert body["externalId"] in web.get("/portal/customers").text
+    stranger = make_partner()
+    assert web.post("/portal/acting", data={"csrf": csrf, "org_id": stranger.org_id}).status_code == 403
+    assert web.post("/portal/acting", data={"csrf": csrf, "org_id": ""}).status_code == 303
+    assert body["externalId"] not in web.get("/portal/customers").text
+
+
+def test_customers_list_filters_by_status_and_pages(web, client, make_partner):
+    p = make_partner()
+    for _ in range(21):
+        body = customer_body(p.template_id, packages=["webex_meetings"])
+        body.pop("provisioningParameters")
+        assert client.post("/v1/wholesale/customers", json=body, headers=p.headers).status_code == 202
+    sign_in(web, p.token)
+    first = web.get("/portal/customers").text
+    assert first.count("data-external-id=") == 20 and 'rel="next"' in first
+    second = web.get("/portal/customers", params={"offset": 20}).text
+    assert second.count("data-external-id=") == 1 and 'rel="prev"' in second
+    assert "No customers with status" in web.get("/portal/customers", params={"status": "error"}).text
+    assert web.get("/portal/customers", params={"status": "bogus"}).status_code == 400
+
+
+def test_reviewer_works_a_case_from_the_queue(web, client, partner, platform_token, db):
+    from wholesale.compliance.models import ComplianceCase
+
+    body = customer_body(partner.template_id, packages=["webex_meetings"])
+    body.pop("provisioningParameters")
+    body["customerInfo"]["name"] = "Mahan Air"
+    body["address"] = {"addressLine1": "1 Main Street", "city": "Tehran", "country": "IR"}
+    created = client.post("/v1/wholesale/customers", json=body, headers=partner.headers)
+    customer_id = created.json()["url"].rsplit("/", 1)[1]
+
+    def case_id():
+        with db.session(write=False) as s:
+            return s.scalars(sa.select(ComplianceCase.id).where(ComplianceCase.customer_id == customer_id)).first()
+
+    cid = wait_for(case_id, bool, timeout=60)
+    csrf = sign_in(web, platform_token("reviewer"))
+    queue = web.get("/portal/review").text
+    assert f'href="/portal/review/cases/{cid}">Mahan Air<' in queue and "within 15-minute target" in queue
+    case = web.get(f"/portal/review/cases/{cid}").text
+    assert "Tehran" in case and "Matched variant" in case and "opened" in case
+    missing_reason = web.post(f"/portal/review/cases/{cid}/decision", data={"csrf": csrf, "decision": "reject"})
+    assert missing_reason.status_code == 400 and "reason" in missing_reason.text and "required" in missing_reason.text
+    contact = web.post(f"/portal/review/cases/{cid}/contact", data={"csrf": csrf, "channel": "phone", "outcome": "reached", "note": "spoke to ops"})
+    assert contact.status_code == 303
+    decided = web.post(f"/portal/review/cases/{cid}/decision", data={"csrf": csrf, "decision": "approve", "reason": "different airline"})
+    assert decided.status_code == 303
+    after = web.get(decided.headers["location"]).text
+    assert "badge-approved" in after and "spoke to ops" in after and "Decision recorded" in after
+    assert "Decided cases" in web.get("/portal/review/stats").text
+    # The partner sees the case status, never the hits.
+    web.cookies.clear()
+    sign_in(web, partner.token)
+    detail = web.get(f"/portal/customers/{customer_id}").text
+    assert "badge-approved" in detail and "Matched variant" not in detail
