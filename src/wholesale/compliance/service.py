@@ -291,18 +291,9 @@ def case_read(session: Session, case: ComplianceCase, *, details: bool) -> dict[
     if details:
         customer = session.get(Customer, case.customer_id)
         if customer is not None:
-            body["customer"] = {
-                "name": customer.name,
-                "externalId": customer.external_id,
-                "address": {
-                    "addressLine1": customer.address_line1,
-                    "addressLine2": customer.address_line2,
-                    "city": customer.city,
-                    "stateOrProvince": customer.state_or_province,
-                    "zipOrPostalCode": customer.zip_or_postal_code,
-                    "country": customer.country,
-                },
-            }
+            from wholesale.customers.service import address_of
+
+            body["customer"] = {"name": customer.name, "externalId": customer.external_id, "address": address_of(customer)}
         body["hits"] = case.hits
         body["reason"] = case.reason
         body["timeline"] = case.timeline

@@ -275,11 +275,11 @@ def update_customer(
     address_changed = False
     if body.address is not None:
         address = validation.check_address("address", body.address)
-        before = _address_dict(customer)
+        before = address_of(customer)
         _set_address(customer, address)
-        address_changed = before != _address_dict(customer)
+        address_changed = before != address_of(customer)
         if address_changed:
-            changes["address"] = [before, _address_dict(customer)]
+            changes["address"] = [before, address_of(customer)]
     if body.subPartnerAdminEmail is not None:
         customer.sub_partner_admin_email = validation.check_email("subPartnerAdminEmail", body.subPartnerAdminEmail)
     if location is not None:
@@ -391,7 +391,8 @@ def _after_address_set(session: Session, customer: Customer, trigger: str) -> No
     request_screening(session, customer, trigger)
 
 
-def _address_dict(customer: Customer) -> dict[str, Any]:
+def address_of(customer: Customer) -> dict[str, Any]:
+    """The billing address as the spec's Address object (absent parts left out)."""
     return drop_none(
         {
             "addressLine1": customer.address_line1,
@@ -441,7 +442,7 @@ def to_read(customer: Customer, packages: list[CustomerPackageRow], *, include_l
     body: dict[str, Any] = {
         "id": customer.id,
         "externalId": customer.external_id,
-        "address": _address_dict(customer),
+        "address": address_of(customer),
         "status": displayed_status(customer),
         "packages": [r.name for r in packages if r.status != PackageStatus.DELETING],
         "resourceDetails": {"packages": details},
