@@ -10,6 +10,14 @@ for arg in "$@"; do
   if [ "$arg" = "--postgres-only" ]; then POSTGRES_ONLY=1; else PYTEST_ARGS+=("$arg"); fi
 done
 
+# The portal's browser test drives Debian's chromium (never `playwright install`, which downloads its own).
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "== installing chromium (Debian package) for the portal browser test"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 if [ "$POSTGRES_ONLY" = 0 ]; then
   echo "== pytest on SQLite"
   "$PY" -m pytest -q ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"}

@@ -1,0 +1,157 @@
+"""The portal in a real browser (Debian's chromium via Playwright) against a real `wholesale serve` on a fresh database."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import fresh_database_url
+from helpers import wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium; scripts/test.sh does)"),
+]
+# Without the background-networking flags chromium tries to reach the internet (see RECIPES.md).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHOLESALE_")}
+    return env | {"WHOLESALE_DATABASE_URL": url, "WHOLESALE_LOG_REQUESTS": "false"}
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """Migrate and seed a fresh database, serve it on a free port; yield (base URL, the demo's printed tokens)."""
+    url = fresh_database_url(tmp_path)
+    for args in (["migrate"], ["demo"]):
+        run = subprocess.run([sys.executable, "-m", "wholesale.cli", *args], env=_env(url), capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+    printed = dict(line.strip().split(": ", 1) for line in run.stdout.splitlines() if ": " in line)
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wholesale.cli", "serve", "--port", str(port)],
+        env=_env(url),
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: _healthy(port), bool, timeout=60, interval=0.2)
+        yield f"http://127.0.0.1:{port}", printed
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture
+def browser():
+    """A headless Debian chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _sign_in(page, base: str, token: str) -> None:
+    page.goto(f"{base}/portal")
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _create_customer(page, base: str, *, name: str, country: str, city: str, external_id: str, email: str) -> None:
+    page.goto(f"{base}/portal/customers/new")
+    page.locator("#f-name").fill(name)
+    page.get_by_label("Primary admin email").fill(email)
+    page.get_by_label("External id").fill(external_id)
+    page.get_by_label("Address line 1").fill("1 Main Street")
+    page.get_by_label("City").fill(city)
+    page.locator("#f-country").select_option(country)
+    page.get_by_role("button", name="Create customer").click()
+
+
+def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, browser):
+    base, printed = server
+    page = browser.new_page()
+    _sign_in(page, base, printed["partner-admin token"])
+    page.wait_for_url(f"{base}/portal/customers")
+
+    # The preview follows the country as soon as it is picked (htmx calls dialin.service.preview).
+    page.goto(f"{base}/portal/customers/new")
+    location, number = page.get_by_test_id("preview-location"), page.get_by_test_id("preview-number")
+    page.locator("#f-country").select_option("FR")
+    page.wait_for_function("document.querySelector('[data-testid=preview-location]')?.textContent === 'EURO'")
+    assert location.inner_text() == "EURO" and number.inner_text().startswith("+33170918646")
+    page.locator("#f-country").select_option("NZ")
+    page.wait_for_function("document.querySelector('[data-testid=preview-location]')?.textContent === 'ANZ'")
+    assert number.inner_text().startswith("+61")  # NZ is not in the demo domain: the AU number of location ANZ
+    assert "default country" in page.get_by_test_id("preview-source").inner_text()
+
+    # A field error comes back next to its field, from the API's own rules.
+    _create_customer(page, base, name="Café Portal", country="FR", city="Paris", external_id="browser-1", email="not-an-email")
+    assert page.locator("#e-email").is_visible()
+    assert page.locator("#f-name").input_value() == "Café Portal"
+
+    page.get_by_label("Primary admin email").fill("admin@cafe-portal.example")
+    page.get_by_role("button", name="Create customer").click()
+    page.wait_for_url(re.compile(r".*/portal/customers/.+\?created=1"))
+    page.goto(f"{base}/portal/customers")
+    row = page.locator("tr[data-external-id='browser-1']")
+    # The list refreshes itself (htmx polling) while a customer is still provisioning.
+    row.locator(".badge-provisioned").wait_for(timeout=30_000)
+    row.get_by_role("link", name="Café Portal").click()
+    assert page.get_by_test_id("org-country").inner_text() == "FR"
+    assert page.get_by_test_id("site-number").inner_text().startswith("+33170918646")
+
+    # A listed name opens a review case; the reviewer decides it.
+    _create_customer(page, base, name="Mahan Air", country="IR", city="Tehran", external_id="browser-2", email="ops@mahan.example")
+    page.wait_for_url(re.compile(r".*\?created=1"))
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{base}/portal/signin")
+
+    _sign_in(page, base, printed["reviewer token"])
+    page.wait_for_url(f"{base}/portal/review")
+    link = page.get_by_role("link", name="Mahan Air")
+    wait_for(lambda: (page.reload(), link.count())[1], bool, timeout=60, interval=1)
+    link.first.click()
+    assert page.get_by_role("heading", name="Hits").is_visible()
+    page.get_by_role("radio", name=re.compile("^Reject")).check()
+    page.get_by_role("button", name="Record decision").click()
+    assert "required" in page.locator(".field-error").first.inner_text()  # a rejection needs a reason
+    page.get_by_role("radio", name=re.compile("^Reject")).check()
+    page.get_by_label("Reason").fill("Confirmed: designated airline (OFAC SDN).")
+    page.get_by_role("button", name="Record decision").click()
+    page.wait_for_url(re.compile(r".*done=decision"))
+    assert page.locator("h1 .badge").inner_text() == "noncompliant"
+    page.goto(f"{base}/portal/review/stats")
+    assert page.get_by_text("Decided cases").is_visible()
+    page.close()
