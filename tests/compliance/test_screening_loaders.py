@@ -9,9 +9,10 @@ import pytest
 
 from wholesale.compliance.screening import ListFormatError, default_list_paths, load_list, load_lists
 
-REF = Path(__file__).resolve().parents[3] / "shared/reference/screening-data"
 FIX = Path(__file__).parent / "fixtures"
-needs_ref = pytest.mark.skipif(not REF.exists(), reason="shared reference data not present")
+# Real list files kept in the repository (CI has no ../shared); the two newest ship in the package itself.
+REF = FIX / "reference"
+SHIPPED = {p.name: p for p in default_list_paths()}
 
 
 def test_default_lists_ship_dpl_and_sdn():
@@ -24,9 +25,8 @@ def test_default_lists_ship_dpl_and_sdn():
     assert all(len(v.sha256) == 64 and v.loaded_at.tzinfo for v in ls.versions)
 
 
-@needs_ref
 def test_dpl_tsv_keeps_addresses_and_derives_us():
-    version, entries = load_list(REF / "dpl/dpl_2022-09-02.txt")
+    version, entries = load_list(SHIPPED["dpl.txt"])
     assert version.source == "DPL" and version.format == "dpl-tsv"
     naser = [e for e in entries if e.name == "AL NASER AIRLINES"]
     assert naser and naser[0].addresses
@@ -35,7 +35,6 @@ def test_dpl_tsv_keeps_addresses_and_derives_us():
     assert all(e.addresses[0].postal_code for e in us[:20])
 
 
-@needs_ref
 def test_sdn_with_add_alt_keeps_aliases_and_countries():
     version, entries = load_list(REF / "ofac-sdn/2021-07_sdn-add-alt/sdn.csv")
     assert version.source == "OFAC-SDN" and len(version.paths) == 4
@@ -47,15 +46,13 @@ def test_sdn_with_add_alt_keeps_aliases_and_countries():
     assert any(e.entity_type == "person" for e in entries) and any(e.entity_type == "vessel" for e in entries)
 
 
-@needs_ref
 def test_sdn_without_alt_reads_aliases_from_remarks():
-    _, entries = load_list(REF / "ofac-sdn/2024-05-03/sdn.csv")
+    _, entries = load_list(SHIPPED["sdn.csv"])
     bnc = next(e for e in entries if e.entry_id == "306")
     assert "BNC" in bnc.aliases
     assert any("RU" in e.nationalities for e in entries)
 
 
-@needs_ref
 def test_folder_loads_consolidated_non_sdn():
     ls = load_lists([REF / "ofac-consolidated-nonsdn"])
     assert [v.source for v in ls.versions] == ["OFAC-CONS"]
@@ -63,7 +60,6 @@ def test_folder_loads_consolidated_non_sdn():
     assert sum(len(e.aliases) for e in ls.entries) > 500
 
 
-@needs_ref
 def test_csl_csv_both_layouts():
     for name in ("consolidated_sample_2025.csv", "csl_sample_2019.csv"):
         version, entries = load_list(REF / "csl-samples" / name)
@@ -91,9 +87,8 @@ def test_bad_row_refused_with_line_number():
     assert ":3:" in str(err.value) and "fields" in str(err.value)
 
 
-@needs_ref
 def test_bad_sdn_refused_whole(tmp_path):
-    src = (REF / "ofac-sdn/2024-05-03/sdn.csv").read_bytes().splitlines(keepends=True)
+    src = (SHIPPED["sdn.csv"]).read_bytes().splitlines(keepends=True)
     src.insert(99, b'abc,"NOT A NUMBER",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n')
     (tmp_path / "sdn.csv").write_bytes(b"".join(src))
     with pytest.raises(ListFormatError) as err:
@@ -101,7 +96,6 @@ def test_bad_sdn_refused_whole(tmp_path):
     assert err.value.line == 100 and "ent_num" in err.value.message
 
 
-@needs_ref
 def test_bad_alt_file_names_its_line(tmp_path):
     for f in ("sdn.csv", "alt.csv"):
         shutil.copy(REF / "ofac-sdn/2021-07_sdn-add-alt" / f, tmp_path / f)
