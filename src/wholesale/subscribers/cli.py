@@ -55,7 +55,7 @@ def run_import(customer_id: str, file: Path, *, validate_only: bool = False, pro
     """Import (or only check) every row; return (done now, skipped as already done, failed)."""
     from wholesale.db.session import get_database
     from wholesale.kit.context import set_actor
-    from wholesale.subscribers import service
+    from wholesale.subscribers import repository, service
 
     set_actor("cli:subscribers.import")
     rows = read_rows(file)
@@ -73,8 +73,9 @@ def run_import(customer_id: str, file: Path, *, validate_only: bool = False, pro
             session = database.session(write=True)
             try:
                 customer = service.customer_for_import(session, customer_id)
+                packages = repository.package_rows(session, customer.id)
                 for number, row in todo:
-                    result = service.import_row(session, customer, number, row)
+                    result = service.import_row(session, customer, number, row, packages)
                     results[number] = _flat(result)
                     ok, failed = (ok + 1, failed) if result["status"] != "error" else (ok, failed + 1)
                     bar.advance(task)
@@ -88,7 +89,8 @@ def run_import(customer_id: str, file: Path, *, validate_only: bool = False, pro
                 batch = todo[start : start + BATCH]
                 with database.transaction() as session:
                     customer = service.customer_for_import(session, customer_id)
-                    batch_results = [service.import_row(session, customer, number, row) for number, row in batch]
+                    packages = repository.package_rows(session, customer.id)
+                    batch_results = [service.import_row(session, customer, number, row, packages) for number, row in batch]
                 # Written after the commit: a crash in between re-runs the batch, whose rows are then found done.
                 for result in batch_results:
                     results[result["row"]] = _flat(result)

@@ -293,11 +293,16 @@ def _free_account(session: Session, email: str) -> User | None:
     raise _email_in_use()
 
 
-def plan(session: Session, customer: Customer, wanted: Wanted) -> tuple[str, str, Calling, User | None]:
-    """Run every create rule without writing; return (email, package, calling, free account or None)."""
+def plan(
+    session: Session, customer: Customer, wanted: Wanted, rows: dict[str, CustomerPackageRow] | None = None
+) -> tuple[str, str, Calling, User | None]:
+    """Run every create rule without writing; return (email, package, calling, free account or None).
+
+    A batch passes the customer's package rows once (`rows`): which packages it holds does not change within it.
+    """
     email = check_email("email", wanted.email)
     free = _free_account(session, email)
-    rows = repository.package_rows(session, customer.id)
+    rows = rows if rows is not None else repository.package_rows(session, customer.id)
     package = wanted.package
     if package is None and wanted.administrator:
         package = tier_of(session, customer, rows)  # R5: administrators get the customer's package
@@ -313,9 +318,9 @@ def plan(session: Session, customer: Customer, wanted: Wanted) -> tuple[str, str
     return email, package, calling, free
 
 
-def provision(session: Session, customer: Customer, wanted: Wanted) -> Subscriber:
+def provision(session: Session, customer: Customer, wanted: Wanted, rows: dict[str, CustomerPackageRow] | None = None) -> Subscriber:
     """Create a subscriber (200), or a pending move of a free account (202), taking one unit of its package."""
-    email, package, calling, free = plan(session, customer, wanted)
+    email, package, calling, free = plan(session, customer, wanted, rows)
     now = clock.now()
     try:
         with session.begin_nested():
@@ -742,8 +747,11 @@ def list_subscribers(
 # ---------------------------------------------------------------------------------------------- bulk
 
 
-def import_row(session: Session, customer: Customer, number: int, row: dict[str, Any]) -> dict[str, Any]:
-    """Provision one bulk row in a savepoint; a row already done (its email is this customer's subscriber) counts as done."""
+def import_row(
+    session: Session, customer: Customer, number: int, row: dict[str, Any], rows: dict[str, CustomerPackageRow] | None = None
+) -> dict[str, Any]:
+    """Provision one bulk row (its writes sit in a savepoint); a row already done (its email is this customer's
+    subscriber) counts as done, so re-running an import is harmless."""
     email = str(row.get("email") or "").strip()
     result: dict[str, Any] = {"row": number, "email": email}
     try:
@@ -751,19 +759,19 @@ def import_row(session: Session, customer: Customer, number: int, row: dict[str,
         existing = repository.by_email(session, check_email("email", parsed.email))
         if existing is not None and existing.customer_id == customer.id:
             return result | {"status": existing.status, "subscriberId": existing.id}
-        with session.begin_nested():
-            subscriber = provision(
-                session,
-                customer,
-                Wanted(
-                    email=parsed.email,
-                    package=str(parsed.package),
-                    first_name=parsed.firstName,
-                    last_name=parsed.lastName,
-                    phone=parsed.primaryPhoneNumber,
-                    extension=parsed.extension,
-                ),
-            )
+        subscriber = provision(
+            session,
+            customer,
+            Wanted(
+                email=parsed.email,
+                package=str(parsed.package),
+                first_name=parsed.firstName,
+                last_name=parsed.lastName,
+                phone=parsed.primaryPhoneNumber,
+                extension=parsed.extension,
+            ),
+            rows,
+        )
         return result | {"status": subscriber.status, "subscriberId": subscriber.id}
     except DomainError as exc:
         return result | {"status": "error", "errors": exc.errors}
@@ -819,7 +827,8 @@ def process_bulk_chunk(session: Session, bulk_id: str, chunk: int = BULK_CHUNK) 
         new = [{"row": done + i + 1, "email": r.get("email", ""), "status": "error",
                 "errors": [{"description": "The customer no longer exists.", "errorCode": 404000}]} for i, r in enumerate(bulk.rows[done:])]
     else:
-        new = [import_row(session, customer, done + i + 1, r) for i, r in enumerate(todo)]
+        rows = repository.package_rows(session, customer.id)
+        new = [import_row(session, customer, done + i + 1, r, rows) for i, r in enumerate(todo)]
     bulk.results = [*bulk.results, *new]
     if len(bulk.results) >= len(bulk.rows):
         bulk.status = states.apply_bulk(bulk.status, "finished")
