@@ -44,7 +44,9 @@ def sign_in(web, token: str) -> str:
     csrf = csrf_of(web)
     response = web.post("/portal/signin", data={"csrf": csrf, "token": token})
     assert response.status_code == 303, response.text
-    return csrf
+    fresh = csrf_of(web)
+    assert fresh != csrf  # rotated at sign-in
+    return fresh
 
 
 def errors_in(html: str) -> list[str]:
@@ -79,6 +81,7 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_clears_it(web, part
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/portal" in cookie
     assert web.get("/portal").headers["location"] == "/portal/customers"
     assert web.get("/portal/customers").status_code == 200
+    csrf = csrf_of(web)
     out = web.post("/portal/signout", data={"csrf": csrf})
     assert out.status_code == 303 and out.headers["location"] == "/portal/signin"
     assert web.get("/portal/customers").headers["location"] == "/portal/signin"

@@ -246,6 +246,8 @@ def signin(request: Request, form: Form) -> Response:
         return render(request, "signin.html", 401, error=exc.message)
     response = RedirectResponse("/portal", status_code=303)
     _cookie(response, request, SESSION_COOKIE, token)
+    # A new CSRF token per session: one planted before sign-in (login CSRF) is worthless afterwards.
+    _cookie(response, request, CSRF_COOKIE, secrets.token_urlsafe(32))
     response.delete_cookie(ACTING_COOKIE, path="/portal")
     return response
 
@@ -384,8 +386,8 @@ def customer_create(request: Request, form: Form, session: SessionDep) -> Respon
     try:
         customer = customers.create_customer(session, principal, acting, _customer_body(form))
     except (DomainError, ValidationError) as exc:
-        if isinstance(exc, DomainError) and exc.status_code in (401, 403, 404) and not isinstance(exc, Unauthorized):
-            raise
+        if isinstance(exc, DomainError) and exc.status_code in (401, 403, 404):
+            raise  # not a field problem: the error page says what is wrong
         values: dict[str, Any] = {k: v for k, v in form.items() if k not in ("packages", "csrf")}
         values["packages"] = [str(p) for p in form.getlist("packages")]
         session.rollback()
