@@ -674,7 +674,9 @@ def to_read(subscriber: Subscriber, external_customer_id: str | None) -> dict[st
 
 def read(session: Session, subscriber: Subscriber) -> dict[str, Any]:
     """Render one subscriber."""
-    return to_read(subscriber, repository.external_ids(session, {subscriber.customer_id}).get(subscriber.customer_id))
+    # After a create or update the customer is in the session's identity map: no query.
+    customer = session.get(Customer, subscriber.customer_id)
+    return to_read(subscriber, customer.external_id if customer is not None else None)
 
 
 def get_subscriber(session: Session, principal: Principal, on_behalf_of: str | None, subscriber_id: str) -> dict[str, Any]:
