@@ -178,3 +178,16 @@ def test_cli_import_refuses_a_bad_header(tmp_path, database_url):
     file.write_text("mail,pkg\nx@example.com,webex_meetings\n")
     result = CliRunner().invoke(app, ["subscribers", "import", "some-customer", str(file)])
     assert result.exit_code != 0 and "header lacks email, package" in result.output
+
+
+def test_cli_creates_a_free_account_for_the_consent_demo(database_url):
+    from typer.testing import CliRunner
+
+    from wholesale.cli import app
+
+    email = new_email()
+    runner = CliRunner()
+    first = runner.invoke(app, ["subscribers", "free-account", email])
+    assert first.exit_code == 0 and first.output.strip()
+    again = runner.invoke(app, ["subscribers", "free-account", email])
+    assert again.exit_code == 1 and "already" in again.output

@@ -135,3 +135,19 @@ def import_command(
     err.print(f"{ok} {verb}, {skipped} already done, {failed} failed{where}")
     if failed:
         raise typer.Exit(2)
+
+
+@subscribers_app.command("free-account")
+def free_account_command(email: Annotated[str, typer.Argument(help="The free account's email.")]) -> None:
+    """Create an active free (consumer) account, to try the pending_user_migration consent flow (demo)."""
+    from wholesale.db.session import get_database
+    from wholesale.kit.errors import DomainError
+    from wholesale.subscribers.service import create_free_account
+
+    try:
+        with get_database().transaction() as session:
+            user = create_free_account(session, email)
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    typer.echo(user.id)
