@@ -227,3 +227,40 @@ def test_cli_screen_and_lists_load(tmp_path):
     only_dpl = _cli(url, "screen", stdin=json.dumps({"id": "1", "name": "Mahan Air", "country": "IR"}) + "\n")
     assert json.loads(only_dpl.stdout)["decision"] == "clear"  # Mahan Air is on the SDN, not the DPL
     assert "DPL" in _cli(url, "lists", "show").stdout
+
+
+def test_an_approved_customer_reopens_for_a_new_entry_but_not_for_the_cleared_one(client, partner, db, listed_customer, team, tmp_path):
+    """The allow-list holds (entry, list version): a new list version that adds an entry re-opens the case."""
+    from wholesale.compliance import lists
+    from wholesale.compliance import service as compliance
+    from wholesale.compliance.models import ComplianceCase
+    from wholesale.compliance.screening import default_list_paths
+    from wholesale.customers.models import Customer
+
+    cid, case_id = listed_customer
+    reviewer, _ = team
+    client.post(f"/v1/compliance/cases/{case_id}/decision", json={"decision": "approve", "reason": "not them"}, headers=reviewer)
+    shipped = {p.name: p for p in default_list_paths()}
+    dpl = tmp_path / "dpl.txt"
+    lines = shipped["dpl.txt"].read_text().splitlines()
+    new_entry = '"MAHAN AIR"\t"MEHRABAD AIRPORT"\t"TEHRAN"\t""\t"IR"\t""\t"01/01/2026"\t"01/01/2036"\t"Y"\t"2026-01-01"\t"ADDITION"\t"91 F.R. 1"'
+    dpl.write_text("\n".join([lines[0], new_entry, *lines[1:]]) + "\n")
+
+    def rescreen() -> None:
+        with db.transaction() as s:
+            customer = s.get(Customer, cid)
+            customer.revision += 1
+            compliance.request_screening(s, customer, "lists_updated")
+
+    try:
+        with db.transaction() as s:
+            lists.store_list_set(s, [dpl, shipped["sdn.csv"]])
+        rescreen()
+        wait_for(lambda: _screenings(db, cid), lambda sc: len(sc) == 2, timeout=60)
+        with db.session(write=False) as s:
+            cases = list(s.scalars(sa.select(ComplianceCase).where(ComplianceCase.customer_id == cid).order_by(ComplianceCase.opened_at)))
+        assert [c.status for c in cases] == ["approved", "open"]
+        assert {h["source"] for h in cases[1].hits} == {"DPL"}  # the cleared SDN entry stayed cleared
+    finally:
+        with db.transaction() as s:
+            lists.store_list_set(s, list(shipped.values()))  # the shipped lists are in force again

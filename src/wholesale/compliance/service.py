@@ -56,20 +56,19 @@ def query_for(customer: Customer) -> ScreeningQuery:
 def screen_customer(session: Session, customer_id: str, trigger: str, result: ScreeningResult, list_sha256: str) -> str:
     """Record a screening and act on it: open a case on review/match, resolve an open case on clear.
 
-    Hits the customer was already cleared for (same entry, same list version) do not count (allow-list).
+    Hits the customer was already cleared for (same entry of the same list version) do not count (the
+    allow-list); a new entry, or the same entry in a new version of its list, counts again.
     Returns what happened: clear | case_opened | case_updated | resolved | allowed | skipped.
     """
     customer = session.get(Customer, customer_id)
     if customer is None or customer.deleted_at is not None:
         return "skipped"
     allowed = {
-        (a.source, a.entry_id)
-        for a in session.scalars(
-            sa.select(AllowListEntry).where(AllowListEntry.customer_id == customer_id, AllowListEntry.list_sha256 == list_sha256)
-        )
+        (a.source, a.entry_id, a.list_sha256)
+        for a in session.scalars(sa.select(AllowListEntry).where(AllowListEntry.customer_id == customer_id))
     }
     hits = result.to_dict()["hits"]
-    fresh = [h for h in hits if (h["source"], h["entryId"]) not in allowed]
+    fresh = [h for h in hits if (h["source"], h["entryId"], h["listVersion"]) not in allowed]
     decision = result.decision if fresh or result.decision == "clear" else "clear"
     screening = Screening(
         id=ids.new_id("SCREENING"),
@@ -200,14 +199,13 @@ def decide(session: Session, principal: Principal, case_id: str, decision: str, 
     if decision == "approve":
         if customer is not None:
             customer.compliance_hold = False
-        screening = session.get(Screening, case.screening_id)
         for hit in case.hits or []:
             session.merge(
                 AllowListEntry(
                     customer_id=case.customer_id,
                     source=hit["source"],
                     entry_id=hit["entryId"],
-                    list_sha256=screening.list_sha256 if screening else "",
+                    list_sha256=hit["listVersion"],
                     case_id=case.id,
                     created=clock.now(),
                 )
