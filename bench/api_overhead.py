@@ -24,7 +24,7 @@ def main() -> None:
     token, template, partner = seeded["partner-admin token"], seeded["customer template (provisioningId)"], seeded["partner org id"]
     headers = {"Authorization": f"Bearer {token}"}
     ours_port, bare_port = free_port(), free_port()
-    ours = start([PY, "-m", "wholesale.cli", "serve", "--port", str(ours_port)], url, ours_port, tmp / "serve.log", WHOLESALE_LOG_REQUESTS="true", WHOLESALE_RATE_LIMIT_PER_MINUTE="100000000")
+    ours = start([PY, "-m", "wholesale.cli", "serve", "--port", str(ours_port)], url, ours_port, tmp / "serve.log", ready_path="/readyz", WHOLESALE_LOG_REQUESTS="true", WHOLESALE_RATE_LIMIT_PER_MINUTE="100000000")
     try:
         base = f"http://127.0.0.1:{ours_port}/v1/wholesale/customers"
         for i in range(args.customers):

@@ -50,16 +50,18 @@ def demo(url: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, _, v in (line.partition(": ") for line in out.splitlines()) if v}
 
 
-def start(args: list[str], url: str, port: int, log: Path, **extra: str) -> subprocess.Popen:
-    """Start a server process and wait for it to answer."""
+def start(args: list[str], url: str, port: int, log: Path, ready_path: str = "/healthz", **extra: str) -> subprocess.Popen:
+    """Start a server process and wait until `ready_path` answers 200 (use /readyz for `wholesale serve`:
+    it waits for the screening index, which would otherwise be built inside the measurement)."""
     proc = subprocess.Popen(args, env=env_for(url, **extra), stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
+            if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1).status_code == 200:
+                return proc
         except httpx.HTTPError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     stop(proc)
     raise RuntimeError(f"server on port {port} did not start; see {log}")
 

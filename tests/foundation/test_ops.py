@@ -11,8 +11,8 @@ from helpers import assert_error_body, wait_for
 
 def test_healthz_needs_no_auth_and_readyz_checks_db_and_jobs(client):
     assert client.get("/healthz").json() == {"status": "ok"}
-    ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "jobs": "ok"}
+    ready = wait_for(lambda: client.get("/readyz"), lambda r: r.status_code == 200, timeout=60)
+    assert ready.json()["checks"] == {"database": "ok", "jobs": "ok", "screening": "ok"}
 
 
 def test_metrics_count_requests_per_route_and_show_queue_depth(client, partner):

@@ -20,6 +20,8 @@ DBOS_SCHEMA = "dbos"
 _client: DBOSClient | None = None
 _client_lock = threading.Lock()
 _launched = False
+# Set once this process's screening index is built (readiness waits for it where workers run).
+screener_ready = threading.Event()
 
 
 def system_database_url(settings: Settings) -> str:
@@ -98,6 +100,8 @@ def _warm_screener() -> None:
             get_screener(session)
     except Exception:  # the first screening job will build it (and report) instead
         log.exception("screening index warm-up failed")
+    finally:
+        screener_ready.set()
 
 
 def is_launched() -> bool:

@@ -83,4 +83,7 @@ def check_ready() -> dict[str, str]:
         status["jobs"] = "ok" if runtime.is_launched() else "ok (enqueue only; workers run elsewhere)"
     except Exception as exc:
         status["jobs"] = f"error: {exc.__class__.__name__}"
+    if runtime.is_launched():
+        # Until the screening index is built, this process would stall every job for seconds.
+        status["screening"] = "ok" if runtime.screener_ready.is_set() else "warming up"
     return status
