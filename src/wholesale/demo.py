@@ -57,5 +57,6 @@ def seed() -> dict[str, str]:
         "reviewer token": reviewer_token,
         "API": f"{base}/v1/wholesale/customers",
         "API docs": f"{base}/docs",
+        "portal (sign in with a token above)": f"{base}/portal",
         "try": f'curl -H "Authorization: Bearer {partner_token}" {base}/v1/wholesale/subPartners',
     }
