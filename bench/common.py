@@ -108,3 +108,20 @@ def load(url: str, headers: dict[str, str], seconds: float, connections: int) ->
     for t in threads:
         t.join()
     return count / (time.monotonic() - started), "python-threads (install wrk for a lighter client)"
+
+
+US_ADDRESS = {"addressLine1": "1 Main St", "city": "Austin", "stateOrProvince": "TX", "country": "US"}
+
+
+def customer_body(template: str, external_id: str, name: str, email: str, packages: list[str]) -> dict:
+    """A valid create-customer body (US address, a calling location) for benchmarks."""
+    return {
+        "provisioningId": template,
+        "packages": packages,
+        "externalId": external_id,
+        "address": US_ADDRESS,
+        "customerInfo": {"name": name, "primaryEmail": email},
+        "provisioningParameters": {
+            "calling": {"location": {"name": "HQ", "address": US_ADDRESS, "timezone": "America/Chicago", "language": "en_us"}}
+        },
+    }

@@ -14,27 +14,11 @@ from datetime import datetime
 
 import httpx
 
-from common import PY, demo, free_port, fresh_sqlite, start, stop
+from common import PY, customer_body, demo, free_port, fresh_sqlite, start, stop
 
 
 def body(template: str, tag: str, i: int) -> dict:
-    return {
-        "provisioningId": template,
-        "packages": ["webex_meetings", "webex_calling"],
-        "externalId": f"{tag}-{i}",
-        "address": {"addressLine1": "1 Main St", "city": "Austin", "stateOrProvince": "TX", "country": "US"},
-        "customerInfo": {"name": f"Bench {tag} {i}", "primaryEmail": f"{tag}{i}@bench.example.com"},
-        "provisioningParameters": {
-            "calling": {
-                "location": {
-                    "name": "HQ",
-                    "address": {"addressLine1": "1 Main St", "city": "Austin", "stateOrProvince": "TX", "country": "US"},
-                    "timezone": "America/Chicago",
-                    "language": "en_us",
-                }
-            }
-        },
-    }
+    return customer_body(template, f"{tag}-{i}", f"Bench {tag} {i}", f"{tag}{i}@bench.example.com", ["webex_meetings", "webex_calling"])
 
 
 async def post_all(url: str, headers: dict, bodies: list[dict], clients: int) -> tuple[list[tuple[str, float]], float]:

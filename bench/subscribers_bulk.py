@@ -15,27 +15,13 @@ import time
 
 import httpx
 
-from common import PY, demo, env_for, free_port, fresh_sqlite, start, stop
+from common import PY, customer_body, demo, env_for, free_port, fresh_sqlite, start, stop
 
 
-def customer_body(template: str, tag: str) -> dict:
-    return {
-        "provisioningId": template,
-        "packages": ["webex_meetings", "webex_calling", "webex_suite"],
-        "externalId": f"bench-{tag}",
-        "address": {"addressLine1": "1 Main St", "city": "Austin", "stateOrProvince": "TX", "country": "US"},
-        "customerInfo": {"name": f"Bench {tag}", "primaryEmail": f"admin-{tag}@bench.example.com"},
-        "provisioningParameters": {
-            "calling": {
-                "location": {
-                    "name": "HQ",
-                    "address": {"addressLine1": "1 Main St", "city": "Austin", "stateOrProvince": "TX", "country": "US"},
-                    "timezone": "America/Chicago",
-                    "language": "en_us",
-                }
-            }
-        },
-    }
+def bench_customer(template: str, tag: str) -> dict:
+    return customer_body(
+        template, f"bench-{tag}", f"Bench {tag}", f"admin-{tag}@bench.example.com", ["webex_meetings", "webex_calling", "webex_suite"]
+    )
 
 
 def row(tag: str, i: int) -> dict:
@@ -52,7 +38,7 @@ def api_body(customer_id: str, r: dict) -> dict:
 
 
 async def make_customer(c: httpx.AsyncClient, base: str, template: str, tag: str) -> str:
-    r = await c.post(f"{base}/v1/wholesale/customers", json=customer_body(template, tag))
+    r = await c.post(f"{base}/v1/wholesale/customers", json=bench_customer(template, tag))
     r.raise_for_status()
     url = r.json()["url"]
     while (await c.get(url)).json()["status"] != "provisioned":
