@@ -7,7 +7,7 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from wholesale.identity import repository
-from wholesale.identity.models import ApiToken, Org
+from wholesale.identity.models import ApiToken, Org, User
 from wholesale.identity.roles import DEFAULT_SCOPES, ROLE_ORG_KIND, Role, Scope
 from wholesale.identity.schemas import OrganizationRead, Principal
 from wholesale.kit import clock, ids
@@ -170,13 +170,9 @@ def _partner_manages(session: Session, partner_org_id: str, managing_org_id: str
     return sub is not None and sub.parent_org_id == partner_org_id
 
 
-def find_user(session: Session, email: str) -> "User | None":
+def find_user(session: Session, email: str) -> User | None:
     """Return the user with this (normalised) email, in any org."""
-    import sqlalchemy as sa
-
-    from wholesale.identity.models import User
-
-    return session.scalars(sa.select(User).where(User.email == email.lower())).first()
+    return repository.get_user_by_email(session, email.lower())
 
 
 def email_in_use(session: Session, email: str) -> bool:
@@ -192,10 +188,8 @@ def create_user(
     roles: list[str] | None = None,
     first_name: str | None = None,
     last_name: str | None = None,
-) -> "User":
+) -> User:
     """Add a person to an org; the email must be free (callers check first and map the clash to 10022)."""
-    from wholesale.identity.models import User
-
     user = User(
         id=ids.new_id("PEOPLE"),
         org_id=org_id,
