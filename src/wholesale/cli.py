@@ -121,6 +121,21 @@ def partners_create(
     typer.echo(partner.org_id)
 
 
+@tokens_app.command("revoke")
+def tokens_revoke(token: Annotated[str, typer.Argument(help="The token, as `tokens create` printed it.")]) -> None:
+    """Revoke a token (every process stops accepting it within WHOLESALE_TOKEN_CACHE_SECONDS)."""
+    from wholesale.db.session import get_database
+    from wholesale.identity.service import revoke_token
+    from wholesale.kit.errors import DomainError
+
+    try:
+        with get_database().transaction() as session:
+            revoke_token(session, token)
+    except DomainError as exc:
+        _fail(exc.message)
+    err.print("revoked")
+
+
 @tokens_app.command("create")
 def tokens_create(
     org: Annotated[str, typer.Option("--org", help="Org id the token acts for.")],

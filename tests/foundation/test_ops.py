@@ -126,3 +126,14 @@ def test_request_log_is_one_json_line_with_tracking_and_partner(database_url, pa
     assert len(request) == 1
     assert request[0]["trackingId"] == "LOG-1" and request[0]["partnerOrgId"] == partner.org_id
     assert request[0]["status"] == 200 and request[0]["route"] == "/v1/wholesale/subPartners" and request[0]["durationMs"] >= 0
+
+
+def test_a_revoked_token_is_refused_once_the_cache_expires(database_url, client, partner):
+    from wholesale.deps import token_cache
+
+    assert client.get("/v1/wholesale/subPartners", headers=partner.headers).status_code == 200
+    revoked = _cli("tokens", "revoke", partner.token, url=database_url)
+    assert revoked.returncode == 0, revoked.stderr
+    assert _cli("tokens", "revoke", partner.token, url=database_url).returncode == 1  # already revoked
+    token_cache().clear()  # what the TTL does on its own after WHOLESALE_TOKEN_CACHE_SECONDS
+    assert_error_body(client.get("/v1/wholesale/subPartners", headers=partner.headers), 401)

@@ -76,6 +76,15 @@ def create_token(
     return token
 
 
+def revoke_token(session: Session, token: str) -> ApiToken:
+    """Revoke a token (given in clear, as it was printed); other processes stop accepting it within their cache TTL."""
+    row = repository.get_token_by_hash(session, ids.hash_token(token.strip()))
+    if row is None:
+        raise NotFound("No live token matches.")
+    row.revoked_at = clock.now()
+    return row
+
+
 class TokenCache:
     """Resolved principals kept for a few seconds so a request costs no token query."""
 
