@@ -33,7 +33,8 @@ def _settled(client, partner, url, timeout=30):
 
 
 def test_post_202_then_provisioned_with_org_country_from_billing_address(client, partner, db):
-    """R15/R16 end to end: the identity org's country is the billing country."""
+    """R1/R3 and R15/R16 end to end: the partner onboards by API alone (no order, no human step), and the
+    identity org's country is the billing country."""
     body = customer_body(partner.template_id)
     body["address"] |= {"country": "CA", "stateOrProvince": "BC", "city": "Vancouver"}
     url = _create(client, partner, **body)
@@ -91,6 +92,7 @@ def test_a_step_that_never_succeeds_gives_error(client, partner):
 
 
 def test_update_adds_and_removes_packages(client, partner):
+    """R4: after onboarding the partner keeps managing the customer through the API."""
     url = _create(client, partner)
     _settled(client, partner, url)
     update = client.put(url, json={"packages": ["webex_calling", "webex_suite"]}, headers=partner.headers)
@@ -127,6 +129,7 @@ def test_removing_a_package_in_use_is_409_naming_the_holders(client, partner, db
 
 
 def test_limits_are_stored_and_shown(client, partner):
+    """R2/R8: the partner states quantities per package and sees caps and assigned units to reconcile with."""
     body = customer_body(partner.template_id)
     body["provisioningParameters"]["packages"] = {"limits": {"webex_calling": 5, "webex_suite": 9}}
     url = _create(client, partner, provisioningParameters=body["provisioningParameters"])
