@@ -38,7 +38,6 @@ def request_screening(session: Session, customer: Customer, trigger: str) -> str
         customer.id,
         trigger,
         key=f"compliance.screen:{customer.id}:{customer.revision}:{trigger}",
-        queue="compliance",
     )
 
 
@@ -133,7 +132,6 @@ def rescreen_all(session: Session) -> int:
             customer.id,
             "lists_updated",
             key=f"compliance.screen:{customer.id}:lists:{tag}",
-            queue="compliance",
         )
     return len(customers)
 

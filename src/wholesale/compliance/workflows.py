@@ -28,7 +28,7 @@ def step_screen(customer_id: str, trigger: str) -> str:
         return service.screen_customer(session, customer_id, trigger, result, list_sha256)
 
 
-@job("compliance.screen_customer")
+@job("compliance.screen_customer", queue="compliance")
 def screen_customer(customer_id: str, trigger: str) -> str:
     """Screen one customer against the lists in force."""
     return step_screen(customer_id, trigger)

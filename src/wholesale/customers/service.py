@@ -344,7 +344,6 @@ def request_deletion(session: Session, customer: Customer, *, reason: str) -> Cu
         customer.id,
         customer.revision,
         key=f"customers.delete:{customer.id}:{customer.revision}",
-        queue="provisioning",
         partition_key=customer.id,
     )
     return customer
@@ -379,7 +378,6 @@ def _enqueue_converge(session: Session, customer: Customer, workflow: str) -> No
         customer.id,
         customer.revision,
         key=f"{workflow}:{customer.id}:{customer.revision}",
-        queue="provisioning",
         partition_key=customer.id,
     )
 

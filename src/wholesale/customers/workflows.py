@@ -150,13 +150,13 @@ def _converge(customer_id: str, revision: int, *, new: bool) -> str:
         return "error"
 
 
-@job("customers.provision")
+@job("customers.provision", queue="provisioning")
 def provision(customer_id: str, revision: int) -> str:
     """Provision a new customer: org, admin, site, location, packages, status."""
     return _converge(customer_id, revision, new=True)
 
 
-@job("customers.update")
+@job("customers.update", queue="provisioning")
 def update(customer_id: str, revision: int) -> str:
     """Apply an accepted update: org country, removed and added packages, status."""
     return _converge(customer_id, revision, new=False)
@@ -170,7 +170,7 @@ def step_remove_everything(customer_id: str) -> bool:
         return service.remove_everything(session, customer_id)
 
 
-@job("customers.delete")
+@job("customers.delete", queue="provisioning")
 def delete(customer_id: str, revision: int) -> bool:
     """Remove a customer (partner request or R14 deprovisioning)."""
     return step_remove_everything(customer_id)

@@ -282,7 +282,7 @@ def parse_domain_body(raw: bytes, content_type: str) -> list[CallInNumber]:
 def replace_domain(session: Session, numbers: list[CallInNumber]) -> str:
     """Replace the telephony domain and enqueue the re-derivation of affected sites, in the caller's transaction."""
     replace_numbers(session, numbers)
-    return enqueue(session, "dialin.rederive", key=f"dialin.rederive:{uuid.uuid4()}", queue="default")
+    return enqueue(session, "dialin.rederive", key=f"dialin.rederive:{uuid.uuid4()}")
 
 
 def read_overrides(session: Session) -> dict[str, Any]:

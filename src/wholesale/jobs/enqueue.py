@@ -12,14 +12,24 @@ def enqueue(
     workflow: str,
     *args: Any,
     key: str,
-    queue: str = "default",
+    queue: str | None = None,
     delay_seconds: float | None = None,
     partition_key: str | None = None,
 ) -> str:
     """Enqueue a workflow by name in the caller's transaction; `key` is the workflow id and so the idempotency key.
 
-    A second enqueue with the same key attaches to the first instead of running the work again.
+    A second enqueue with the same key attaches to the first instead of running the work again. The queue is
+    the one the workflow declares (`@job(name, queue=...)`); a caller that names another one is refused.
     """
+    from wholesale.jobs import registry  # noqa: F401  (every workflow declares its queue on import)
+    from wholesale.jobs.workflow import JOB_QUEUES
+
+    declared = JOB_QUEUES.get(workflow)
+    if declared is None:
+        raise ValueError(f"unknown workflow {workflow!r}")
+    if queue is not None and queue != declared:
+        raise ValueError(f"workflow {workflow!r} runs on queue {declared!r}, not {queue!r}")
+    queue = declared
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
     options: dict[str, Any] = {"workflow_name": workflow, "queue_name": queue, "workflow_id": key}

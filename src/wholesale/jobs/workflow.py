@@ -11,9 +11,13 @@ from wholesale.kit.observability import JOB_LATENCY, JOBS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Workflow name -> the queue it runs on (declared once, on the workflow; jobs.enqueue checks callers against it).
+JOB_QUEUES: dict[str, str] = {}
 
-def job(name: str) -> Callable[[F], F]:
-    """Register a function as the DBOS workflow `name` (domain.verb), timing it and naming it as the actor."""
+
+def job(name: str, queue: str = "default") -> Callable[[F], F]:
+    """Register a function as the DBOS workflow `name` (domain.verb) on `queue`, timing it and naming it as the actor."""
+    JOB_QUEUES[name] = queue
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
@@ -27,8 +31,8 @@ def job(name: str) -> Callable[[F], F]:
                 outcome = "ok"
                 return result
             finally:
-                JOBS.labels(name, outcome).inc()
-                JOB_LATENCY.labels(name).observe(time.perf_counter() - started)
+                JOBS.labels(queue, name, outcome).inc()
+                JOB_LATENCY.labels(queue, name).observe(time.perf_counter() - started)
 
         return DBOS.workflow(name=name)(timed)  # type: ignore[return-value]
 

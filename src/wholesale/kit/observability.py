@@ -23,11 +23,11 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-JOBS = Counter("wholesale_jobs_total", "Job runs finished by this process", ["workflow", "outcome"])
+JOBS = Counter("wholesale_jobs_total", "Job runs finished by this process", ["queue", "workflow", "outcome"])
 JOB_LATENCY = Histogram(
     "wholesale_job_duration_seconds",
     "Job run time in this process",
-    ["workflow"],
+    ["queue", "workflow"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 
