@@ -74,11 +74,12 @@ def run_import(customer_id: str, file: Path, *, validate_only: bool = False, pro
             try:
                 customer = service.customer_for_import(session, customer_id)
                 packages = repository.package_rows(session, customer.id)
-                for number, row in todo:
-                    result = service.import_row(session, customer, number, row, packages)
-                    results[number] = _flat(result)
-                    ok, failed = (ok + 1, failed) if result["status"] != "error" else (ok, failed + 1)
-                    bar.advance(task)
+                for start in range(0, len(todo), BATCH):
+                    batch = todo[start : start + BATCH]
+                    for result in service.import_chunk(session, customer, batch, packages):
+                        results[result["row"]] = _flat(result)
+                        ok, failed = (ok + 1, failed) if result["status"] != "error" else (ok, failed + 1)
+                    bar.advance(task, len(batch))
             finally:
                 session.rollback()
                 session.close()
@@ -90,7 +91,7 @@ def run_import(customer_id: str, file: Path, *, validate_only: bool = False, pro
                 with database.transaction() as session:
                     customer = service.customer_for_import(session, customer_id)
                     packages = repository.package_rows(session, customer.id)
-                    batch_results = [service.import_row(session, customer, number, row, packages) for number, row in batch]
+                    batch_results = service.import_chunk(session, customer, batch, packages)
                 # Written after the commit: a crash in between re-runs the batch, whose rows are then found done.
                 for result in batch_results:
                     results[result["row"]] = _flat(result)

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wholesale.customers.models import Customer, CustomerPackageRow
-from wholesale.identity.models import User
+from wholesale.identity.models import Org, User
 from wholesale.kit.pagination import PageParams
 from wholesale.subscribers.models import BulkImport, CustomerAdminTier, Subscriber
 
@@ -30,6 +30,45 @@ def take_unit(session: Session, customer_id: str, package: str, *, statuses: tup
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def take_units(session: Session, customer_id: str, package: str, count: int, *, statuses: tuple[str, ...] = ("provisioned",)) -> bool:
+    """Assign `count` units at once if the cap leaves that many; False (nothing taken) when it does not (R8).
+
+    The same single conditional UPDATE as take_unit, so it is as race-proof on SQLite and PostgreSQL.
+    """
+    result = session.execute(
+        sa.update(CustomerPackageRow)
+        .where(
+            CustomerPackageRow.customer_id == customer_id,
+            CustomerPackageRow.name == package,
+            CustomerPackageRow.status.in_(statuses),
+            sa.or_(CustomerPackageRow.quantity_limit.is_(None), CustomerPackageRow.assigned + count <= CustomerPackageRow.quantity_limit),
+        )
+        .values(assigned=CustomerPackageRow.assigned + count)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release_units(session: Session, customer_id: str, package: str, count: int) -> None:
+    """Give back units taken in this transaction and not used (a bulk chunk took an upper bound)."""
+    session.execute(
+        sa.update(CustomerPackageRow)
+        .where(CustomerPackageRow.customer_id == customer_id, CustomerPackageRow.name == package)
+        .values(assigned=CustomerPackageRow.assigned - count)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def package_row_locked(session: Session, customer_id: str, package: str) -> CustomerPackageRow | None:
+    """Return a package row read fresh and locked until commit (PostgreSQL; SQLite writers already hold the lock)."""
+    return session.scalars(
+        sa.select(CustomerPackageRow)
+        .where(CustomerPackageRow.customer_id == customer_id, CustomerPackageRow.name == package)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def release_unit(session: Session, customer_id: str, package: str) -> None:
@@ -77,6 +116,44 @@ def by_user(session: Session, user_id: str) -> Subscriber | None:
 def by_consent_token(session: Session, token: str) -> Subscriber | None:
     """Return the pending subscriber a consent link names."""
     return session.scalars(sa.select(Subscriber).where(Subscriber.consent_token == token)).first()
+
+
+def by_emails(session: Session, emails: set[str]) -> dict[str, Subscriber]:
+    """Return the subscribers with these (normalised) emails, by email."""
+    if not emails:
+        return {}
+    return {s.email: s for s in session.scalars(sa.select(Subscriber).where(Subscriber.email.in_(emails)))}
+
+
+def users_by_emails(session: Session, emails: set[str]) -> dict[str, tuple[User, str | None]]:
+    """Return the users with these (normalised) emails with their org's kind, by email."""
+    if not emails:
+        return {}
+    rows = session.execute(sa.select(User, Org.kind).outerjoin(Org, Org.id == User.org_id).where(User.email.in_(emails)))
+    return {user.email: (user, kind) for user, kind in rows}
+
+
+def subscribed_users(session: Session, user_ids: set[str]) -> set[str]:
+    """Return which of these users already have a subscriber record."""
+    if not user_ids:
+        return set()
+    return set(session.scalars(sa.select(Subscriber.user_id).where(Subscriber.user_id.in_(user_ids))))
+
+
+def phones_taken(session: Session, customer_id: str, numbers: set[str]) -> set[str]:
+    """Return which of these numbers subscribers of the customer already have."""
+    if not numbers:
+        return set()
+    query = sa.select(Subscriber.primary_phone_number).where(Subscriber.customer_id == customer_id, Subscriber.primary_phone_number.in_(numbers))
+    return set(session.scalars(query))
+
+
+def extensions_taken(session: Session, location_id: str, extensions: set[str]) -> set[str]:
+    """Return which of these extensions subscribers of the location already have."""
+    if not extensions:
+        return set()
+    query = sa.select(Subscriber.extension).where(Subscriber.location_id == location_id, Subscriber.extension.in_(extensions))
+    return set(session.scalars(query))
 
 
 def phone_taken(session: Session, customer_id: str, number: str, *, exclude_id: str | None = None) -> bool:
