@@ -159,3 +159,13 @@ def test_arbitrary_bytes_never_crash(data: bytes) -> None:
         parse_telephony_csv(HEADER.encode() + data)
     except TelephonyFileError as err:
         assert err.errors and all(e.startswith("line ") for e in err.errors)
+
+
+
+def test_a_label_with_a_nul_or_too_long_is_refused_with_its_line():
+    """The label is the one free-text cell; it must fit its column and PostgreSQL (no NUL)."""
+    good = "US,+14085550142,San Jose,toll,true"
+    for bad in ("US,+18555550123,Bad\x00Label,tollFree,true", "US,+18555550123," + "x" * 201 + ",tollFree,true"):
+        with pytest.raises(TelephonyFileError) as info:
+            parse_telephony_csv("country,number,label,tollType,available\n" + good + "\n" + bad + "\n")
+        assert any(e.startswith("line 3: label") for e in info.value.errors), info.value.errors

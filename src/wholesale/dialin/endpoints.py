@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
 from wholesale.config import get_settings
@@ -11,6 +10,7 @@ from wholesale.deps import OnBehalfOf, SessionDep, require
 from wholesale.dialin import service
 from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
+from wholesale.kit.schemas import RequestModel
 from wholesale.kit.http import UnitOfWorkRoute
 from wholesale.kit.pagination import next_link, parse_page
 
@@ -37,7 +37,7 @@ async def _raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
-class PinIn(BaseModel):
+class PinIn(RequestModel):
     """Pin a domain number (E.164), or null to unpin and re-derive."""
 
     number: str | None

@@ -127,6 +127,10 @@ def _parse_row(line: int, fields: list[str], order: int, errors: list[str]) -> C
     number = _check_number(raw_number, country, line, errors) if country else None
     if not label:
         errors.append(f"line {line}: label must not be empty")
+    elif "\x00" in label or len(label) > 200:
+        # The label is the one free-text cell: no NUL (PostgreSQL cannot store it) and it fits its column.
+        errors.append(f"line {line}: label must be at most 200 characters without NUL characters")
+        label = ""
     if toll_type not in TOLL_TYPES:
         errors.append(f"line {line}: tollType {toll_type!r} must be one of {', '.join(TOLL_TYPES)}")
     available = _check_available(raw_available, line, errors)
