@@ -71,9 +71,9 @@ def create_subscriber(
     request: Request, body: SubscriberCreate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
 ) -> JSONResponse:
     """Provision a subscriber (202 with status pending_user_migration when a free account must consent to the move)."""
-    subscriber = service.create_subscriber(session, principal, onBehalfOfSubPartnerOrgId, body)
+    subscriber, rendered = service.create_subscriber(session, principal, onBehalfOfSubPartnerOrgId, body)
     code = 202 if subscriber.status == "pending_user_migration" else 200
-    return JSONResponse(service.read(session, subscriber), status_code=code, headers={"Location": _location(request, subscriber.id)})
+    return JSONResponse(rendered, status_code=code, headers={"Location": _location(request, subscriber.id)})
 
 
 @router.post("/wholesale/subscribers/validate", response_model=PrecheckOut)

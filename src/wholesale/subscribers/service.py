@@ -3,6 +3,7 @@ free-account moves with consent, customer-admin scope, and bulk imports."""
 
 import re
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -320,12 +321,22 @@ def plan(
     return email, package, calling, free
 
 
-def provision(session: Session, customer: Customer, wanted: Wanted, rows: dict[str, CustomerPackageRow] | None = None) -> Subscriber:
-    """Create a subscriber (200), or a pending move of a free account (202), taking one unit of its package."""
+def provision(
+    session: Session,
+    customer: Customer,
+    wanted: Wanted,
+    rows: dict[str, CustomerPackageRow] | None = None,
+    *,
+    savepoint: bool = True,
+) -> Subscriber:
+    """Create a subscriber (200), or a pending move of a free account (202), taking one unit of its package.
+
+    `savepoint=False` when a failure ends the caller's transaction anyway (one API request): two statements fewer.
+    """
     email, package, calling, free = plan(session, customer, wanted, rows)
     now = clock.now()
     try:
-        with session.begin_nested():
+        with session.begin_nested() if savepoint else nullcontext():
             assign(session, customer, package)  # R8
             if free is None:
                 user = identity.create_user(
@@ -380,13 +391,15 @@ def _send_consent(session: Session, subscriber: Subscriber, now: datetime) -> No
     enqueue(session, "subscribers.send_consent_email", subscriber.id, key=f"subscribers.consent:{subscriber.id}:{stamp}")
 
 
-def create_subscriber(session: Session, principal: Principal, on_behalf_of: str | None, body: SubscriberCreate) -> Subscriber:
-    """Provision a subscriber in a customer of the caller's tenant."""
+def create_subscriber(
+    session: Session, principal: Principal, on_behalf_of: str | None, body: SubscriberCreate
+) -> tuple[Subscriber, dict[str, Any]]:
+    """Provision a subscriber in a customer of the caller's tenant; return it and its rendering."""
     tenant = tenant_of(session, principal, on_behalf_of, writing=True)
     package = one_package(body.package, body.packages, required=not body.administrator)
     customer = _customer(session, tenant, body.customerId)
     params = body.provisioningParameters
-    return provision(
+    subscriber = provision(
         session,
         customer,
         Wanted(
@@ -399,7 +412,11 @@ def create_subscriber(session: Session, principal: Principal, on_behalf_of: str 
             location_id=params.locationId,
             administrator=body.administrator,
         ),
+        # Any error fails the whole request and its transaction is rolled back: no savepoint needed.
+        savepoint=False,
     )
+    # Rendered here, with the customer at hand: the session's identity map holds it only weakly (no re-read).
+    return subscriber, to_read(subscriber, customer.external_id)
 
 
 def precheck(session: Session, principal: Principal, on_behalf_of: str | None, body: SubscriberValidate) -> dict[str, Any]:
