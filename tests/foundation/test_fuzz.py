@@ -1,4 +1,4 @@
-"""Schemathesis over our own OpenAPI: no generated request to the wholesale customer API makes a 5xx."""
+"""Schemathesis over our own OpenAPI: no generated request to the API makes a 5xx, whoever sends it."""
 
 import pytest
 import schemathesis
@@ -8,10 +8,15 @@ from schemathesis.checks import not_a_server_error
 pytestmark = pytest.mark.slow
 
 
+# The sandbox clock and job probes are left out: random bodies would move the session's clock or park
+# hour-long durable sleeps on the shared queue; they have their own tests.
+API_PATHS = "^/v1/(wholesale|subscribers|compliance|meetings|organizations|telephony)"
+
+
 @pytest.fixture(scope="module")
 def api_schema(app, client):
     """Our OpenAPI document, served by the app (workers already running via `client`)."""
-    return schemathesis.openapi.from_asgi("/openapi.json", app).include(path_regex="^/v1/wholesale/(customers|customerTemplates|subPartners)")
+    return schemathesis.openapi.from_asgi("/openapi.json", app).include(path_regex=API_PATHS)
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +35,19 @@ def fuzz_partner(database_url):
     return token
 
 
-def test_no_server_errors(api_schema, fuzz_partner):
-    # Driven by hand (not the pytest plugin, which does not support pytest 9 yet): every operation, 40 cases each.
+@pytest.mark.parametrize("who", ["partner", "reviewer", "operator"])
+def test_no_server_errors(api_schema, fuzz_partner, platform_token, who):
+    # Driven by hand (not the pytest plugin, which does not support pytest 9 yet): every operation, 25 cases each.
     from hypothesis import given
 
-    headers = {"Authorization": f"Bearer {fuzz_partner}"}
+    token = fuzz_partner if who == "partner" else platform_token(who)
+    headers = {"Authorization": f"Bearer {token}"}
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 10
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case) -> None:
             response = case.call(headers=headers)
             case.validate_response(response, checks=[not_a_server_error])

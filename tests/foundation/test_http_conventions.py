@@ -50,6 +50,7 @@ def test_max_and_offset_must_be_numbers(client, partner):
     err = assert_error_body(client.get("/v1/wholesale/customers?max=ten", headers=partner.headers), 400)
     assert "max" in err["message"]
     assert_error_body(client.get("/v1/wholesale/customers?offset=-1", headers=partner.headers), 400)
+    assert_error_body(client.get(f"/v1/wholesale/customers?offset={10**30}", headers=partner.headers), 400)
 
 
 def test_unhandled_errors_are_500_in_the_error_format_without_internals(database_url):

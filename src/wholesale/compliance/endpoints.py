@@ -23,7 +23,7 @@ def list_cases(
     principal: Team,
     status: str | None = None,
     customerId: str | None = None,
-    minAgeHours: Annotated[float | None, Query(ge=0)] = None,
+    minAgeHours: Annotated[float | None, Query(ge=0, le=100_000)] = None,
     max: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JSONResponse:
     """The review queue, oldest first (filters: status, customerId, minimum age)."""

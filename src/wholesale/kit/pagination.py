@@ -9,6 +9,7 @@ from starlette.datastructures import URL
 from wholesale.kit.errors import field_error
 
 T = TypeVar("T")
+MAX_NUMBER = 1_000_000_000  # past this a database integer overflows; no real page is that far
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ def _non_negative_int(name: str, value: str | int | None, default: int) -> int:
         raise field_error(name, f"must be a whole number, got {value!r}.") from None
     if number < 0:
         raise field_error(name, f"must not be negative, got {number}.")
+    if number > MAX_NUMBER:
+        raise field_error(name, f"must be at most {MAX_NUMBER}.")
     return number
 
 
