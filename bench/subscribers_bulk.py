@@ -125,7 +125,10 @@ async def main() -> None:
     template = seeded["customer template (provisioningId)"]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start([PY, "-m", "wholesale.cli", "serve", "--port", str(port)], url, port, tmp / "serve.log", WHOLESALE_RATE_LIMIT_PER_MINUTE="0")
+    server = start(
+        [PY, "-m", "wholesale.cli", "serve", "--port", str(port)], url, port, tmp / "serve.log", ready_path="/readyz",
+        WHOLESALE_RATE_LIMIT_PER_MINUTE="0",
+    )
     figures = {}
     try:
         limits = httpx.Limits(max_connections=args.clients)

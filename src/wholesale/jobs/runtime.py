@@ -13,6 +13,9 @@ log = logging.getLogger("wholesale.jobs")
 
 # Queue name -> per-process concurrency share of settings.worker_concurrency (None = the setting itself).
 QUEUES: dict[str, int | None] = {"provisioning": None, "compliance": 4, "default": 4}
+# Seconds between polls of the queues nobody waits on interactively: each poll costs CPU in this process
+# (about a quarter of it under load, measured with py-spy), and screening is asynchronous by design (R11).
+SLOW_POLL: dict[str, float] = {"compliance": 0.5, "default": 0.5}
 # Queues that run at most one workflow per partition key at a time (a customer's changes apply in order).
 PARTITIONED_QUEUES = frozenset({"provisioning"})
 DBOS_SCHEMA = "dbos"
@@ -79,7 +82,7 @@ def launch(settings: Settings | None = None) -> bool:
             name,
             worker_concurrency=share or settings.worker_concurrency,
             partition_concurrency=1 if name in PARTITIONED_QUEUES else None,
-            polling_interval_sec=settings.queue_polling_interval,
+            polling_interval_sec=max(settings.queue_polling_interval, SLOW_POLL.get(name, 0.0)),
             on_conflict="always_update",
         )
     apply_schedules()
