@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from wholesale.kit.errors import InvalidTransition
+from wholesale.kit.transitions import transition
 
 
 class CaseStatus(StrEnum):
@@ -39,7 +39,4 @@ TRANSITIONS: dict[tuple[CaseStatus, CaseEvent], CaseStatus] = {
 
 def apply(status: str, event: CaseEvent) -> CaseStatus:
     """Return the status after an event, or raise InvalidTransition."""
-    try:
-        return TRANSITIONS[(CaseStatus(status), event)]
-    except (KeyError, ValueError):
-        raise InvalidTransition(f"A compliance case in status '{status}' cannot take '{event.value}'.") from None
+    return transition(TRANSITIONS, CaseStatus, status, event, "A compliance case")

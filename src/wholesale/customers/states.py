@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from wholesale.kit.errors import InvalidTransition
+from wholesale.kit.transitions import transition
 
 
 class CustomerStatus(StrEnum):
@@ -45,13 +45,8 @@ TRANSITIONS: dict[tuple[CustomerStatus, CustomerEvent], CustomerStatus] = {
 
 def apply(status: str, event: CustomerEvent) -> CustomerStatus:
     """Return the status after an event, or raise InvalidTransition naming both."""
-    try:
-        return TRANSITIONS[(CustomerStatus(status), event)]
-    except (KeyError, ValueError):
-        raise InvalidTransition(
-            f"A customer in status '{status}' cannot take '{event.value}'"
-            + (" (wait until provisioning has finished)." if status in (S.PROVISIONING, S.UPDATING) else ".")
-        ) from None
+    hint = " (wait until provisioning has finished)" if status in (S.PROVISIONING, S.UPDATING) else ""
+    return transition(TRANSITIONS, CustomerStatus, status, event, "A customer", hint)
 
 
 class PackageStatus(StrEnum):
@@ -75,10 +70,7 @@ PACKAGE_TRANSITIONS: dict[tuple[PackageStatus, str], PackageStatus] = {
 
 def apply_package(status: str, event: str) -> PackageStatus:
     """Return a package's status after an event, or raise InvalidTransition."""
-    try:
-        return PACKAGE_TRANSITIONS[(PackageStatus(status), event)]
-    except (KeyError, ValueError):
-        raise InvalidTransition(f"A package in status '{status}' cannot take '{event}'.") from None
+    return transition(PACKAGE_TRANSITIONS, PackageStatus, status, event, "A package")
 
 
 def outcome_event(package_statuses: list[str]) -> CustomerEvent:

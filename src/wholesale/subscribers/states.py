@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from wholesale.kit.errors import InvalidTransition
+from wholesale.kit.transitions import transition
 
 
 class SubscriberStatus(StrEnum):
@@ -38,10 +38,7 @@ TRANSITIONS: dict[tuple[SubscriberStatus, SubscriberEvent], SubscriberStatus] = 
 
 def apply(status: str, event: SubscriberEvent) -> SubscriberStatus:
     """Return the status after an event, or raise InvalidTransition naming both."""
-    try:
-        return TRANSITIONS[(SubscriberStatus(status), event)]
-    except (KeyError, ValueError):
-        raise InvalidTransition(f"A subscriber in status '{status}' cannot take '{event.value}'.") from None
+    return transition(TRANSITIONS, SubscriberStatus, status, event, "A subscriber")
 
 
 class BulkStatus(StrEnum):
@@ -61,7 +58,4 @@ BULK_TRANSITIONS: dict[tuple[BulkStatus, str], BulkStatus] = {
 
 def apply_bulk(status: str, event: str) -> BulkStatus:
     """Return a bulk job's status after an event, or raise InvalidTransition."""
-    try:
-        return BULK_TRANSITIONS[(BulkStatus(status), event)]
-    except (KeyError, ValueError):
-        raise InvalidTransition(f"A bulk import in status '{status}' cannot take '{event}'.") from None
+    return transition(BULK_TRANSITIONS, BulkStatus, status, event, "A bulk import")
