@@ -114,8 +114,8 @@ def by_user(session: Session, user_id: str) -> Subscriber | None:
 
 
 def by_consent_token(session: Session, token: str) -> Subscriber | None:
-    """Return the pending subscriber a consent link names."""
-    return session.scalars(sa.select(Subscriber).where(Subscriber.consent_token == token)).first()
+    """Return (and lock) the pending subscriber a consent link names."""
+    return session.scalars(sa.select(Subscriber).where(Subscriber.consent_token == token).with_for_update()).first()
 
 
 def by_emails(session: Session, emails: set[str]) -> dict[str, Subscriber]:

@@ -546,9 +546,7 @@ def resend_consent(session: Session, principal: Principal, on_behalf_of: str | N
 
 def accept_consent(session: Session, token: str) -> Subscriber:
     """The free account's owner agreed: move the user into the customer's org; the subscriber is provisioned."""
-    subscriber = session.scalars(
-        sa.select(Subscriber).where(Subscriber.consent_token == token).with_for_update()
-    ).first() if token else None
+    subscriber = repository.by_consent_token(session, token) if token else None
     if subscriber is None:
         raise NotFound("This consent link is unknown or was already used.")
     subscriber.status = states.apply(subscriber.status, SubscriberEvent.CONSENT_ACCEPTED)
