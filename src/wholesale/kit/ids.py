@@ -1,7 +1,6 @@
 """Webex-style opaque ids: base64url of ciscospark://us/<KIND>/<uuid>, unpadded."""
 
 import base64
-import binascii
 import hashlib
 import random
 import secrets
@@ -17,20 +16,6 @@ def encode_id(kind: str, raw: str) -> str:
     """Encode a raw uuid (or other string) as an opaque id of a kind."""
     text = f"ciscospark://us/{kind}/{raw}".encode()
     return base64.urlsafe_b64encode(text).decode().rstrip("=")
-
-
-def decode_id(opaque: str) -> tuple[str, str] | None:
-    """Return (kind, raw) of an opaque id, or None when it is not one of ours."""
-    try:
-        padded = opaque + "=" * (-len(opaque) % 4)
-        text = base64.urlsafe_b64decode(padded.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    prefix = "ciscospark://us/"
-    if not text.startswith(prefix) or text.count("/") < 4:
-        return None
-    kind, _, raw = text[len(prefix):].partition("/")
-    return kind, raw
 
 
 def new_token() -> str:
