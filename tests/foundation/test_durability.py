@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 
 import httpx
+from dbos import DBOSClient
 import pytest
 from conftest import PG_URL, fresh_database_url
 from helpers import wait_for
+
+from wholesale.db.session import normalise_url
 
 pytestmark = pytest.mark.slow
 
@@ -87,6 +90,13 @@ def test_sigkill_mid_job_then_restart_finishes_the_job_exactly_once(tmp_path):
             lambda: httpx.get(f"{base}/v1/ops/jobProbes/{probe['id']}", headers=headers).json(),
             lambda p: [r["step"] for r in p["runs"]] == ["started"],
         )
+        # Kill only once DBOS has checkpointed the first step and entered the durable sleep: a kill between
+        # the step's own commit and its checkpoint would (rightly) run the step again, which is not this test.
+        client = DBOSClient(system_database_url=normalise_url(url), dbos_system_schema="dbos")
+        try:
+            wait_for(lambda: len(client.list_workflow_steps(f"probe:{probe['id']}")), lambda n: n >= 2)
+        finally:
+            client.destroy()
         os.killpg(server.pid, signal.SIGKILL)  # mid-job: the durable sleep is running
         server.wait()
         server = _serve(url, port, log)
