@@ -1,10 +1,14 @@
 """Engines and sessions: SQLite gets WAL and BEGIN IMMEDIATE for writers; PostgreSQL gets a pool."""
 
+import re
 import sqlite3
+import threading
+import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import sqlalchemy as sa
+from prometheus_client import Counter
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,13 +22,102 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# SQLite lets one connection write at a time. Every writer of this process (ours and DBOS's) takes this
+# lock before SQLite's write lock and gives it back when its transaction ends, so writers queue here and
+# are woken the moment the previous one is done. Left to SQLite's busy handler they poll with growing
+# sleeps (up to 100 ms each) and the write lock sits idle between them (docs/PERFORMANCE.md).
+# A plain lock, not an RLock: a transaction may begin in one thread and end in another (an async dependency
+# and a sync endpoint), and only a plain lock may be released by a thread that did not take it.
+_WRITE_LOCK = threading.Lock()
+WRITE_LOCK_TIMEOUT = 60.0
+WRITE_LOCK_WAIT = Counter(
+    "wholesale_sqlite_write_lock_wait_seconds", "Time this process's SQLite writers waited for each other (SQLite only)"
+)
+WRITE_LOCK_HELD = Counter(
+    "wholesale_sqlite_write_lock_held_seconds", "Time this process held SQLite's write lock (SQLite only); near 1 s/s = saturated"
+)
+# pysqlite opens a transaction implicitly before these statements (and only these), after any comments.
+_DML = re.compile(r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE | re.DOTALL)
+
+
+class _LockingConnection(sqlite3.Connection):
+    """A SQLite connection that gives the process write lock back when its transaction ends."""
+
+    holds_write_lock = False
+    took_write_lock_at = 0.0
+
+    def take_write_lock(self) -> None:
+        """Wait for the process write lock (SQLite's busy error if it takes longer than its busy timeout)."""
+        if self.holds_write_lock:
+            return
+        asked = time.perf_counter()
+        if not _WRITE_LOCK.acquire(timeout=WRITE_LOCK_TIMEOUT):
+            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+        self.holds_write_lock = True
+        self.took_write_lock_at = time.perf_counter()
+        WRITE_LOCK_WAIT.inc(self.took_write_lock_at - asked)
+
+    def give_back_write_lock(self) -> None:
+        """Release the process write lock if this connection holds it."""
+        if self.holds_write_lock:
+            self.holds_write_lock = False
+            WRITE_LOCK_HELD.inc(time.perf_counter() - self.took_write_lock_at)
+            _WRITE_LOCK.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.give_back_write_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.give_back_write_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.give_back_write_lock()
+
+
+def sqlite_system_engine(url: str, pool_size: int = 20) -> sa.Engine:
+    """The engine DBOS keeps its tables with on SQLite: as DBOS builds it, but its writers take the process
+    write lock, and no ping per checkout (a local file does not drop connections)."""
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 60, "factory": _LockingConnection},
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=120,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        # DBOS relies on pysqlite's implicit BEGIN IMMEDIATE before a write, as its own engine does.
+        dbapi_conn.isolation_level = "IMMEDIATE"
+        dbapi_conn.execute("PRAGMA busy_timeout=60000")
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        dbapi_conn = conn.connection.dbapi_connection
+        if isinstance(dbapi_conn, _LockingConnection) and not dbapi_conn.in_transaction and _DML.match(statement):
+            dbapi_conn.take_write_lock()
+
+    return engine
+
+
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> sa.Engine:
     # SQLite has one writer at a time. Writers of this process share ONE connection, so they queue in
     # the pool (woken the moment the previous writer is done) instead of in SQLite's busy handler,
     # which polls with sleeps and leaves the lock idle between waiters.
     engine = sa.create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": 60},
+        connect_args={"check_same_thread": False, "timeout": 60, "factory": _LockingConnection},
         pool_size=1 if immediate else pool_size,
         max_overflow=0 if immediate else pool_size,
         pool_timeout=120,
@@ -45,7 +138,16 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> sa.Engine:
     def _on_begin(conn: sa.Connection) -> None:
         # Writers take the write lock up front: a deferred transaction that reads and then writes
         # fails with SQLITE_BUSY instead of waiting when another writer got in between.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not immediate:
+            conn.exec_driver_sql("BEGIN")
+            return
+        dbapi_conn = conn.connection.dbapi_connection
+        dbapi_conn.take_write_lock()  # type: ignore[union-attr]
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            dbapi_conn.give_back_write_lock()  # type: ignore[union-attr]
+            raise
 
     return engine
 

@@ -38,6 +38,20 @@ def migrate_system_database(settings: Settings | None = None) -> None:
     DBOS.migrate(system_database_url(settings), schema=DBOS_SCHEMA)
 
 
+_system_engine = None
+
+
+def _sqlite_system_engine(settings: Settings):  # noqa: ANN202
+    """One engine for DBOS's tables per process (workers and client share it)."""
+    global _system_engine
+    url = system_database_url(settings)
+    if _system_engine is None or str(_system_engine.url) != url:
+        from wholesale.db.session import sqlite_system_engine
+
+        _system_engine = sqlite_system_engine(url)
+    return _system_engine
+
+
 def get_client() -> DBOSClient:
     """Return the process's DBOS client (it enqueues inside our transactions; it never runs workflows)."""
     global _client
@@ -46,6 +60,7 @@ def get_client() -> DBOSClient:
             settings = get_settings()
             _client = DBOSClient(
                 system_database_url=system_database_url(settings),
+                system_database_engine=_sqlite_system_engine(settings) if settings.is_sqlite else None,
                 dbos_system_schema=DBOS_SCHEMA,
                 application_name="wholesale",
             )
@@ -75,6 +90,9 @@ def launch(settings: Settings | None = None) -> bool:
         "log_level": "WARNING",
         "scheduler_polling_interval_sec": 5.0,
     }
+    if settings.is_sqlite:
+        # Our engine for DBOS's tables: its writers queue with ours on the process write lock.
+        config["system_database_engine"] = _sqlite_system_engine(settings)
     DBOS(config=config)
     DBOS.launch()
     for name, share in QUEUES.items():
@@ -114,7 +132,7 @@ def is_launched() -> bool:
 
 def shutdown() -> None:
     """Stop workers and close the client (tests and process exit)."""
-    global _client, _launched
+    global _client, _launched, _system_engine
     if _launched:
         DBOS.destroy(destroy_registry=False)
         _launched = False
@@ -122,3 +140,6 @@ def shutdown() -> None:
         if _client is not None:
             _client.destroy()
             _client = None
+    if _system_engine is not None:
+        _system_engine.dispose()
+        _system_engine = None

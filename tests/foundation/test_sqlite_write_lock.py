@@ -1,0 +1,112 @@
+"""The process write lock on SQLite: our writers and DBOS's queue on it instead of in SQLite's busy handler."""
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import PG_URL
+from wholesale.db import session as dbsession
+
+pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the write lock is SQLite's")
+
+
+@pytest.mark.parametrize(
+    ("statement", "is_write"),
+    [
+        ("INSERT INTO t VALUES (1)", True),
+        ("  update t set a = 1", True),
+        ("-- why\nDELETE FROM t", True),
+        ("/* a\nb */ REPLACE INTO t VALUES (1)", True),
+        ("SELECT * FROM t", False),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", False),  # pysqlite opens no transaction for it either
+        ("INSERTED", False),
+    ],
+)
+def test_the_statements_that_take_the_lock_are_those_pysqlite_opens_a_transaction_for(statement, is_write):
+    assert bool(dbsession._DML.match(statement)) is is_write
+
+
+def test_a_system_database_write_waits_for_our_writer_and_succeeds(tmp_path):
+    url = f"sqlite:///{tmp_path / 'lock.db'}"
+    db = dbsession.Database(url)
+    system = dbsession.sqlite_system_engine(url, pool_size=2)
+    try:
+        with system.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE t (a INTEGER)"))
+        waited_before = dbsession.WRITE_LOCK_WAIT._value.get()
+        held = threading.Event()
+        done: list[float] = []
+
+        def dbos_like_writer() -> None:
+            held.wait()
+            with system.begin() as conn:
+                conn.execute(sa.text("INSERT INTO t VALUES (2)"))
+            done.append(time.monotonic())
+
+        writer = threading.Thread(target=dbos_like_writer)
+        writer.start()
+        with db.transaction() as session:
+            session.execute(sa.text("INSERT INTO t VALUES (1)"))
+            held.set()
+            time.sleep(0.3)  # the other writer queues on the lock meanwhile
+            committed_at = time.monotonic()
+        writer.join(10)
+        assert done and done[0] >= committed_at
+        with system.connect() as conn:
+            assert sorted(r[0] for r in conn.execute(sa.text("SELECT a FROM t"))) == [1, 2]
+        assert dbsession.WRITE_LOCK_WAIT._value.get() - waited_before >= 0.2
+    finally:
+        system.dispose()
+        db.dispose()
+
+
+def test_the_lock_is_given_back_when_a_transaction_fails(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fail.db'}"
+    system = dbsession.sqlite_system_engine(url, pool_size=1)
+    try:
+        with system.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE t (a INTEGER PRIMARY KEY)"))
+            conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+        with pytest.raises(sa.exc.IntegrityError):
+            with system.begin() as conn:
+                conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+        assert _free_from_another_thread()
+    finally:
+        system.dispose()
+
+
+def _free_from_another_thread() -> bool:
+    took: list[bool] = []
+
+    def take() -> None:
+        took.append(dbsession._WRITE_LOCK.acquire(timeout=1))
+        if took[0]:
+            dbsession._WRITE_LOCK.release()
+
+    t = threading.Thread(target=take)
+    t.start()
+    t.join(5)
+    return took == [True]
+
+
+def test_a_transaction_begun_in_one_thread_may_end_in_another(tmp_path):
+    """An async dependency may start the request's transaction and the endpoint's thread end it."""
+    db = dbsession.Database(f"sqlite:///{tmp_path / 'threads.db'}")
+    try:
+        session = db.session()
+        began = threading.Thread(target=lambda: session.execute(sa.text("CREATE TABLE t (a INTEGER)")))
+        began.start()
+        began.join(5)
+        session.commit()  # this thread did not take the lock
+        session.close()
+        assert _free_from_another_thread()
+    finally:
+        db.dispose()
+
+
+def test_the_lock_figures_are_on_metrics(client):
+    text = client.get("/metrics").text
+    assert "wholesale_sqlite_write_lock_held_seconds_total" in text
+    assert "wholesale_sqlite_write_lock_wait_seconds_total" in text
