@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from wholesale.customers.models import Customer
 from wholesale.dialin.locations import (
+    LOCATION_DEFAULT_COUNTRY,
     LOCATION_OVERRIDE_HEADER,
     LocationFileError,
     UnknownCountryError,
@@ -41,14 +42,16 @@ SITES_WITHOUT_NUMBER = Counter(
 )
 
 
-def current_numbers(session: Session) -> list[CallInNumber]:
-    """Return the telephony domain in file order."""
-    rows = session.scalars(sa.select(TelephonyNumber).order_by(TelephonyNumber.position))
+def current_numbers(session: Session, countries: set[str] | None = None) -> list[CallInNumber]:
+    """Return the telephony domain in file order (only these countries' numbers when given)."""
+    t = TelephonyNumber
+    query = sa.select(t.country, t.number, t.label, t.toll_type, t.available, t.position).order_by(t.position)
+    if countries is not None:
+        query = query.where(t.country.in_(sorted(countries)))
+    # Plain rows, not ORM objects: every site creation reads this, and object loading was most of its cost.
     return [
-        CallInNumber(
-            country=r.country, number=r.number, label=r.label, toll_type=r.toll_type, available=r.available, order=r.position
-        )
-        for r in rows
+        CallInNumber(country=country, number=number, label=label, toll_type=toll_type, available=available, order=position)
+        for country, number, label, toll_type, available, position in session.execute(query)
     ]
 
 
@@ -75,7 +78,10 @@ def location_map(session: Session) -> dict[str, str]:
 
 def decide(session: Session, country: str, pstn_enabled: bool) -> CallInDecision:
     """Apply R17/R18 for a country against the stored domain (used by provisioning and the portal preview)."""
-    return derive_default_call_in(country, current_numbers(session), location_map(session), pstn_enabled)
+    mapping = location_map(session)
+    # R18 only ever looks at the org country's numbers and those of its location's default country.
+    wanted = {country.strip().upper(), LOCATION_DEFAULT_COUNTRY[location_for(country.strip().upper(), mapping)]}
+    return derive_default_call_in(country, current_numbers(session, wanted), mapping, pstn_enabled)
 
 
 def _site_url(name: str) -> str:
@@ -91,9 +97,12 @@ def _site_of_customer(session: Session, customer_id: str, *, for_update: bool = 
     return session.scalars(query).first()
 
 
-def ensure_site(session: Session, *, customer_id: str, org_id: str, name: str, country: str, pstn_enabled: bool) -> MeetingsSite:
-    """Create the customer's meetings site once, with its default call-in number (idempotent)."""
-    site = _site_of_customer(session, customer_id)
+def ensure_site(
+    session: Session, *, customer_id: str, org_id: str, name: str, country: str, pstn_enabled: bool, absent: bool = False
+) -> MeetingsSite:
+    """Create the customer's meetings site once, with its default call-in number (idempotent; `absent`: the
+    caller found none in this transaction)."""
+    site = None if absent else _site_of_customer(session, customer_id)
     if site is not None:
         return site
     now = clock.now()
