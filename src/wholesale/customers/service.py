@@ -231,8 +231,8 @@ def create_customer(session: Session, principal: Principal, on_behalf_of: str | 
         partner_org_id=partner_org_id,
         data={"externalId": customer.external_id, "packages": plan.packages, "country": customer.country},
     )
-    _enqueue_converge(session, customer, "customers.provision")
-    _after_address_set(session, customer, "created")
+    # R10: the provisioning workflow screens the new customer once it settled.
+    _enqueue_converge(session, customer, "customers.provision", screen="created")
     return customer
 
 
@@ -310,9 +310,8 @@ def update_customer(
         partner_org_id=partner_org_id,
         data={"added": added, "removed": removed, "limits": limits, **changes},
     )
-    _enqueue_converge(session, customer, "customers.update")
-    if address_changed:
-        _after_address_set(session, customer, "address_changed")
+    # R10: a changed billing address is screened again, by the workflow that applies the change.
+    _enqueue_converge(session, customer, "customers.update", screen="address_changed" if address_changed else None)
     return customer
 
 
@@ -371,22 +370,17 @@ def _package_row(customer: Customer, name: str, now: Any, limits: dict[str, int]
     )
 
 
-def _enqueue_converge(session: Session, customer: Customer, workflow: str) -> None:
+def _enqueue_converge(session: Session, customer: Customer, workflow: str, *, screen: str | None) -> None:
+    """Enqueue the run in this transaction, so the change and its run (and its screening, R10) cannot part."""
     enqueue(
         session,
         workflow,
         customer.id,
         customer.revision,
+        screen,
         key=f"{workflow}:{customer.id}:{customer.revision}",
         partition_key=customer.id,
     )
-
-
-def _after_address_set(session: Session, customer: Customer, trigger: str) -> None:
-    """A billing address was set or changed: screen it (R10), in this transaction, so it cannot be skipped."""
-    from wholesale.compliance.service import request_screening
-
-    request_screening(session, customer, trigger)
 
 
 def address_of(customer: Customer) -> dict[str, Any]:
@@ -630,22 +624,26 @@ def ensure_identity_org(session: Session, customer: Customer) -> None:
         org.country_code = customer.country  # R16: the org country follows the billing country
 
 
-def ensure_full_admin(session: Session, customer: Customer) -> None:
-    """Create the customer's full administrator from customerInfo.primaryEmail (new orgs only)."""
+def ensure_full_admin(session: Session, customer: Customer, rows: dict[str, CustomerPackageRow] | None = None) -> None:
+    """Create the customer's full administrator from customerInfo.primaryEmail (new orgs only); `rows` are
+    the customer's package rows by name when the caller already holds them."""
     if not customer.primary_email:
         return
     existing = identity.find_user(session, customer.primary_email)
     if existing is None:
-        identity.create_user(session, org_id=customer.org_id, email=customer.primary_email, roles=["full_admin"])
+        user = identity.create_user(session, org_id=customer.org_id, email=customer.primary_email, roles=["full_admin"])
     elif existing.org_id != customer.org_id:
         # Taken by someone else between acceptance and now: the customer exists, without its admin.
         customer.errors = [
             {"errorCode": EMAIL_IN_USE, "description": f"{customer.primary_email} already belongs to an existing user."}
         ]
         return
+    else:
+        user = existing
     from wholesale.subscribers import service as subscribers
 
-    subscribers.ensure_admin_subscriber(session, customer)  # R5: the admin holds the customer's tier package
+    # R5: the admin holds the customer's tier package.
+    subscribers.ensure_admin_subscriber(session, customer, user=user, new_user=existing is None, rows=rows)
 
 
 def ensure_site(session: Session, customer: Customer, packages: list[CustomerPackageRow]) -> None:
@@ -660,6 +658,7 @@ def ensure_site(session: Session, customer: Customer, packages: list[CustomerPac
     # An existing site follows a changed org country (R16, R17) unless an operator pinned its number.
     site = dialin.rederive_site(session, customer.id, customer.country, pstn_enabled) or dialin.ensure_site(
         session,
+        absent=True,  # rederive_site just looked for it in this transaction
         customer_id=customer.id,
         org_id=customer.org_id,
         name=customer.name or customer.external_id,
@@ -694,11 +693,11 @@ def ensure_location(session: Session, customer: Customer, packages: list[Custome
     )
 
 
-def grant_package(session: Session, customer: Customer, name: str) -> None:
+def grant_package(session: Session, customer: Customer, row: CustomerPackageRow) -> None:
     """Grant one package: its licence id appears and it becomes provisioned."""
-    row = repository.get_package(session, customer.id, name)
-    if row is None or row.status != PackageStatus.PROVISIONING:
+    if row.status != PackageStatus.PROVISIONING:
         return
+    name = row.name
     if not row.license_ids:
         row.license_ids = [ids.encode_id("LICENSE", f"{customer.org_id.split('/')[-1][-12:]}:{SKUS[name]}_{ids.new_id('L')[-12:]}")]
     row.status = states.apply_package(row.status, "granted")
@@ -714,27 +713,25 @@ def fail_package(session: Session, customer: Customer, name: str, error_code: in
     row.errors = [{"errorCode": error_code, "description": description}]
 
 
-def remove_packages(session: Session, customer: Customer) -> list[str]:
-    """Drop packages marked for removal."""
-    rows = [r for r in repository.packages_of(session, [customer.id])[customer.id] if r.status == PackageStatus.DELETING]
-    for row in rows:
-        session.delete(row)
-    if any(r.name in MEETINGS_PACKAGES for r in rows):
-        _drop_site_if_unused(session, customer)
-    return [r.name for r in rows]
-
-
-def _drop_site_if_unused(session: Session, customer: Customer) -> None:
+def remove_packages(session: Session, customer: Customer, rows: list[CustomerPackageRow]) -> list[CustomerPackageRow]:
+    """Drop the customer's package rows marked for removal (and the site when no meetings package is left);
+    return the rows that stay."""
     from wholesale.dialin.models import MeetingsSite
 
-    remaining = {r.name for r in repository.packages_of(session, [customer.id])[customer.id] if r.status != PackageStatus.DELETING}
-    if not remaining & MEETINGS_PACKAGES:
+    removed = [r for r in rows if r.status == PackageStatus.DELETING]
+    kept = [r for r in rows if r.status != PackageStatus.DELETING]
+    for row in removed:
+        session.delete(row)
+    if any(r.name in MEETINGS_PACKAGES for r in removed) and not {r.name for r in kept} & MEETINGS_PACKAGES:
         session.execute(sa.delete(MeetingsSite).where(MeetingsSite.customer_id == customer.id))
+    return kept
 
 
-def finish(session: Session, customer: Customer) -> str:
-    """Settle the customer's status from its packages (pure table) and record it."""
-    rows = [r for r in repository.packages_of(session, [customer.id])[customer.id] if r.status != PackageStatus.DELETING]
+def finish(session: Session, customer: Customer, rows: list[CustomerPackageRow] | None = None) -> str:
+    """Settle the customer's status from its packages (pure table; `rows` when the caller holds them) and record it."""
+    if rows is None:
+        rows = repository.packages_of(session, [customer.id])[customer.id]
+    rows = [r for r in rows if r.status != PackageStatus.DELETING]
     event = states.outcome_event([r.status for r in rows])
     if customer.errors and event == CustomerEvent.SUCCEEDED:
         event = CustomerEvent.PARTIALLY_SUCCEEDED

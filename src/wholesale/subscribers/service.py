@@ -597,16 +597,29 @@ def create_free_account(session: Session, email: str, *, first_name: str | None 
 # ---------------------------------------------------------------------------------------------- the customer's side
 
 
-def ensure_admin_subscriber(session: Session, customer: Customer) -> None:
-    """Make the customer's full admin a subscriber of the customer's tier package (R5); a full cap is a package warning."""
-    user = identity.find_user(session, customer.primary_email) if customer.primary_email else None
-    if user is None or user.org_id != customer.org_id or repository.by_user(session, user.id) is not None:
+def ensure_admin_subscriber(
+    session: Session,
+    customer: Customer,
+    *,
+    user: User | None = None,
+    new_user: bool = False,
+    rows: dict[str, CustomerPackageRow] | None = None,
+) -> None:
+    """Make the customer's full admin a subscriber of the customer's tier package (R5); a full cap is a package warning.
+
+    Callers that hold the admin `user` (`new_user`: created in this transaction, so no subscriber yet) and the
+    package `rows` pass them, saving the reads.
+    """
+    if user is None:
+        user = identity.find_user(session, customer.primary_email) if customer.primary_email else None
+    if user is None or user.org_id != customer.org_id or (not new_user and repository.by_user(session, user.id) is not None):
         return
-    rows = repository.package_rows(session, customer.id)
-    tier = tier_of(session, customer, rows)
+    rows = rows if rows is not None else repository.package_rows(session, customer.id)
+    recorded = repository.get_tier(session, customer.id)
+    tier = recorded.package if recorded is not None else person_tier(rows)
     if tier is None:
         return  # no person package: nothing to give
-    if repository.get_tier(session, customer.id) is None:
+    if recorded is None:
         session.add(CustomerAdminTier(customer_id=customer.id, package=tier, created=clock.now()))
     # The customer's packages are still being granted in this workflow step.
     if not repository.take_unit(session, customer.id, tier, statuses=("provisioning", "provisioned")):
