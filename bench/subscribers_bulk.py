@@ -2,7 +2,8 @@
   1. through the API: POST /v1/wholesale/subscribers, 32 concurrent clients (a 200 means provisioned);
   2. through the bulk API: 10 x POST /v1/wholesale/subscribers/bulk of 1,000 rows, polled until completed;
   3. through the CLI: `wholesale subscribers import CUSTOMER FILE.csv`.
-Goal: each <= 30 s on a 2-core machine.
+Goal: each <= 30 s on a 2-core machine. Baseline, same run: the same number of requests from the same 32 clients
+to a bare FastAPI route doing one SQLite insert (the floor for one request per subscriber on this machine).
 
     .venv/bin/python bench/subscribers_bulk.py [--subscribers 10000] [--clients 32]
 """
@@ -57,7 +58,7 @@ async def count_provisioned(c: httpx.AsyncClient, base: str, customer_id: str) -
     return total
 
 
-async def through_api(c: httpx.AsyncClient, base: str, customer_id: str, rows: list[dict], clients: int) -> float:
+async def through_api(c: httpx.AsyncClient, base: str, customer_id: str, rows: list[dict], clients: int, path: str = "/v1/wholesale/subscribers", ok: int = 200) -> float:
     queue: asyncio.Queue = asyncio.Queue()
     for r in rows:
         queue.put_nowait(r)
@@ -66,8 +67,8 @@ async def through_api(c: httpx.AsyncClient, base: str, customer_id: str, rows: l
     async def client() -> None:
         while not queue.empty():
             r = queue.get_nowait()
-            response = await c.post(f"{base}/v1/wholesale/subscribers", json=api_body(customer_id, r))
-            if response.status_code != 200:
+            response = await c.post(f"{base}{path}", json=api_body(customer_id, r))
+            if response.status_code != ok:
                 failures.append(response.text)
 
     started = time.monotonic()
@@ -144,8 +145,16 @@ async def main() -> None:
             assert await count_provisioned(c, base, cli_customer) == n + 1
     finally:
         stop(server)
+    bare_port = free_port()
+    bare = start([PY, "-m", "uvicorn", "bare_insert_app:app", "--port", str(bare_port), "--log-level", "warning", "--no-access-log", "--app-dir", "bench"], url, bare_port, tmp / "bare.log")
+    try:
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=args.clients), timeout=120) as c:
+            figures["bare"] = await through_api(c, f"http://127.0.0.1:{bare_port}", "bare", [row("bare", i) for i in range(n)], args.clients, "/insert", 202)
+    finally:
+        stop(bare)
     print(f"{n} subscribers for one customer, SQLite, in-process workers (half webex_calling with extensions, half webex_meetings)")
     print(f"API, {args.clients} concurrent clients: {figures['api']:.1f} s ({n / figures['api']:.0f} subscribers/s)")
+    print(f"  baseline, {n} requests to a bare FastAPI route doing one SQLite insert, same clients: {figures['bare']:.1f} s ({n / figures['bare']:.0f} requests/s); ratio {figures['bare'] / figures['api']:.2f}")
     print(f"bulk API, {n // 1000} jobs of 1,000 rows: {figures['bulk']:.1f} s ({n / figures['bulk']:.0f} subscribers/s)")
     print(f"CLI import (one process, batches of 250): {figures['cli']:.1f} s ({n / figures['cli']:.0f} subscribers/s)")
     print("goal: each <= 30 s")
