@@ -81,7 +81,7 @@ def _free_from_another_thread() -> bool:
     took: list[bool] = []
 
     def take() -> None:
-        took.append(dbsession._WRITE_LOCK.acquire(timeout=1))
+        took.append(dbsession._WRITE_LOCK.acquire(background=False, timeout=1))
         if took[0]:
             dbsession._WRITE_LOCK.release()
 
@@ -110,3 +110,52 @@ def test_the_lock_figures_are_on_metrics(client):
     text = client.get("/metrics").text
     assert "wholesale_sqlite_write_lock_held_seconds_total" in text
     assert "wholesale_sqlite_write_lock_wait_seconds_total" in text
+
+
+def _order_of_turns(monkeypatch, max_wait: float, background_first_for: float) -> list[str]:
+    """Hold the lock; a background writer queues, then (after `background_first_for` s) a request; release."""
+    monkeypatch.setattr(dbsession, "BACKGROUND_MAX_WAIT", max_wait)
+    lock = dbsession._WriteLock()
+    assert lock.acquire(background=False, timeout=1)
+    order: list[str] = []
+
+    def writer(name: str, background: bool) -> None:
+        assert lock.acquire(background=background, timeout=5)
+        order.append(name)
+        lock.release()
+
+    job = threading.Thread(target=writer, args=("job", True))
+    job.start()
+    time.sleep(background_first_for)
+    request = threading.Thread(target=writer, args=("request", False))
+    request.start()
+    time.sleep(0.1)  # both wait now
+    lock.release()
+    job.join(5)
+    request.join(5)
+    return order
+
+
+def test_requests_go_before_background_writers(monkeypatch):
+    assert _order_of_turns(monkeypatch, max_wait=10.0, background_first_for=0.05) == ["request", "job"]
+
+
+def test_a_background_writer_that_waited_long_enough_goes_next(monkeypatch):
+    assert _order_of_turns(monkeypatch, max_wait=0.02, background_first_for=0.05) == ["job", "request"]
+
+
+def test_a_background_writer_takes_a_free_lock_at_once():
+    lock = dbsession._WriteLock()
+    started = time.monotonic()
+    assert lock.acquire(background=True, timeout=1)
+    assert time.monotonic() - started < 0.5
+    lock.release()
+
+
+def test_waiting_for_the_lock_times_out_and_passes_the_turn_on():
+    lock = dbsession._WriteLock()
+    assert lock.acquire(background=False, timeout=1)
+    assert lock.acquire(background=True, timeout=0.05) is False
+    lock.release()
+    assert lock.acquire(background=True, timeout=0.5)
+    lock.release()

@@ -5,6 +5,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Iterator
 
 import sqlalchemy as sa
@@ -26,10 +27,87 @@ def normalise_url(url: str) -> str:
 # lock before SQLite's write lock and gives it back when its transaction ends, so writers queue here and
 # are woken the moment the previous one is done. Left to SQLite's busy handler they poll with growing
 # sleeps (up to 100 ms each) and the write lock sits idle between them (docs/PERFORMANCE.md).
-# A plain lock, not an RLock: a transaction may begin in one thread and end in another (an async dependency
-# and a sync endpoint), and only a plain lock may be released by a thread that did not take it.
-_WRITE_LOCK = threading.Lock()
 WRITE_LOCK_TIMEOUT = 60.0
+# Background writers (jobs, DBOS's bookkeeping) yield to requests, but one that waited this long gets the
+# next turn: a burst of requests is served first (the caller is waiting; a job's latency is ours to spend),
+# while under sustained load jobs get every other turn and the backlog cannot grow without bound.
+# Measured with bench/customers_create.py (docs/PERFORMANCE.md): 0.05 s gave jobs so many turns that
+# requests slowed to 0.26 of the bare insert; 1 s kept them at 0.6-0.7 and provisioned the burst sooner.
+BACKGROUND_MAX_WAIT = 1.0
+_background_writer: ContextVar[bool] = ContextVar("background_writer", default=False)
+
+
+def mark_background_writer() -> None:
+    """Mark this context's writes as background work (jobs): requests go first at SQLite's one writer."""
+    _background_writer.set(True)
+
+
+class _WriteLock:
+    """The process's turn at SQLite's writer: requests first, background writers after them, but a
+    background writer that waited BACKGROUND_MAX_WAIT gets the next turn.
+
+    Not tied to a thread (unlike an RLock): a transaction may begin in one thread and end in another (an
+    async dependency and a sync endpoint).
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._requests = threading.Condition(self._mutex)
+        self._background = threading.Condition(self._mutex)
+        self._held = False
+        self._requests_waiting = 0
+        self._background_since: list[float] = []  # when each waiting background writer arrived
+        self._background_turn = False
+
+    def acquire(self, *, background: bool, timeout: float) -> bool:
+        """Wait for the turn; False after `timeout` seconds."""
+        arrived = time.monotonic()
+        deadline = arrived + timeout
+        with self._mutex:
+            if background:
+                self._background_since.append(arrived)
+            else:
+                self._requests_waiting += 1
+            try:
+                while True:
+                    if not self._held and (
+                        (background and (self._background_turn or not self._requests_waiting))
+                        or (not background and not self._background_turn)
+                    ):
+                        self._held = True
+                        if background:
+                            self._background_turn = False
+                        return True
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        self._wake_next()  # a wake-up meant for us must not be lost with us
+                        return False
+                    (self._background if background else self._requests).wait(remaining)
+            finally:
+                if background:
+                    self._background_since.remove(arrived)
+                else:
+                    self._requests_waiting -= 1
+
+    def release(self) -> None:
+        """Give the turn to the next writer."""
+        with self._mutex:
+            self._held = False
+            self._wake_next()
+
+    def _wake_next(self) -> None:
+        if self._held:
+            return
+        if self._background_since and (
+            not self._requests_waiting or time.monotonic() - min(self._background_since) >= BACKGROUND_MAX_WAIT
+        ):
+            self._background_turn = bool(self._requests_waiting)
+            self._background.notify()
+        elif self._requests_waiting:
+            self._requests.notify()
+
+
+_WRITE_LOCK = _WriteLock()
 WRITE_LOCK_WAIT = Counter(
     "wholesale_sqlite_write_lock_wait_seconds", "Time this process's SQLite writers waited for each other (SQLite only)"
 )
@@ -46,12 +124,14 @@ class _LockingConnection(sqlite3.Connection):
     holds_write_lock = False
     took_write_lock_at = 0.0
 
-    def take_write_lock(self) -> None:
+    def take_write_lock(self, *, background: bool | None = None) -> None:
         """Wait for the process write lock (SQLite's busy error if it takes longer than its busy timeout)."""
         if self.holds_write_lock:
             return
         asked = time.perf_counter()
-        if not _WRITE_LOCK.acquire(timeout=WRITE_LOCK_TIMEOUT):
+        if background is None:
+            background = _background_writer.get()
+        if not _WRITE_LOCK.acquire(background=background, timeout=WRITE_LOCK_TIMEOUT):
             raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
         self.holds_write_lock = True
         self.took_write_lock_at = time.perf_counter()
@@ -106,20 +186,20 @@ def sqlite_system_engine(url: str, pool_size: int = 20) -> sa.Engine:
     def _before_write(conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
         dbapi_conn = conn.connection.dbapi_connection
         if isinstance(dbapi_conn, _LockingConnection) and not dbapi_conn.in_transaction and _DML.match(statement):
-            dbapi_conn.take_write_lock()
+            dbapi_conn.take_write_lock(background=True)  # DBOS's bookkeeping never holds a request up
 
     return engine
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> sa.Engine:
-    # SQLite has one writer at a time. Writers of this process share ONE connection, so they queue in
-    # the pool (woken the moment the previous writer is done) instead of in SQLite's busy handler,
-    # which polls with sleeps and leaves the lock idle between waiters.
+    # SQLite has one writer at a time. Writers queue on the process write lock at BEGIN (requests before
+    # jobs), not in the pool: one pooled writer connection would make a request wait behind a job that
+    # holds it while it waits for its turn.
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 60, "factory": _LockingConnection},
-        pool_size=1 if immediate else pool_size,
-        max_overflow=0 if immediate else pool_size,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         pool_timeout=120,
     )
 

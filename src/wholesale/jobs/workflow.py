@@ -6,6 +6,7 @@ from typing import Any, Callable, TypeVar
 
 from dbos import DBOS
 
+from wholesale.db.session import mark_background_writer
 from wholesale.kit.context import set_actor, set_tracking_id
 from wholesale.kit.observability import JOB_LATENCY, JOBS
 
@@ -22,6 +23,7 @@ def job(name: str, queue: str = "default") -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def timed(*args: Any, **kwargs: Any) -> Any:
+            mark_background_writer()  # requests go first at SQLite's one writer
             set_actor(f"job:{name}")
             set_tracking_id(DBOS.workflow_id)
             started = time.perf_counter()
