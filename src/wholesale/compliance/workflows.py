@@ -6,7 +6,6 @@ from typing import Any
 from dbos import DBOS
 
 from wholesale.compliance import lists, service
-from wholesale.compliance.screening import ScreeningResult
 from wholesale.customers.models import Customer
 from wholesale.db.session import get_database
 from wholesale.jobs.workflow import job
@@ -14,25 +13,19 @@ from wholesale.jobs.workflow import job
 RETRY = {"retries_allowed": True, "max_attempts": 5, "interval_seconds": 0.5, "backoff_rate": 2.0}
 
 
-def screen_outside(customer_id: str) -> tuple[ScreeningResult, str] | None:
-    """Screen the customer as it is now, outside any write transaction: the result and the lists' digest
-    (None when the customer is gone)."""
-    with get_database().session(write=False) as session:
-        customer = session.get(Customer, customer_id)
-        if customer is None or customer.deleted_at is not None:
-            return None
-        screener = lists.get_screener(session)
-        return screener.screen(service.query_for(customer)), screener.list_set.sha256
-
-
 @DBOS.step(**RETRY)
 def step_screen(customer_id: str, trigger: str) -> str:
     """Screen the customer outside any write transaction, then record the result and act on it in one."""
-    screened = screen_outside(customer_id)
-    if screened is None:
-        return "skipped"
-    with get_database().transaction() as session:
-        return service.screen_customer(session, customer_id, trigger, *screened)
+    db = get_database()
+    with db.session(write=False) as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None or customer.deleted_at is not None:
+            return "skipped"
+        screener = lists.get_screener(session)
+        result = screener.screen(service.query_for(customer))
+        list_sha256 = screener.list_set.sha256
+    with db.transaction() as session:
+        return service.screen_customer(session, customer_id, trigger, result, list_sha256)
 
 
 @job("compliance.screen_customer", queue="compliance")

@@ -59,48 +59,16 @@ def _grant(session, customer, rows, held) -> tuple[dict[str, tuple[int, str]], s
     return {}, service.finish(session, customer, held)
 
 
-def _screen_inline(customer_id: str, trigger: str | None) -> object:
-    """Screen the customer before the run's transaction opens (R10); None when not wanted or it failed."""
-    if not trigger:
-        return None
-    from wholesale.compliance.workflows import screen_outside
-
-    try:
-        return screen_outside(customer_id)
-    except Exception:  # R11: screening never holds provisioning up; the workflow screens again afterwards
-        log.exception("inline screening failed", extra={"fields": {"customerId": customer_id}})
-        return None
-
-
-def _record_screening(session, customer_id: str, trigger: str, screened) -> bool:  # noqa: ANN001
-    """Record an inline screening in the run's transaction, in a savepoint: if recording fails, the run
-    still commits (R11) and the workflow screens again afterwards."""
-    from wholesale.compliance import service as compliance
-
-    try:
-        with session.begin_nested():
-            compliance.screen_customer(session, customer_id, trigger, *screened)
-        return True
-    except Exception:
-        log.exception("recording the inline screening failed", extra={"fields": {"customerId": customer_id}})
-        return False
-
-
 @DBOS.step(**RETRY)
-def step_converge(
-    customer_id: str, revision: int, new: bool, screen: str | None = None
-) -> tuple[dict[str, tuple[int, str]], str | None, bool]:
+def step_converge(customer_id: str, revision: int, new: bool) -> tuple[dict[str, tuple[int, str]], str | None]:
     """In one transaction: identity org (R16), full admin (new customers), removed packages, meetings site
-    (R17, R18), calling location, every package granted, the status settled, and the screening `screen`
-    asks for (R10) recorded.
+    (R17, R18), calling location, every package granted and the status settled.
 
     One step and one transaction for the whole run: under a burst, each extra step is another checkpoint
-    and another turn at SQLite's single writer (docs/PERFORMANCE.md). Returns what `_grant` returns and
-    whether the screening was recorded.
+    and another turn at SQLite's single writer (docs/PERFORMANCE.md). Returns what `_grant` returns.
     """
-    screened = _screen_inline(customer_id, screen)
 
-    def converge(session, customer) -> tuple[dict[str, tuple[int, str]], str | None, bool]:  # noqa: ANN001
+    def converge(session, customer) -> tuple[dict[str, tuple[int, str]], str | None]:  # noqa: ANN001
         faults.check("customers.org")
         service.ensure_identity_org(session, customer)
         packages = repository.packages_of(session, [customer.id])[customer.id]  # read once for the whole run
@@ -112,9 +80,7 @@ def step_converge(
         service.ensure_site(session, customer, packages)
         faults.check("customers.location")
         service.ensure_location(session, customer, packages)
-        failed, status = _grant(session, customer, packages, packages)
-        recorded = screened is not None and _record_screening(session, customer_id, screen, screened)
-        return failed, status, recorded
+        return _grant(session, customer, packages, packages)
 
     return _with_customer("customers.prepare", customer_id, revision, converge)
 
@@ -171,62 +137,43 @@ def _superseded(exc: BaseException) -> bool:
     return isinstance(_root(exc), Superseded)
 
 
-def _converge(customer_id: str, revision: int, *, new: bool, screen: str | None) -> tuple[str, bool]:
-    """Make the platform match the customer record in one step, then retry packages that failed, then settle.
-
-    Returns the outcome and whether the run's step recorded the screening `screen` asked for.
-    """
-    screened = False
+def _converge(customer_id: str, revision: int, *, new: bool) -> str:
+    """Make the platform match the customer record in one step, then retry packages that failed, then settle."""
     try:
-        failed, status, screened = step_converge(customer_id, revision, new, screen)
-        if status is not None:
-            return status, screened
+        failed, status = step_converge(customer_id, revision, new)
         for attempt in range(GRANT_ATTEMPTS - 1):  # the converge step was the first attempt
+            if status is not None:
+                return status
             DBOS.sleep(GRANT_BACKOFF_SECONDS * 2**attempt)  # durable: a restart resumes the wait
             failed, status = step_grant(customer_id, revision, sorted(failed))
-            if status is not None:
-                return status, screened
+        if status is not None:
+            return status
         # A package that will not grant is a per-package error, not a failed customer.
-        return step_settle_with_failures(customer_id, revision, failed), screened
+        return step_settle_with_failures(customer_id, revision, failed)
     except Exception as exc:
         if _superseded(exc):
             log.info("customer workflow superseded", extra={"fields": {"customerId": customer_id, "revision": revision}})
-            return "superseded", screened
+            return "superseded"
         _code, description = _describe(exc)
         try:
             step_fail(customer_id, revision, description)
         except Exception as fail_exc:
             if _superseded(fail_exc):
-                return "superseded", screened
+                return "superseded"
             raise
-        return "error", screened
-
-
-def _run(customer_id: str, revision: int, *, new: bool, screen: str | None) -> str:
-    """Converge, then screen (R10) if the run's own step did not: the run was superseded or failed, or
-    screening inline failed (R11: it never holds provisioning up).
-
-    Screening rides in this workflow rather than a workflow of its own: one workflow per customer instead
-    of two halves the queue and checkpoint work a create costs.
-    """
-    status, screened = _converge(customer_id, revision, new=new, screen=screen)
-    if screen and not screened:
-        from wholesale.compliance.workflows import step_screen
-
-        step_screen(customer_id, screen)
-    return status
+        return "error"
 
 
 @job("customers.provision", queue="provisioning")
-def provision(customer_id: str, revision: int, screen: str | None = None) -> str:
-    """Provision a new customer: org, admin, site, location, packages, status; then screen it (`screen` = trigger)."""
-    return _run(customer_id, revision, new=True, screen=screen)
+def provision(customer_id: str, revision: int) -> str:
+    """Provision a new customer: org, admin, site, location, packages, status."""
+    return _converge(customer_id, revision, new=True)
 
 
 @job("customers.update", queue="provisioning")
-def update(customer_id: str, revision: int, screen: str | None = None) -> str:
-    """Apply an accepted update: org country, removed and added packages, status; re-screen a changed address."""
-    return _run(customer_id, revision, new=False, screen=screen)
+def update(customer_id: str, revision: int) -> str:
+    """Apply an accepted update: org country, removed and added packages, status."""
+    return _converge(customer_id, revision, new=False)
 
 
 @DBOS.step(**RETRY)
