@@ -163,9 +163,8 @@ class _LockingConnection(sqlite3.Connection):
             self.give_back_write_lock()
 
 
-def sqlite_system_engine(url: str, pool_size: int = 20) -> sa.Engine:
-    """The engine DBOS keeps its tables with on SQLite: as DBOS builds it, but its writers take the process
-    write lock, and no ping per checkout (a local file does not drop connections)."""
+def _locking_sqlite_engine(url: str, pool_size: int, isolation_level: str | None) -> sa.Engine:
+    """A pooled engine of _LockingConnections with our pragmas; `isolation_level` None leaves BEGIN to us."""
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 60, "factory": _LockingConnection},
@@ -176,11 +175,19 @@ def sqlite_system_engine(url: str, pool_size: int = 20) -> sa.Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-        # DBOS relies on pysqlite's implicit BEGIN IMMEDIATE before a write, as its own engine does.
-        dbapi_conn.isolation_level = "IMMEDIATE"
-        dbapi_conn.execute("PRAGMA busy_timeout=60000")
-        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
-        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        dbapi_conn.isolation_level = isolation_level
+        # WAL is set once, persistently, by `wholesale migrate` (switching needs a lock every connect would fight for).
+        for pragma in ("busy_timeout=60000", "synchronous=NORMAL", "foreign_keys=ON"):
+            dbapi_conn.execute(f"PRAGMA {pragma}")
+
+    return engine
+
+
+def sqlite_system_engine(url: str, pool_size: int = 20) -> sa.Engine:
+    """The engine DBOS keeps its tables with on SQLite: as DBOS builds it, but its writers take the process
+    write lock, and no ping per checkout (a local file does not drop connections)."""
+    # DBOS relies on pysqlite's implicit BEGIN IMMEDIATE before a write, as its own engine does.
+    engine = _locking_sqlite_engine(url, pool_size, "IMMEDIATE")
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_write(conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -194,25 +201,8 @@ def sqlite_system_engine(url: str, pool_size: int = 20) -> sa.Engine:
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> sa.Engine:
     # SQLite has one writer at a time. Writers queue on the process write lock at BEGIN (requests before
     # jobs), not in the pool: one pooled writer connection would make a request wait behind a job that
-    # holds it while it waits for its turn.
-    engine = sa.create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": 60, "factory": _LockingConnection},
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_timeout=120,
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-        # Take transaction control from pysqlite so BEGIN is ours to issue.
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        # WAL is set once, persistently, by `wholesale migrate` (switching needs a lock every connect would fight for).
-        cur.execute("PRAGMA busy_timeout=60000")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
+    # holds it while it waits for its turn. pysqlite's own transaction control is off: BEGIN is ours.
+    engine = _locking_sqlite_engine(url, pool_size, None)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
