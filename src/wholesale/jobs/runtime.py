@@ -3,6 +3,7 @@
 import logging
 import threading
 
+import sqlalchemy as sa
 from dbos import DBOS, DBOSClient
 
 import wholesale
@@ -38,10 +39,10 @@ def migrate_system_database(settings: Settings | None = None) -> None:
     DBOS.migrate(system_database_url(settings), schema=DBOS_SCHEMA)
 
 
-_system_engine = None
+_system_engine: sa.Engine | None = None
 
 
-def _sqlite_system_engine(settings: Settings):  # noqa: ANN202
+def _sqlite_system_engine(settings: Settings) -> sa.Engine:
     """One engine for DBOS's tables per process (workers and client share it)."""
     global _system_engine
     url = system_database_url(settings)
