@@ -76,6 +76,17 @@ def stop(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def server_figures(base: str) -> dict[str, float]:
+    """The server's own counters from /metrics: CPU seconds and, on SQLite, write-lock held and waited seconds."""
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    figures = {}
+    for key, name in (("cpu", "process_cpu_seconds_total"), ("held", "wholesale_sqlite_write_lock_held_seconds_total"),
+                      ("waited", "wholesale_sqlite_write_lock_wait_seconds_total")):
+        found = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.M)
+        figures[key] = float(found.group(1)) if found else float("nan")
+    return figures
+
+
 def load(url: str, headers: dict[str, str], seconds: float, connections: int) -> tuple[float, str]:
     """Requests/s of GET url: wrk when installed, else a threaded Python client (slower, says so)."""
     if shutil.which("wrk"):

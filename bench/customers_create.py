@@ -14,7 +14,7 @@ from datetime import datetime
 
 import httpx
 
-from common import PY, customer_body, demo, free_port, fresh_sqlite, start, stop
+from common import PY, customer_body, demo, free_port, fresh_sqlite, server_figures, start, stop
 
 
 def body(template: str, tag: str, i: int) -> dict:
@@ -90,8 +90,12 @@ async def main() -> None:
     try:
         create_url = f"http://127.0.0.1:{port}/v1/wholesale/customers"
         bodies = [body(template, "lat", i) for i in range(args.customers)]
+        before = server_figures(f"http://127.0.0.1:{port}")
+        burst_started = time.monotonic()
         accepted, elapsed = await post_all(create_url, headers, bodies, args.clients)
         await wait_settled(create_url, headers)
+        burst = time.monotonic() - burst_started
+        after = server_figures(f"http://127.0.0.1:{port}")
         latencies, missing = latencies_from_audit(url.removeprefix("sqlite:///"), [cid for cid, _ in accepted])
         # Throughput phase: a fresh batch, as fast as 32 clients can send.
         tp_bodies = [body(template, "tp", i) for i in range(args.throughput_requests)]
@@ -109,6 +113,11 @@ async def main() -> None:
     print(f"{args.customers} customers, {args.clients} concurrent clients, SQLite, in-process workers")
     print(f"accepted: {len(accepted) / elapsed:.1f} customers/s ({elapsed:.2f} s for all POSTs)")
     print(f"accepted -> provisioned (audit trail timestamps): p50 {pct(latencies, 50):.3f} s, p99 {pct(latencies, 99):.3f} s, max {max(latencies):.3f} s (goal p50 < 1 s, p99 < 3 s); not provisioned: {missing}")
+    print(
+        f"until all settled ({burst:.2f} s): server CPU {after['cpu'] - before['cpu']:.2f} s "
+        f"({(after['cpu'] - before['cpu']) / args.customers * 1000:.1f} ms per customer, {(after['cpu'] - before['cpu']) / burst:.0%} of a core), "
+        f"SQLite write lock held {(after['held'] - before['held']) / burst:.0%} of the time"
+    )
     print(f"create throughput, {args.throughput_requests} requests: wholesale {ours_tp:.1f} req/s, bare insert route {bare_tp:.1f} req/s")
     print(f"ratio: {ours_tp / bare_tp:.2f}  (goal >= 0.5)")
 

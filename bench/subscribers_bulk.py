@@ -16,7 +16,7 @@ import time
 
 import httpx
 
-from common import PY, customer_body, demo, env_for, free_port, fresh_sqlite, start, stop
+from common import PY, customer_body, demo, env_for, free_port, fresh_sqlite, server_figures, start, stop
 
 
 def bench_customer(template: str, tag: str) -> dict:
@@ -135,7 +135,9 @@ async def main() -> None:
         limits = httpx.Limits(max_connections=args.clients)
         async with httpx.AsyncClient(headers=headers, limits=limits, timeout=120) as c:
             api_customer = await make_customer(c, base, template, "api")
+            before = server_figures(base)
             figures["api"] = await through_api(c, base, api_customer, [row("api", i) for i in range(n)], args.clients)
+            figures["api_cpu"] = server_figures(base)["cpu"] - before["cpu"]
             assert await count_provisioned(c, base, api_customer) == n + 1
             bulk_customer = await make_customer(c, base, template, "bulk")
             figures["bulk"] = await through_bulk(c, base, bulk_customer, [row("bulk", i) for i in range(n)])
@@ -153,7 +155,10 @@ async def main() -> None:
     finally:
         stop(bare)
     print(f"{n} subscribers for one customer, SQLite, in-process workers (half webex_calling with extensions, half webex_meetings)")
-    print(f"API, {args.clients} concurrent clients: {figures['api']:.1f} s ({n / figures['api']:.0f} subscribers/s)")
+    print(
+        f"API, {args.clients} concurrent clients: {figures['api']:.1f} s ({n / figures['api']:.0f} subscribers/s); "
+        f"server CPU {figures['api_cpu'] / n * 1000:.1f} ms per create, {figures['api_cpu'] / figures['api']:.0%} of a core"
+    )
     print(f"  baseline, {n} requests to a bare FastAPI route doing one SQLite insert, same clients: {figures['bare']:.1f} s ({n / figures['bare']:.0f} requests/s); ratio {figures['bare'] / figures['api']:.2f}")
     print(f"bulk API, {n // 1000} jobs of 1,000 rows: {figures['bulk']:.1f} s ({n / figures['bulk']:.0f} subscribers/s)")
     print(f"CLI import (one process, batches of 250): {figures['cli']:.1f} s ({n / figures['cli']:.0f} subscribers/s)")
