@@ -1,5 +1,6 @@
 """Compliance (R10-R14): screen customers, open and decide review cases, record contact attempts, deprovision."""
 
+import logging
 import statistics
 from datetime import timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from wholesale.compliance import lists, states
 from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactAttempt, Screening
-from wholesale.compliance.screening import ScreeningQuery, ScreeningResult
+from wholesale.compliance.screening import Screener, ScreeningQuery, ScreeningResult
 from wholesale.compliance.states import OPEN_STATES, CaseEvent, CaseStatus
 from wholesale.customers.models import Customer
 from wholesale.events import service as events
@@ -19,6 +20,8 @@ from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
 from wholesale.kit.context import current_actor
 from wholesale.kit.errors import BadRequest, Forbidden, NotFound
+
+log = logging.getLogger("wholesale.compliance")
 
 NONCOMPLIANCE_DAYS = 30  # R14
 MAX_UNREACHABLE = 3  # R14
@@ -120,20 +123,48 @@ def screen_customer(session: Session, customer_id: str, trigger: str, result: Sc
     return "case_opened"
 
 
-def rescreen_all(session: Session) -> int:
-    """Enqueue a screening of every live customer (new list version); returns how many."""
-    customers = list(session.scalars(sa.select(Customer).where(Customer.deleted_at.is_(None))))
-    set_id = lists.active_list_set(session)
-    tag = set_id.id if set_id else lists.DEFAULT_KEY
-    for customer in customers:
-        enqueue(
-            session,
-            "compliance.screen_customer",
-            customer.id,
-            "lists_updated",
-            key=f"compliance.screen:{customer.id}:lists:{tag}",
+RESCREEN_CHUNK = 100  # customers per step: one write transaction each, short enough not to hold requests up
+
+
+def rescreen_chunk(session: Session, screener: Screener, after: str) -> tuple[list[tuple[str, ScreeningResult]], str | None]:
+    """Screen the next live customers by id after `after` that the lists in force have not screened yet
+    (R10 after a list update); nothing is written. Returns (customer id, result) pairs and the last id
+    looked at (None when there are no more)."""
+    customers = list(
+        session.scalars(
+            sa.select(Customer).where(Customer.deleted_at.is_(None), Customer.id > after).order_by(Customer.id).limit(RESCREEN_CHUNK)
         )
-    return len(customers)
+    )
+    if not customers:
+        return [], None
+    # Those this list version already re-screened (a chunk redone after a crash) are not screened twice.
+    done = set(
+        session.scalars(
+            sa.select(Screening.customer_id).where(
+                Screening.customer_id.in_([c.id for c in customers]),
+                Screening.trigger == "lists_updated",
+                Screening.list_sha256 == screener.list_set.sha256,
+            )
+        )
+    )
+    return [(c.id, screener.screen(query_for(c))) for c in customers if c.id not in done], customers[-1].id
+
+
+def record_rescreens(session: Session, results: list[tuple[str, ScreeningResult]], list_sha256: str) -> int:
+    """Record a chunk's re-screenings; a customer whose recording fails gets a screening job of its own
+    instead (R10: it cannot be skipped) and the others keep theirs. Returns how many were recorded here."""
+    recorded = 0
+    for customer_id, result in results:
+        try:
+            with session.begin_nested():
+                screen_customer(session, customer_id, "lists_updated", result, list_sha256)
+            recorded += 1
+        except Exception:
+            log.exception("re-screening not recorded; handed to a job of its own", extra={"fields": {"customerId": customer_id}})
+            customer = session.get(Customer, customer_id)
+            if customer is not None:
+                request_screening(session, customer, "lists_updated")
+    return recorded
 
 
 # ---------------------------------------------------------------------------------------------- cases
