@@ -66,6 +66,17 @@ def start(args: list[str], url: str, port: int, log: Path, ready_path: str = "/h
     raise RuntimeError(f"server on port {port} did not start; see {log}")
 
 
+def serve_demo(**extra: str) -> tuple[str, Path, dict[str, str], int, subprocess.Popen]:
+    """A fresh SQLite database with the demo partner, and `wholesale serve` (API and workers) on it, ready
+    (screening index built): (url, tmp dir, seeded ids and tokens, port, server process)."""
+    url, tmp = fresh_sqlite()
+    seeded = demo(url)
+    port = free_port()
+    server = start([PY, "-m", "wholesale.cli", "serve", "--port", str(port)], url, port, tmp / "serve.log", ready_path="/readyz",
+                   **{"WHOLESALE_RATE_LIMIT_PER_MINUTE": "100000000"} | extra)
+    return url, tmp, seeded, port, server
+
+
 def stop(proc: subprocess.Popen) -> None:
     """Stop a server process group."""
     if proc.poll() is None:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import httpx
 
-from common import PY, customer_body, demo, free_port, fresh_sqlite, server_figures, start, stop
+from common import PY, customer_body, free_port, serve_demo, server_figures, start, stop
 
 
 def body(template: str, tag: str, i: int) -> dict:
@@ -78,15 +78,9 @@ async def main() -> None:
     parser.add_argument("--throughput-requests", type=int, default=600)
     args = parser.parse_args()
 
-    url, tmp = fresh_sqlite()
-    seeded = demo(url)
+    url, tmp, seeded, port, server = serve_demo()
     headers = {"Authorization": f"Bearer {seeded['partner-admin token']}"}
     template = seeded["customer template (provisioningId)"]
-    port = free_port()
-    server = start(
-        [PY, "-m", "wholesale.cli", "serve", "--port", str(port)], url, port, tmp / "serve.log", ready_path="/readyz",
-        WHOLESALE_RATE_LIMIT_PER_MINUTE="100000000",
-    )
     try:
         create_url = f"http://127.0.0.1:{port}/v1/wholesale/customers"
         bodies = [body(template, "lat", i) for i in range(args.customers)]

@@ -11,7 +11,7 @@ import asyncio
 import sqlite3
 import time
 
-from common import PY, cli, demo, free_port, fresh_sqlite, start, stop
+from common import cli, serve_demo, stop
 from customers_create import body, post_all, wait_settled
 
 
@@ -33,13 +33,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1000)
     args = parser.parse_args()
-    url, tmp = fresh_sqlite()
-    seeded = demo(url)
+    url, _tmp, seeded, port, server = serve_demo()
     headers = {"Authorization": f"Bearer {seeded['partner-admin token']}"}
     template = seeded["customer template (provisioningId)"]
-    port = free_port()
-    server = start([PY, "-m", "wholesale.cli", "serve", "--port", str(port)], url, port, tmp / "serve.log", ready_path="/readyz",
-                   WHOLESALE_RATE_LIMIT_PER_MINUTE="100000000")
     db_path = url.removeprefix("sqlite:///")
     try:
         create_url = f"http://127.0.0.1:{port}/v1/wholesale/customers"
