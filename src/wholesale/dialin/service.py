@@ -80,7 +80,8 @@ def decide(session: Session, country: str, pstn_enabled: bool) -> CallInDecision
     """Apply R17/R18 for a country against the stored domain (used by provisioning and the portal preview)."""
     mapping = location_map(session)
     # R18 only ever looks at the org country's numbers and those of its location's default country.
-    wanted = {country.strip().upper(), LOCATION_DEFAULT_COUNTRY[location_for(country.strip().upper(), mapping)]}
+    code = country.strip().upper()
+    wanted = {code, LOCATION_DEFAULT_COUNTRY[location_for(code, mapping)]}
     return derive_default_call_in(country, current_numbers(session, wanted), mapping, pstn_enabled)
 
 
