@@ -21,10 +21,22 @@ def main() -> None:
 
     url, tmp = fresh_sqlite()
     seeded = demo(url)
-    token, template, partner = seeded["partner-admin token"], seeded["customer template (provisioningId)"], seeded["partner org id"]
+    token, template, partner = (
+        seeded["partner-admin token"],
+        seeded["customer template (provisioningId)"],
+        seeded["partner org id"],
+    )
     headers = {"Authorization": f"Bearer {token}"}
     ours_port, bare_port = free_port(), free_port()
-    ours = start([PY, "-m", "wholesale.cli", "serve", "--port", str(ours_port)], url, ours_port, tmp / "serve.log", ready_path="/readyz", WHOLESALE_LOG_REQUESTS="true", WHOLESALE_RATE_LIMIT_PER_MINUTE="100000000")
+    ours = start(
+        [PY, "-m", "wholesale.cli", "serve", "--port", str(ours_port)],
+        url,
+        ours_port,
+        tmp / "serve.log",
+        ready_path="/readyz",
+        WHOLESALE_LOG_REQUESTS="true",
+        WHOLESALE_RATE_LIMIT_PER_MINUTE="100000000",
+    )
     try:
         base = f"http://127.0.0.1:{ours_port}/v1/wholesale/customers"
         for i in range(args.customers):
@@ -47,7 +59,19 @@ def main() -> None:
     finally:
         stop(ours)
     bare = start(
-        [PY, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port), "--log-level", "warning", "--no-access-log", "--app-dir", "bench"],
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "bare_app:app",
+            "--port",
+            str(bare_port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--app-dir",
+            "bench",
+        ],
         url,
         bare_port,
         tmp / "bare.log",
@@ -60,7 +84,9 @@ def main() -> None:
         bare_rps, _ = load(bare_url, {}, args.seconds, args.connections)
     finally:
         stop(bare)
-    print(f"customers listed per request: {args.customers}; connections: {args.connections}; seconds: {args.seconds}; load tool: {tool}")
+    print(
+        f"customers listed per request: {args.customers}; connections: {args.connections}; seconds: {args.seconds}; load tool: {tool}"
+    )
     print(f"wholesale serve (auth, tenancy, logging, metrics): {ours_rps:8.1f} req/s")
     print(f"bare FastAPI route, same queries:                  {bare_rps:8.1f} req/s")
     print(f"ratio: {ours_rps / bare_rps:.2f}  (goal >= 0.6)")

@@ -2,7 +2,6 @@
 (no auth, tenancy, unit of work, logging, metrics, rate limiting, tracking ids)."""
 
 import os
-
 from typing import Annotated
 
 from fastapi import FastAPI, Query

@@ -39,7 +39,9 @@ def env_for(url: str, **extra: str) -> dict[str, str]:
 
 def cli(url: str, *args: str) -> str:
     """Run the wholesale CLI; return stdout."""
-    run = subprocess.run([PY, "-m", "wholesale.cli", *args], env=env_for(url), capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [PY, "-m", "wholesale.cli", *args], env=env_for(url), capture_output=True, text=True, check=True
+    )
     return run.stdout
 
 
@@ -50,10 +52,19 @@ def demo(url: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, _, v in (line.partition(": ") for line in out.splitlines()) if v}
 
 
-def start(args: list[str], url: str, port: int, log: Path, ready_path: str = "/healthz", **extra: str) -> subprocess.Popen:
+def start(
+    args: list[str], url: str, port: int, log: Path, ready_path: str = "/healthz", **extra: str
+) -> subprocess.Popen:
     """Start a server process and wait until `ready_path` answers 200 (use /readyz for `wholesale serve`:
     it waits for the screening index, which would otherwise be built inside the measurement)."""
-    proc = subprocess.Popen(args, env=env_for(url, **extra), stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        args,
+        env=env_for(url, **extra),
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=ROOT,
+    )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
@@ -72,8 +83,14 @@ def serve_demo(**extra: str) -> tuple[str, Path, dict[str, str], int, subprocess
     url, tmp = fresh_sqlite()
     seeded = demo(url)
     port = free_port()
-    server = start([PY, "-m", "wholesale.cli", "serve", "--port", str(port)], url, port, tmp / "serve.log", ready_path="/readyz",
-                   **{"WHOLESALE_RATE_LIMIT_PER_MINUTE": "100000000"} | extra)
+    server = start(
+        [PY, "-m", "wholesale.cli", "serve", "--port", str(port)],
+        url,
+        port,
+        tmp / "serve.log",
+        ready_path="/readyz",
+        **{"WHOLESALE_RATE_LIMIT_PER_MINUTE": "100000000"} | extra,
+    )
     return url, tmp, seeded, port, server
 
 
@@ -91,8 +108,11 @@ def server_figures(base: str) -> dict[str, float]:
     """The server's own counters from /metrics: CPU seconds and, on SQLite, write-lock held and waited seconds."""
     text = httpx.get(f"{base}/metrics", timeout=10).text
     figures = {}
-    for key, name in (("cpu", "process_cpu_seconds_total"), ("held", "wholesale_sqlite_write_lock_held_seconds_total"),
-                      ("waited", "wholesale_sqlite_write_lock_wait_seconds_total")):
+    for key, name in (
+        ("cpu", "process_cpu_seconds_total"),
+        ("held", "wholesale_sqlite_write_lock_held_seconds_total"),
+        ("waited", "wholesale_sqlite_write_lock_wait_seconds_total"),
+    ):
         found = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.M)
         figures[key] = float(found.group(1)) if found else float("nan")
     return figures
@@ -104,7 +124,7 @@ def load(url: str, headers: dict[str, str], seconds: float, connections: int) ->
         args = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{int(seconds)}s"]
         for k, v in headers.items():
             args += ["-H", f"{k}: {v}"]
-        out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
         non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         if non2xx:
             raise RuntimeError(f"{non2xx.group(1)} non-2xx responses from {url}")
@@ -144,6 +164,8 @@ def customer_body(template: str, external_id: str, name: str, email: str, packag
         "address": US_ADDRESS,
         "customerInfo": {"name": name, "primaryEmail": email},
         "provisioningParameters": {
-            "calling": {"location": {"name": "HQ", "address": US_ADDRESS, "timezone": "America/Chicago", "language": "en_us"}}
+            "calling": {
+                "location": {"name": "HQ", "address": US_ADDRESS, "timezone": "America/Chicago", "language": "en_us"}
+            }
         },
     }

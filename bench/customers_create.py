@@ -1,8 +1,8 @@
 """Customer provisioning on SQLite with in-process workers:
-  1. N customers (default 200) created concurrently: accepted/s and POST -> `provisioned` latency p50/p99 (goal p50 < 1 s, p99 < 3 s);
-  2. 32-client create throughput against a bare FastAPI route doing one SQLite insert, same run (goal ratio >= 0.5).
+1. N customers (default 200) created concurrently: accepted/s and POST -> `provisioned` latency p50/p99 (goal p50 < 1 s, p99 < 3 s);
+2. 32-client create throughput against a bare FastAPI route doing one SQLite insert, same run (goal ratio >= 0.5).
 
-    .venv/bin/python bench/customers_create.py [--customers 200] [--clients 32] [--throughput-requests 600]
+  .venv/bin/python bench/customers_create.py [--customers 200] [--clients 32] [--throughput-requests 600]
 """
 
 import argparse
@@ -18,7 +18,9 @@ from common import PY, customer_body, free_port, serve_demo, server_figures, sta
 
 
 def body(template: str, tag: str, i: int) -> dict:
-    return customer_body(template, f"{tag}-{i}", f"Bench {tag} {i}", f"{tag}{i}@bench.example.com", ["webex_meetings", "webex_calling"])
+    return customer_body(
+        template, f"{tag}-{i}", f"Bench {tag} {i}", f"{tag}{i}@bench.example.com", ["webex_meetings", "webex_calling"]
+    )
 
 
 async def post_all(url: str, headers: dict, bodies: list[dict], clients: int) -> tuple[list[tuple[str, float]], float]:
@@ -57,7 +59,9 @@ async def wait_settled(list_url: str, headers: dict, timeout: float = 300) -> No
 def latencies_from_audit(db_path: str, ids: list[str]) -> tuple[list[float], int]:
     """Acceptance -> provisioned per customer, from the audit trail's own timestamps (created, settled)."""
     conn = sqlite3.connect(db_path)
-    rows = conn.execute("SELECT subject_id, action, occurred_at FROM audit_events WHERE action IN ('customer.created', 'customer.settled')").fetchall()
+    rows = conn.execute(
+        "SELECT subject_id, action, occurred_at FROM audit_events WHERE action IN ('customer.created', 'customer.settled')"
+    ).fetchall()
     conn.close()
     created, settled = {}, {}
     for subject, action, at in rows:
@@ -98,21 +102,47 @@ async def main() -> None:
     finally:
         stop(server)
     bare_port = free_port()
-    bare = start([PY, "-m", "uvicorn", "bare_insert_app:app", "--port", str(bare_port), "--log-level", "warning", "--no-access-log", "--app-dir", "bench"], url, bare_port, tmp / "bare.log")
+    bare = start(
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "bare_insert_app:app",
+            "--port",
+            str(bare_port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--app-dir",
+            "bench",
+        ],
+        url,
+        bare_port,
+        tmp / "bare.log",
+    )
     try:
-        _, bare_elapsed = await post_all(f"http://127.0.0.1:{bare_port}/insert", {}, [body(template, "bare", i) for i in range(args.throughput_requests)], args.clients)
+        _, bare_elapsed = await post_all(
+            f"http://127.0.0.1:{bare_port}/insert",
+            {},
+            [body(template, "bare", i) for i in range(args.throughput_requests)],
+            args.clients,
+        )
         bare_tp = args.throughput_requests / bare_elapsed
     finally:
         stop(bare)
     print(f"{args.customers} customers, {args.clients} concurrent clients, SQLite, in-process workers")
     print(f"accepted: {len(accepted) / elapsed:.1f} customers/s ({elapsed:.2f} s for all POSTs)")
-    print(f"accepted -> provisioned (audit trail timestamps): p50 {pct(latencies, 50):.3f} s, p99 {pct(latencies, 99):.3f} s, max {max(latencies):.3f} s (goal p50 < 1 s, p99 < 3 s); not provisioned: {missing}")
+    print(
+        f"accepted -> provisioned (audit trail timestamps): p50 {pct(latencies, 50):.3f} s, p99 {pct(latencies, 99):.3f} s, max {max(latencies):.3f} s (goal p50 < 1 s, p99 < 3 s); not provisioned: {missing}"
+    )
     print(
         f"until all settled ({burst:.2f} s): server CPU {after['cpu'] - before['cpu']:.2f} s "
         f"({(after['cpu'] - before['cpu']) / args.customers * 1000:.1f} ms per customer, {(after['cpu'] - before['cpu']) / burst:.0%} of a core), "
         f"SQLite write lock held {(after['held'] - before['held']) / burst:.0%} of the time"
     )
-    print(f"create throughput, {args.throughput_requests} requests: wholesale {ours_tp:.1f} req/s, bare insert route {bare_tp:.1f} req/s")
+    print(
+        f"create throughput, {args.throughput_requests} requests: wholesale {ours_tp:.1f} req/s, bare insert route {bare_tp:.1f} req/s"
+    )
     print(f"ratio: {ours_tp / bare_tp:.2f}  (goal >= 0.5)")
 
 

@@ -20,8 +20,14 @@ def main() -> None:
     url, tmp = fresh_sqlite()
     headers = {"Authorization": f"Bearer {demo(url)['operator token']}"}
     port = free_port()
-    server = start([PY, "-m", "wholesale.cli", "serve", "--port", str(port)], url, port, tmp / "serve.log", ready_path="/readyz",
-                   WHOLESALE_RATE_LIMIT_PER_MINUTE="100000000")
+    server = start(
+        [PY, "-m", "wholesale.cli", "serve", "--port", str(port)],
+        url,
+        port,
+        tmp / "serve.log",
+        ready_path="/readyz",
+        WHOLESALE_RATE_LIMIT_PER_MINUTE="100000000",
+    )
     try:
         started = time.monotonic()
         with httpx.Client(headers=headers) as c:

@@ -54,8 +54,12 @@ async def main() -> None:
         elapsed = time.monotonic() - started
     finally:
         stop(server)
-    print(f"{live} customers re-screened after a list load in {elapsed:.1f} s ({live / elapsed:.0f} customers/s), SQLite, in-process workers")
-    print("(from `wholesale lists load` until every live customer has its `lists_updated` screening; includes indexing the new lists)")
+    print(
+        f"{live} customers re-screened after a list load in {elapsed:.1f} s ({live / elapsed:.0f} customers/s), SQLite, in-process workers"
+    )
+    print(
+        "(from `wholesale lists load` until every live customer has its `lists_updated` screening; includes indexing the new lists)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHES = ["api_overhead.py", "jobs_throughput.py", "customers_create.py", "screening_speed.py", "screening_quality.py", "subscribers_bulk.py"]
+BENCHES = [
+    "api_overhead.py",
+    "jobs_throughput.py",
+    "customers_create.py",
+    "screening_speed.py",
+    "screening_quality.py",
+    "subscribers_bulk.py",
+]
 
 failed = []
 for name in BENCHES:

@@ -13,24 +13,166 @@ import sys
 import time
 from pathlib import Path
 
-from wholesale.compliance.screening import (ScreeningConfig, ScreeningQuery, Screener, default_list_paths,
-                                            load_lists, normalize_name)
+from wholesale.compliance.screening import (
+    Screener,
+    ScreeningConfig,
+    ScreeningQuery,
+    default_list_paths,
+    load_lists,
+    normalize_name,
+)
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "shared/reference/screening-data/eval"
-LEGAL_FORMS = ["LLC", "Ltd", "Limited", "GmbH", "S.A.", "Co., Ltd.", "Inc.", "JSC", "Corporation", "AG", "S.R.L.",
-               "Limited Liability Company", "PLC", "OOO", "FZE", "B.V."]
-CYRILLIC = dict(zip("abvgdezijklmnoprstufhcqwxy", "абвгдезийклмнопрстуфхкквкы"))
+LEGAL_FORMS = [
+    "LLC",
+    "Ltd",
+    "Limited",
+    "GmbH",
+    "S.A.",
+    "Co., Ltd.",
+    "Inc.",
+    "JSC",
+    "Corporation",
+    "AG",
+    "S.R.L.",
+    "Limited Liability Company",
+    "PLC",
+    "OOO",
+    "FZE",
+    "B.V.",
+]
+CYRILLIC = dict(zip("abvgdezijklmnoprstufhcqwxy", "абвгдезийклмнопрстуфхкквкы", strict=False))
 # Innocent company names: words chosen from ordinary business vocabulary, combined at random.
-WORDS_A = ("Northern Blue Green Silver Pacific Atlantic Alpine Summit Bright Clear Modern Urban Rapid Prime Golden "
-           "Crystal Coastal Highland Riverside Evergreen Sunrise Polar Harbor Granite Maple Cedar Oak Willow Falcon "
-           "Phoenix Lotus Orion Vertex Nova Zenith Horizon Meridian Sterling Apex Cobalt Amber Ivory Emerald").split()
-WORDS_B = ("Logistics Software Telecom Networks Solutions Systems Consulting Foods Textiles Media Energy Partners "
-           "Analytics Labs Robotics Dental Bakery Furniture Printing Cloud Data Security Travel Health Pharma "
-           "Motors Plastics Packaging Studios Ventures Capital Recycling Engineering Electric Optics Farms Water "
-           "Design Fitness Education Interiors Marine Aviation").split()
-SURNAMES = ("Hoffmann Schneider Dubois Rossi Janssen Novak Kowalski Lindqvist Andersen Murphy O'Brien Tanaka "
-            "Yamamoto Kim Nguyen Silva Santos Costa Fischer Weber Becker Moreau Laurent Bianchi Ferrari Horvat "
-            "Nielsen Virtanen Kovacs Popescu Papadopoulos Smith Johnson Brown Taylor Wilson Clarke Baker").split()
+WORDS_A = [
+    "Northern",
+    "Blue",
+    "Green",
+    "Silver",
+    "Pacific",
+    "Atlantic",
+    "Alpine",
+    "Summit",
+    "Bright",
+    "Clear",
+    "Modern",
+    "Urban",
+    "Rapid",
+    "Prime",
+    "Golden",
+    "Crystal",
+    "Coastal",
+    "Highland",
+    "Riverside",
+    "Evergreen",
+    "Sunrise",
+    "Polar",
+    "Harbor",
+    "Granite",
+    "Maple",
+    "Cedar",
+    "Oak",
+    "Willow",
+    "Falcon",
+    "Phoenix",
+    "Lotus",
+    "Orion",
+    "Vertex",
+    "Nova",
+    "Zenith",
+    "Horizon",
+    "Meridian",
+    "Sterling",
+    "Apex",
+    "Cobalt",
+    "Amber",
+    "Ivory",
+    "Emerald",
+]
+WORDS_B = [
+    "Logistics",
+    "Software",
+    "Telecom",
+    "Networks",
+    "Solutions",
+    "Systems",
+    "Consulting",
+    "Foods",
+    "Textiles",
+    "Media",
+    "Energy",
+    "Partners",
+    "Analytics",
+    "Labs",
+    "Robotics",
+    "Dental",
+    "Bakery",
+    "Furniture",
+    "Printing",
+    "Cloud",
+    "Data",
+    "Security",
+    "Travel",
+    "Health",
+    "Pharma",
+    "Motors",
+    "Plastics",
+    "Packaging",
+    "Studios",
+    "Ventures",
+    "Capital",
+    "Recycling",
+    "Engineering",
+    "Electric",
+    "Optics",
+    "Farms",
+    "Water",
+    "Design",
+    "Fitness",
+    "Education",
+    "Interiors",
+    "Marine",
+    "Aviation",
+]
+SURNAMES = [
+    "Hoffmann",
+    "Schneider",
+    "Dubois",
+    "Rossi",
+    "Janssen",
+    "Novak",
+    "Kowalski",
+    "Lindqvist",
+    "Andersen",
+    "Murphy",
+    "O'Brien",
+    "Tanaka",
+    "Yamamoto",
+    "Kim",
+    "Nguyen",
+    "Silva",
+    "Santos",
+    "Costa",
+    "Fischer",
+    "Weber",
+    "Becker",
+    "Moreau",
+    "Laurent",
+    "Bianchi",
+    "Ferrari",
+    "Horvat",
+    "Nielsen",
+    "Virtanen",
+    "Kovacs",
+    "Popescu",
+    "Papadopoulos",
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Taylor",
+    "Wilson",
+    "Clarke",
+    "Baker",
+]
 
 
 def split_of(entry_id: str) -> str:
@@ -40,8 +182,9 @@ def split_of(entry_id: str) -> str:
 
 def typo(name: str, rng: random.Random) -> str:
     words = name.split()
-    long = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()] or [i for i, w in enumerate(words)
-                                                                                if len(w) >= 4]
+    long = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()] or [
+        i for i, w in enumerate(words) if len(w) >= 4
+    ]
     if not long:
         return name
     i = rng.choice(long)
@@ -49,11 +192,11 @@ def typo(name: str, rng: random.Random) -> str:
     p = rng.randrange(1, len(w) - 1)
     op = rng.choice(["sub", "del", "swap", "ins"])
     if op == "sub":
-        w = w[:p] + rng.choice("aeiourstnl") + w[p + 1:]
+        w = w[:p] + rng.choice("aeiourstnl") + w[p + 1 :]
     elif op == "del":
-        w = w[:p] + w[p + 1:]
+        w = w[:p] + w[p + 1 :]
     elif op == "swap":
-        w = w[:p] + w[p + 1] + w[p] + w[p + 2:]
+        w = w[:p] + w[p + 1] + w[p] + w[p + 2 :]
     else:
         w = w[:p] + rng.choice("aeiourstnl") + w[p:]
     words[i] = w
@@ -125,7 +268,8 @@ def company_benchmark(screener: Screener, n: int, seed: int) -> dict[str, dict[s
                 q = fn_t(e.name, rng)
                 r = screener.screen(ScreeningQuery(e.entry_id, q))
                 ok = r.decision != "clear" and any(
-                    h.entry_id == e.entry_id or normalize_name(h.name).core in cores for h in r.hits)
+                    h.entry_id == e.entry_id or normalize_name(h.name).core in cores for h in r.hits
+                )
                 per_kind[kind][0] += ok
                 per_kind[kind][1] += 1
                 if ok:
@@ -134,14 +278,17 @@ def company_benchmark(screener: Screener, n: int, seed: int) -> dict[str, dict[s
                     fn += 1
                     if r.decision != "clear":
                         wrong += 1
-        half = innocents[: len(innocents) // 2] if split == "tune" else innocents[len(innocents) // 2:]
+        half = innocents[: len(innocents) // 2] if split == "tune" else innocents[len(innocents) // 2 :]
         fp_innocent = sum(screener.screen(ScreeningQuery("x", name)).decision != "clear" for name in half)
         # Precision with one innocent query per generated positive query (base rate 1:1).
         scale = (tp + fn) / len(half)
         fp = wrong + fp_innocent * scale
         report[split] = {
-            "positives": tp + fn, "recall": ratio(tp, tp + fn), "precision": tp / (tp + fp) if tp + fp else 0.0,
-            "innocent_companies": len(half), "innocent_alert_rate": ratio(fp_innocent, len(half)),
+            "positives": tp + fn,
+            "recall": ratio(tp, tp + fn),
+            "precision": tp / (tp + fp) if tp + fp else 0.0,
+            "innocent_companies": len(half),
+            "innocent_alert_rate": ratio(fp_innocent, len(half)),
             **{f"recall_{k}": ratio(v[0], v[1]) for k, v in per_kind.items()},
         }
     return report
@@ -155,20 +302,24 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def eval_files(screener: Screener, eval_dir: Path) -> dict[str, dict[str, float]]:
     cfg = screener.config
     out: dict[str, dict[str, float]] = {}
-    for name in ("yente_negatives_global_1000.csv", "yente_negatives_us_1000.csv",
-                 "yente_positives_us_congress_untreated.csv"):
+    for name in (
+        "yente_negatives_global_1000.csv",
+        "yente_negatives_us_1000.csv",
+        "yente_positives_us_congress_untreated.csv",
+    ):
         p = eval_dir / name
         if p.exists():
             rows = read_csv(p)
-            alerts = [r["full_name"] for r in rows if screener.screen(ScreeningQuery("x", r["full_name"])).decision
-                      != "clear"]
+            alerts = [
+                r["full_name"] for r in rows if screener.screen(ScreeningQuery("x", r["full_name"])).decision != "clear"
+            ]
             out[name] = {"names": len(rows), "alert_rate": ratio(len(alerts), len(rows))}
             out[name]["examples"] = "; ".join(alerts[:5])  # type: ignore[assignment]
     treated, untreated = eval_dir / "yente_positives_un_treated.csv", eval_dir / "yente_positives_un_untreated.csv"
     if treated.exists() and untreated.exists():
         t_rows, u_rows = read_csv(treated), read_csv(untreated)
         listed = found = 0
-        for t, u in zip(t_rows, u_rows):
+        for t, u in zip(t_rows, u_rows, strict=False):
             ru = screener.screen(ScreeningQuery("u", u["full_name"], country=u.get("nationality") or None))
             if ru.decision == "clear":
                 continue  # the UN person is not on DPL/SDN: nothing to find
@@ -176,19 +327,28 @@ def eval_files(screener: Screener, eval_dir: Path) -> dict[str, dict[str, float]
             ids = {h.entry_id for h in ru.hits}
             rt = screener.screen(ScreeningQuery("t", t["full_name"], country=t.get("nationality") or None))
             found += rt.decision != "clear" and bool(ids & {h.entry_id for h in rt.hits})
-        out["yente_positives_un (treated, on DPL/SDN)"] = {"pairs": listed, "recall": ratio(found, listed),
-                                                           "share_on_lists": ratio(listed, len(u_rows))}
+        out["yente_positives_un (treated, on DPL/SDN)"] = {
+            "pairs": listed,
+            "recall": ratio(found, listed),
+            "share_on_lists": ratio(listed, len(u_rows)),
+        }
     p = eval_dir / "watchman_cross_script_pairs.csv"
     if p.exists():
-        rows = [r for r in csv.reader(line for line in p.open(encoding="utf-8")
-                                      if line.strip() and not line.startswith("#")) if len(r) >= 2]
+        rows = [
+            r
+            for r in csv.reader(line for line in p.open(encoding="utf-8") if line.strip() and not line.startswith("#"))
+            if len(r) >= 2
+        ]
         hits = sum(screener.score_pair(r[0], r[1]) >= cfg.review_threshold for r in rows)
         out["watchman_cross_script_pairs"] = {"pairs": len(rows), "recall": ratio(hits, len(rows))}
     p = eval_dir / "nomenklatura_ofac_parity_fixtures.csv"
     if p.exists():
         rows = read_csv(p)
-        agree = sum((screener.score_pair(r["query_name"], r["result_name"], "," in r["result_name"])
-                     >= cfg.review_threshold) == (int(r["ofac_score"]) >= 95) for r in rows)
+        agree = sum(
+            (screener.score_pair(r["query_name"], r["result_name"], "," in r["result_name"]) >= cfg.review_threshold)
+            == (int(r["ofac_score"]) >= 95)
+            for r in rows
+        )
         out["ofac_parity (agree with OFAC score>=95)"] = {"pairs": len(rows), "agreement": ratio(agree, len(rows))}
     p = eval_dir / "nomenklatura_name_bench_cases.csv"
     if p.exists():  # held out from this repo; picked up when present
@@ -203,8 +363,11 @@ def eval_files(screener: Screener, eval_dir: Path) -> dict[str, dict[str, float]
                 tp += pred and gold
                 fp += pred and not gold
                 fn += gold and not pred
-            out[f"nomenklatura_name_bench {schema}"] = {"pairs": len(sub), "recall": ratio(tp, tp + fn),
-                                                        "precision": ratio(tp, tp + fp)}
+            out[f"nomenklatura_name_bench {schema}"] = {
+                "pairs": len(sub),
+                "recall": ratio(tp, tp + fn),
+                "precision": ratio(tp, tp + fp),
+            }
     return out
 
 

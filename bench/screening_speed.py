@@ -13,8 +13,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from wholesale.compliance.screening import (ScreeningQuery, Screener, default_list_paths, load_lists,
-                                            normalize_name)
+from wholesale.compliance.screening import Screener, ScreeningQuery, default_list_paths, load_lists, normalize_name
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/reference/screening-data"
 
@@ -30,7 +29,7 @@ def make_queries(screener: Screener, n: int, seed: int = 1) -> list[ScreeningQue
             name = rng.choice(names)
             if len(name) > 6:
                 p = rng.randrange(1, len(name) - 1)
-                name = name[:p] + name[p + 1:]
+                name = name[:p] + name[p + 1 :]
         else:
             name = f"{rng.choice(words).title()} {rng.choice(['Logistics', 'Telecom', 'Foods', 'Systems'])} GmbH"
         out.append(ScreeningQuery(str(i), name, country=rng.choice([None, "DE", "US", "IR", "RU"])))
@@ -42,8 +41,9 @@ def brute_force(screener: Screener, queries: list[ScreeningQuery]) -> float:
     cores = screener.index.cores
     started = time.perf_counter()
     for q in queries:
-        process.extract(normalize_name(q.name).core, cores, scorer=fuzz.token_sort_ratio, processor=None,
-                        limit=5, score_cutoff=80)
+        process.extract(
+            normalize_name(q.name).core, cores, scorer=fuzz.token_sort_ratio, processor=None, limit=5, score_cutoff=80
+        )
     return time.perf_counter() - started
 
 
@@ -55,8 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     configs = [("shipped DPL 2022-09 + SDN 2024-05 (remark aliases)", args.lists or default_list_paths())]
     if not args.lists and (SHARED / "ofac-sdn/2021-07_sdn-add-alt").exists():
-        configs.append(("DPL 2022-09 + SDN 2021-07 with alt.csv/add.csv aliases",
-                        [SHARED / "dpl/dpl_2022-09-02.txt", SHARED / "ofac-sdn/2021-07_sdn-add-alt"]))
+        configs.append(
+            (
+                "DPL 2022-09 + SDN 2021-07 with alt.csv/add.csv aliases",
+                [SHARED / "dpl/dpl_2022-09-02.txt", SHARED / "ofac-sdn/2021-07_sdn-add-alt"],
+            )
+        )
     for label, paths in configs:
         t0 = time.perf_counter()
         list_set = load_lists(paths)

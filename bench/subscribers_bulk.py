@@ -21,7 +21,11 @@ from common import PY, customer_body, demo, env_for, free_port, fresh_sqlite, se
 
 def bench_customer(template: str, tag: str) -> dict:
     return customer_body(
-        template, f"bench-{tag}", f"Bench {tag}", f"admin-{tag}@bench.example.com", ["webex_meetings", "webex_calling", "webex_suite"]
+        template,
+        f"bench-{tag}",
+        f"Bench {tag}",
+        f"admin-{tag}@bench.example.com",
+        ["webex_meetings", "webex_calling", "webex_suite"],
     )
 
 
@@ -35,7 +39,12 @@ def row(tag: str, i: int) -> dict:
 
 def api_body(customer_id: str, r: dict) -> dict:
     params = {k: r[k] for k in ("firstName", "lastName", "extension") if k in r}
-    return {"customerId": customer_id, "email": r["email"], "packages": [r["package"]], "provisioningParameters": params}
+    return {
+        "customerId": customer_id,
+        "email": r["email"],
+        "packages": [r["package"]],
+        "provisioningParameters": params,
+    }
 
 
 async def make_customer(c: httpx.AsyncClient, base: str, template: str, tag: str) -> str:
@@ -58,7 +67,15 @@ async def count_provisioned(c: httpx.AsyncClient, base: str, customer_id: str) -
     return total
 
 
-async def through_api(c: httpx.AsyncClient, base: str, customer_id: str, rows: list[dict], clients: int, path: str = "/v1/wholesale/subscribers", ok: int = 200) -> float:
+async def through_api(
+    c: httpx.AsyncClient,
+    base: str,
+    customer_id: str,
+    rows: list[dict],
+    clients: int,
+    path: str = "/v1/wholesale/subscribers",
+    ok: int = 200,
+) -> float:
     queue: asyncio.Queue = asyncio.Queue()
     for r in rows:
         queue.put_nowait(r)
@@ -83,7 +100,10 @@ async def through_bulk(c: httpx.AsyncClient, base: str, customer_id: str, rows: 
     started = time.monotonic()
     urls = []
     for start_at in range(0, len(rows), 1000):
-        r = await c.post(f"{base}/v1/wholesale/subscribers/bulk", json={"customerId": customer_id, "rows": rows[start_at : start_at + 1000]})
+        r = await c.post(
+            f"{base}/v1/wholesale/subscribers/bulk",
+            json={"customerId": customer_id, "rows": rows[start_at : start_at + 1000]},
+        )
         r.raise_for_status()
         urls.append(r.headers["location"])
     pending = set(urls)
@@ -105,11 +125,18 @@ async def through_bulk(c: httpx.AsyncClient, base: str, customer_id: str, rows: 
 def through_cli(url: str, customer_id: str, rows: list[dict], tmp) -> float:
     file = tmp / "subscribers.csv"
     with file.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["email", "firstName", "lastName", "package", "primaryPhoneNumber", "extension"])
+        writer = csv.DictWriter(
+            handle, fieldnames=["email", "firstName", "lastName", "package", "primaryPhoneNumber", "extension"]
+        )
         writer.writeheader()
         writer.writerows(rows)
     started = time.monotonic()
-    subprocess.run([PY, "-m", "wholesale.cli", "subscribers", "import", customer_id, str(file)], env=env_for(url), check=True, capture_output=True)
+    subprocess.run(
+        [PY, "-m", "wholesale.cli", "subscribers", "import", customer_id, str(file)],
+        env=env_for(url),
+        check=True,
+        capture_output=True,
+    )
     return time.monotonic() - started
 
 
@@ -127,7 +154,11 @@ async def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start(
-        [PY, "-m", "wholesale.cli", "serve", "--port", str(port)], url, port, tmp / "serve.log", ready_path="/readyz",
+        [PY, "-m", "wholesale.cli", "serve", "--port", str(port)],
+        url,
+        port,
+        tmp / "serve.log",
+        ready_path="/readyz",
         WHOLESALE_RATE_LIMIT_PER_MINUTE="0",
     )
     figures = {}
@@ -148,19 +179,50 @@ async def main() -> None:
     finally:
         stop(server)
     bare_port = free_port()
-    bare = start([PY, "-m", "uvicorn", "bare_insert_app:app", "--port", str(bare_port), "--log-level", "warning", "--no-access-log", "--app-dir", "bench"], url, bare_port, tmp / "bare.log")
+    bare = start(
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "bare_insert_app:app",
+            "--port",
+            str(bare_port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--app-dir",
+            "bench",
+        ],
+        url,
+        bare_port,
+        tmp / "bare.log",
+    )
     try:
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=args.clients), timeout=120) as c:
-            figures["bare"] = await through_api(c, f"http://127.0.0.1:{bare_port}", "bare", [row("bare", i) for i in range(n)], args.clients, "/insert", 202)
+            figures["bare"] = await through_api(
+                c,
+                f"http://127.0.0.1:{bare_port}",
+                "bare",
+                [row("bare", i) for i in range(n)],
+                args.clients,
+                "/insert",
+                202,
+            )
     finally:
         stop(bare)
-    print(f"{n} subscribers for one customer, SQLite, in-process workers (half webex_calling with extensions, half webex_meetings)")
+    print(
+        f"{n} subscribers for one customer, SQLite, in-process workers (half webex_calling with extensions, half webex_meetings)"
+    )
     print(
         f"API, {args.clients} concurrent clients: {figures['api']:.1f} s ({n / figures['api']:.0f} subscribers/s); "
         f"server CPU {figures['api_cpu'] / n * 1000:.1f} ms per create, {figures['api_cpu'] / figures['api']:.0%} of a core"
     )
-    print(f"  baseline, {n} requests to a bare FastAPI route doing one SQLite insert, same clients: {figures['bare']:.1f} s ({n / figures['bare']:.0f} requests/s); ratio {figures['bare'] / figures['api']:.2f}")
-    print(f"bulk API, {n // 1000} jobs of 1,000 rows: {figures['bulk']:.1f} s ({n / figures['bulk']:.0f} subscribers/s)")
+    print(
+        f"  baseline, {n} requests to a bare FastAPI route doing one SQLite insert, same clients: {figures['bare']:.1f} s ({n / figures['bare']:.0f} requests/s); ratio {figures['bare'] / figures['api']:.2f}"
+    )
+    print(
+        f"bulk API, {n // 1000} jobs of 1,000 rows: {figures['bulk']:.1f} s ({n / figures['bulk']:.0f} subscribers/s)"
+    )
     print(f"CLI import (one process, batches of 250): {figures['cli']:.1f} s ({n / figures['cli']:.0f} subscribers/s)")
     print("goal: each <= 30 s")
 

@@ -3,9 +3,10 @@ the app with in-process DBOS workers, and factories for partners, tokens and tem
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -141,5 +142,3 @@ def platform_token(database_url: str) -> Callable[[str], str]:
             return create_token(session, org_id=org.id, role=Role(role))
 
     return make
-
-

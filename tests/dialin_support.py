@@ -3,6 +3,7 @@
 from typing import Any
 
 import sqlalchemy as sa
+
 from helpers import customer_body, wait_for
 
 # A small domain the e2e tests reason about. NZ is absent on purpose (ANZ falls back to AU).
@@ -20,8 +21,20 @@ SG,+6531234567,Singapore Toll,toll,true
 """
 
 ADDRESSES: dict[str, dict[str, Any]] = {
-    "US": {"addressLine1": "771 Alder Drive", "city": "Milpitas", "stateOrProvince": "CA", "zipOrPostalCode": "95035", "country": "US"},
-    "CA": {"addressLine1": "1 Front St W", "city": "Toronto", "stateOrProvince": "ON", "zipOrPostalCode": "M5J 2X5", "country": "CA"},
+    "US": {
+        "addressLine1": "771 Alder Drive",
+        "city": "Milpitas",
+        "stateOrProvince": "CA",
+        "zipOrPostalCode": "95035",
+        "country": "US",
+    },
+    "CA": {
+        "addressLine1": "1 Front St W",
+        "city": "Toronto",
+        "stateOrProvince": "ON",
+        "zipOrPostalCode": "M5J 2X5",
+        "country": "CA",
+    },
     "FR": {"addressLine1": "5 Rue de Rivoli", "city": "Paris", "zipOrPostalCode": "75001", "country": "FR"},
     "JP": {"addressLine1": "1-1 Marunouchi", "city": "Tokyo", "zipOrPostalCode": "100-0005", "country": "JP"},
     "NZ": {"addressLine1": "1 Queen Street", "city": "Auckland", "zipOrPostalCode": "1010", "country": "NZ"},
@@ -63,6 +76,8 @@ def audit(db, subject_id: str, action: str) -> list[dict[str, Any]]:
 
     with db.session(write=False) as s:
         rows = s.scalars(
-            sa.select(AuditEvent).where(AuditEvent.subject_id == subject_id, AuditEvent.action == action).order_by(AuditEvent.id)
+            sa.select(AuditEvent)
+            .where(AuditEvent.subject_id == subject_id, AuditEvent.action == action)
+            .order_by(AuditEvent.id)
         ).all()
         return [r.data for r in rows]

@@ -2,7 +2,9 @@
 
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
 
 def customer_body(template_id: str, **overrides: Any) -> dict[str, Any]:
     """A valid create body (meetings + calling, US address) with overrides merged in."""
@@ -23,7 +25,12 @@ def customer_body(template_id: str, **overrides: Any) -> dict[str, Any]:
             "calling": {
                 "location": {
                     "name": "Head Office",
-                    "address": {"addressLine1": "771 Alder Drive", "city": "Milpitas", "stateOrProvince": "CA", "country": "US"},
+                    "address": {
+                        "addressLine1": "771 Alder Drive",
+                        "city": "Milpitas",
+                        "stateOrProvince": "CA",
+                        "country": "US",
+                    },
                     "timezone": "America/Los_Angeles",
                     "language": "en_us",
                 }
@@ -34,7 +41,9 @@ def customer_body(template_id: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 20.0, interval: float = 0.05) -> Any:
+def wait_for(
+    fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 20.0, interval: float = 0.05
+) -> Any:
     """Poll until a condition holds; return the last value (fails the test on timeout)."""
     deadline = time.monotonic() + timeout
     value = fetch()

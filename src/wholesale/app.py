@@ -1,7 +1,7 @@
 """The ASGI application: routers, error handlers, middleware, and the worker lifecycle."""
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -36,9 +36,8 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        from wholesale.jobs import runtime
-
         from wholesale.customers.validation import warm_up
+        from wholesale.jobs import runtime
 
         await run_in_threadpool(warm_up)
         launched = workers and await run_in_threadpool(runtime.launch, settings)
@@ -80,7 +79,8 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(compliance_partner_router)
     app.include_router(subscribers_router)
     app.include_router(identity_router)
-    from wholesale.portal.routes import STATIC_DIR, router as portal_router
+    from wholesale.portal.routes import STATIC_DIR
+    from wholesale.portal.routes import router as portal_router
 
     # The static mount goes first: the portal's catch-all 404 page would otherwise shadow it.
     app.mount("/portal/static", StaticFiles(directory=STATIC_DIR), name="portal-static")

@@ -4,7 +4,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,7 +14,12 @@ from wholesale.config import get_settings
 from wholesale.dialin.cli import telephony_app
 from wholesale.subscribers.cli import subscribers_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Wholesale route-to-market provisioning.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Wholesale route-to-market provisioning.",
+)
 partners_app = typer.Typer(no_args_is_help=True, help="Manage partners.")
 tokens_app = typer.Typer(no_args_is_help=True, help="Issue API tokens.")
 app.add_typer(partners_app, name="partners")
@@ -45,7 +50,9 @@ def migrate() -> None:
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    no_workers: Annotated[bool, typer.Option("--no-workers", help="Serve the API only; run `wholesale worker` elsewhere.")] = False,
+    no_workers: Annotated[
+        bool, typer.Option("--no-workers", help="Serve the API only; run `wholesale worker` elsewhere.")
+    ] = False,
     http_workers: Annotated[int, typer.Option(help="uvicorn worker processes (PostgreSQL only).")] = 1,
 ) -> None:
     """Serve the API and portal, with in-process job workers unless --no-workers."""
@@ -71,7 +78,7 @@ def serve(
     )
 
 
-def asgi_app():  # noqa: ANN201
+def asgi_app():
     """Build the app for uvicorn (a factory, so each uvicorn worker builds its own)."""
     from wholesale.app import create_app
 
@@ -80,7 +87,7 @@ def asgi_app():  # noqa: ANN201
 
 @app.command()
 def worker(
-    metrics_port: Annotated[Optional[int], typer.Option(help="Serve this worker's /metrics on this port.")] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve this worker's /metrics on this port.")] = None,
 ) -> None:
     """Run background jobs only (start several on PostgreSQL, each with its own WHOLESALE_EXECUTOR_ID)."""
     from wholesale.app import install_clock
@@ -106,7 +113,7 @@ def worker(
 @partners_app.command("create")
 def partners_create(
     name: str,
-    parent: Annotated[Optional[str], typer.Option("--parent", help="Parent partner org id (makes a sub-partner).")] = None,
+    parent: Annotated[str | None, typer.Option("--parent", help="Parent partner org id (makes a sub-partner).")] = None,
 ) -> None:
     """Create a partner; prints its org id and nothing else."""
     from wholesale.db.session import get_database
@@ -140,8 +147,10 @@ def tokens_revoke(token: Annotated[str, typer.Argument(help="The token, as `toke
 def tokens_create(
     org: Annotated[str, typer.Option("--org", help="Org id the token acts for.")],
     role: Annotated[str, typer.Option("--role", help="partner-admin | reviewer | operator | customer-admin")],
-    scope: Annotated[Optional[list[str]], typer.Option("--scope", help="Scope (repeat); default: the role's scopes.")] = None,
-    label: Annotated[Optional[str], typer.Option(help="A note on what the token is for.")] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="Scope (repeat); default: the role's scopes.")
+    ] = None,
+    label: Annotated[str | None, typer.Option(help="A note on what the token is for.")] = None,
 ) -> None:
     """Issue a token; prints the token and nothing else."""
     from wholesale.db.session import get_database

@@ -6,9 +6,9 @@ from wholesale.config import get_settings
 from wholesale.customers.models import CustomerTemplate
 from wholesale.customers.schemas import TemplateIn
 from wholesale.customers.service import add_template
+from wholesale.db.session import get_database
 from wholesale.dialin import service as dialin
 from wholesale.dialin.telephony import load_demo_numbers
-from wholesale.db.session import get_database
 from wholesale.identity import service as identity
 from wholesale.identity.models import Org
 from wholesale.identity.roles import Role
@@ -23,7 +23,10 @@ def _find_partner(session: sa.orm.Session, name: str, parent: str | None) -> Par
     return session.scalars(
         sa.select(Partner)
         .join(Org, Org.id == Partner.org_id)
-        .where(Org.display_name == name, Partner.parent_org_id.is_(None) if parent is None else Partner.parent_org_id == parent)
+        .where(
+            Org.display_name == name,
+            Partner.parent_org_id.is_(None) if parent is None else Partner.parent_org_id == parent,
+        )
     ).first()
 
 
@@ -36,7 +39,9 @@ def seed() -> dict[str, str]:
         )
         platform = identity.ensure_platform_org(session)
         template = session.scalars(
-            sa.select(CustomerTemplate).where(CustomerTemplate.partner_org_id == partner.org_id).order_by(CustomerTemplate.created)
+            sa.select(CustomerTemplate)
+            .where(CustomerTemplate.partner_org_id == partner.org_id)
+            .order_by(CustomerTemplate.created)
         ).first() or add_template(
             session,
             partner.org_id,

@@ -1,6 +1,7 @@
 """FastAPI dependencies: who is calling, with which scope, acting for which partner."""
 
-from typing import Annotated, Callable
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
@@ -13,8 +14,8 @@ from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
 from wholesale.kit.context import set_actor
 from wholesale.kit.errors import Forbidden
-from wholesale.kit.ids import hash_token
 from wholesale.kit.http import get_session
+from wholesale.kit.ids import hash_token
 
 _token_cache: identity.TokenCache | None = None
 

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import sqlalchemy as sa
+
 from helpers import assert_error_body, customer_body, wait_for
 
 URL = "/v1/wholesale/customers"
@@ -29,7 +30,12 @@ def _screenings(db, customer_id: str) -> list[tuple[str, str]]:
     from wholesale.compliance.models import Screening
 
     with db.session(write=False) as s:
-        return [(r.trigger, r.decision) for r in s.scalars(sa.select(Screening).where(Screening.customer_id == customer_id).order_by(Screening.created))]
+        return [
+            (r.trigger, r.decision)
+            for r in s.scalars(
+                sa.select(Screening).where(Screening.customer_id == customer_id).order_by(Screening.created)
+            )
+        ]
 
 
 def _case_id(db, customer_id: str) -> str:
@@ -48,7 +54,9 @@ def _customer(client, partner, cid):
 
 @pytest.fixture
 def team(platform_token):
-    return {"Authorization": f"Bearer {platform_token('reviewer')}"}, {"Authorization": f"Bearer {platform_token('operator')}"}
+    return {"Authorization": f"Bearer {platform_token('reviewer')}"}, {
+        "Authorization": f"Bearer {platform_token('operator')}"
+    }
 
 
 @pytest.fixture
@@ -67,7 +75,12 @@ def test_create_and_address_change_each_screen_exactly_once(client, partner, db)
     assert client.put(f"{URL}/{cid}", json={"packages": ["webex_meetings"]}, headers=partner.headers).status_code == 202
     wait_for(lambda: _customer(client, partner, cid).json(), lambda c: c["status"] == "provisioned")
     new_address = {"addressLine1": "2 Other Street", "city": "Munich", "country": "DE"}
-    assert client.put(f"{URL}/{cid}", json={"packages": customer["packages"], "address": new_address}, headers=partner.headers).status_code == 202
+    assert (
+        client.put(
+            f"{URL}/{cid}", json={"packages": customer["packages"], "address": new_address}, headers=partner.headers
+        ).status_code
+        == 202
+    )
     wait_for(lambda: _screenings(db, cid), lambda s: len(s) == 2, timeout=60)
     wait_for(lambda: _customer(client, partner, cid).json(), lambda c: c["status"] == "provisioned")
     assert _screenings(db, cid) == [("created", "clear"), ("address_changed", "clear")]
@@ -78,7 +91,10 @@ def test_a_listed_customer_opens_a_case_and_provisioning_still_completes(client,
     cid, case_id = listed_customer
     customer = wait_for(
         lambda: _customer(client, partner, cid).json(),
-        lambda c: all(p["status"] == "provisioned" for p in c["resourceDetails"]["packages"]) and c["status"] != "provisioning",
+        lambda c: (
+            all(p["status"] == "provisioned" for p in c["resourceDetails"]["packages"])
+            and c["status"] != "provisioning"
+        ),
     )
     assert customer["status"] == "pending_rpl_review"
     assert customer["orgId"]  # the org exists: services are active
@@ -90,7 +106,13 @@ def test_a_listed_customer_opens_a_case_and_provisioning_still_completes(client,
     reviewer, _ = team
     case = client.get(f"/v1/compliance/cases/{case_id}", headers=reviewer).json()
     hit = case["hits"][0]
-    assert hit["source"] == "OFAC-SDN" and hit["entryId"] and hit["matchedVariant"] and hit["features"] and hit["listVersion"]
+    assert (
+        hit["source"] == "OFAC-SDN"
+        and hit["entryId"]
+        and hit["matchedVariant"]
+        and hit["features"]
+        and hit["listVersion"]
+    )
     assert case["customer"]["address"]["country"] == "IR" and case["timeline"][0]["event"] == "opened"
 
 
@@ -98,7 +120,11 @@ def test_approve_restores_the_status_and_is_not_reopened_for_the_same_entry(clie
     cid, case_id = listed_customer
     reviewer, _ = team
     wait_for(lambda: _customer(client, partner, cid).json()["status"], lambda s: s == "pending_rpl_review")
-    decided = client.post(f"/v1/compliance/cases/{case_id}/decision", json={"decision": "approve", "reason": "different airline"}, headers=reviewer)
+    decided = client.post(
+        f"/v1/compliance/cases/{case_id}/decision",
+        json={"decision": "approve", "reason": "different airline"},
+        headers=reviewer,
+    )
     assert decided.status_code == 200 and decided.json()["status"] == "approved"
     assert _customer(client, partner, cid).json()["status"] == "provisioned"
     # Re-screening against the same list version does not reopen: the entry is allow-listed.
@@ -123,8 +149,14 @@ def test_approve_restores_the_status_and_is_not_reopened_for_the_same_entry(clie
 def test_reject_alone_does_not_deprovision(client, partner, db, listed_customer, team):
     cid, case_id = listed_customer
     reviewer, operator = team
-    assert_error_body(client.post(f"/v1/compliance/cases/{case_id}/decision", json={"decision": "reject"}, headers=reviewer), 400)
-    rejected = client.post(f"/v1/compliance/cases/{case_id}/decision", json={"decision": "reject", "reason": "confirmed listed party"}, headers=reviewer)
+    assert_error_body(
+        client.post(f"/v1/compliance/cases/{case_id}/decision", json={"decision": "reject"}, headers=reviewer), 400
+    )
+    rejected = client.post(
+        f"/v1/compliance/cases/{case_id}/decision",
+        json={"decision": "reject", "reason": "confirmed listed party"},
+        headers=reviewer,
+    )
     assert rejected.json()["status"] == "noncompliant"
     assert client.post("/v1/sandbox/tick", headers=operator).status_code == 200
     assert _customer(client, partner, cid).status_code == 200
@@ -136,14 +168,25 @@ def test_three_unreachable_attempts_deprovision(client, partner, db, listed_cust
     cid, case_id = listed_customer
     reviewer, _ = team
     for n in range(3):
-        r = client.post(f"/v1/compliance/cases/{case_id}/contactAttempts", json={"channel": "email", "outcome": "unreachable", "note": f"try {n}"}, headers=reviewer)
+        r = client.post(
+            f"/v1/compliance/cases/{case_id}/contactAttempts",
+            json={"channel": "email", "outcome": "unreachable", "note": f"try {n}"},
+            headers=reviewer,
+        )
         assert r.status_code == 201
     assert r.json()["status"] == "deprovisioned" and len(r.json()["contactAttempts"]) == 3
     wait_for(lambda: _customer(client, partner, cid).status_code, lambda code: code == 404)
     from wholesale.events.models import AuditEvent
 
     with db.session(write=False) as s:
-        reasons = [e.data.get("reason", "") for e in s.scalars(sa.select(AuditEvent).where(AuditEvent.subject_id == cid, AuditEvent.action == "customer.delete_requested"))]
+        reasons = [
+            e.data.get("reason", "")
+            for e in s.scalars(
+                sa.select(AuditEvent).where(
+                    AuditEvent.subject_id == cid, AuditEvent.action == "customer.delete_requested"
+                )
+            )
+        ]
     assert reasons and "unreachable after 3 contact attempts" in reasons[0]
 
 
@@ -151,7 +194,11 @@ def test_two_unreachable_then_reached_does_not_deprovision(client, partner, db, 
     cid, case_id = listed_customer
     reviewer, _ = team
     for outcome in ("unreachable", "unreachable", "reached"):
-        client.post(f"/v1/compliance/cases/{case_id}/contactAttempts", json={"channel": "phone", "outcome": outcome}, headers=reviewer)
+        client.post(
+            f"/v1/compliance/cases/{case_id}/contactAttempts",
+            json={"channel": "phone", "outcome": outcome},
+            headers=reviewer,
+        )
     case = client.get(f"/v1/compliance/cases/{case_id}", headers=reviewer).json()
     assert case["status"] == "open" and case["unreachableAttempts"] == 2 and len(case["contactAttempts"]) == 3
     assert _customer(client, partner, cid).status_code == 200
@@ -161,7 +208,9 @@ def test_thirty_days_on_the_clock_deprovision_and_twenty_nine_do_not(client, par
     """R14 on the injectable clock: move the sandbox clock, tick, and watch."""
     cid, case_id = listed_customer
     reviewer, operator = team
-    client.post(f"/v1/compliance/cases/{case_id}/decision", json={"decision": "reject", "reason": "listed"}, headers=reviewer)
+    client.post(
+        f"/v1/compliance/cases/{case_id}/decision", json={"decision": "reject", "reason": "listed"}, headers=reviewer
+    )
     assert client.post("/v1/sandbox/clock", json={"advanceSeconds": 29 * 86400}, headers=operator).status_code == 200
     client.post("/v1/sandbox/tick", headers=operator)
     assert _customer(client, partner, cid).status_code == 200
@@ -181,7 +230,9 @@ def test_case_data_tenancy(client, make_partner, db, team):
     assert_error_body(client.get("/v1/compliance/cases", headers=a.headers), 403)
     assert_error_body(client.get(f"/v1/compliance/cases/{case_id}", headers=a.headers), 403)
     assert_error_body(client.get(f"{URL}/{cid}/compliance", headers=b.headers), 404)
-    assert_error_body(client.post(f"/v1/compliance/cases/{case_id}/decision", json={"decision": "approve"}, headers=operator), 403)
+    assert_error_body(
+        client.post(f"/v1/compliance/cases/{case_id}/decision", json={"decision": "approve"}, headers=operator), 403
+    )
     queue = client.get(f"/v1/compliance/cases?status=open&customerId={cid}", headers=reviewer).json()["items"]
     assert [c["id"] for c in queue] == [case_id] and "hits" not in queue[0]
     assert_error_body(client.get("/v1/compliance/cases?status=weird", headers=reviewer), 400)
@@ -189,16 +240,27 @@ def test_case_data_tenancy(client, make_partner, db, team):
 
 def test_adhoc_screening_endpoint(client, team, partner):
     reviewer, _ = team
-    hit = client.post("/v1/compliance/screenings", json={"id": "q1", "name": "MAHAN AIR", "country": "IR"}, headers=reviewer).json()
+    hit = client.post(
+        "/v1/compliance/screenings", json={"id": "q1", "name": "MAHAN AIR", "country": "IR"}, headers=reviewer
+    ).json()
     assert hit["id"] == "q1" and hit["decision"] == "match" and hit["hits"][0]["source"] == "OFAC-SDN"
-    clear = client.post("/v1/compliance/screenings", json={"name": "Sunny Side Dental Practice"}, headers=reviewer).json()
+    clear = client.post(
+        "/v1/compliance/screenings", json={"name": "Sunny Side Dental Practice"}, headers=reviewer
+    ).json()
     assert clear["decision"] == "clear" and clear["hits"] == []
     assert_error_body(client.post("/v1/compliance/screenings", json={"name": "x"}, headers=partner.headers), 403)
 
 
 def _cli(url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = os.environ | {"WHOLESALE_DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "wholesale.cli", *args], input=stdin, capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "wholesale.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_cli_screen_and_lists_load(tmp_path):
@@ -206,7 +268,10 @@ def test_cli_screen_and_lists_load(tmp_path):
 
     url = fresh_database_url(tmp_path)
     assert _cli(url, "migrate").returncode == 0
-    lines = "\n".join(json.dumps(q) for q in [{"id": "1", "name": "Mahan Air", "country": "IR"}, {"id": "2", "name": "Sunny Side Dental Practice"}])
+    lines = "\n".join(
+        json.dumps(q)
+        for q in [{"id": "1", "name": "Mahan Air", "country": "IR"}, {"id": "2", "name": "Sunny Side Dental Practice"}]
+    )
     out = _cli(url, "screen", stdin=lines + "\n")
     assert out.returncode == 0, out.stderr
     results = [json.loads(line) for line in out.stdout.splitlines()]
@@ -229,7 +294,9 @@ def test_cli_screen_and_lists_load(tmp_path):
     assert "DPL" in _cli(url, "lists", "show").stdout
 
 
-def test_an_approved_customer_reopens_for_a_new_entry_but_not_for_the_cleared_one(client, partner, db, listed_customer, team, tmp_path):
+def test_an_approved_customer_reopens_for_a_new_entry_but_not_for_the_cleared_one(
+    client, partner, db, listed_customer, team, tmp_path
+):
     """The allow-list holds (entry, list version): a new list version that adds an entry re-opens the case."""
     from wholesale.compliance import lists
     from wholesale.compliance import service as compliance
@@ -239,7 +306,9 @@ def test_an_approved_customer_reopens_for_a_new_entry_but_not_for_the_cleared_on
 
     cid, case_id = listed_customer
     reviewer, _ = team
-    client.post(f"/v1/compliance/cases/{case_id}/decision", json={"decision": "approve", "reason": "not them"}, headers=reviewer)
+    client.post(
+        f"/v1/compliance/cases/{case_id}/decision", json={"decision": "approve", "reason": "not them"}, headers=reviewer
+    )
     shipped = {p.name: p for p in default_list_paths()}
     dpl = tmp_path / "dpl.txt"
     lines = shipped["dpl.txt"].read_text().splitlines()
@@ -258,7 +327,13 @@ def test_an_approved_customer_reopens_for_a_new_entry_but_not_for_the_cleared_on
         rescreen()
         wait_for(lambda: _screenings(db, cid), lambda sc: len(sc) == 2, timeout=60)
         with db.session(write=False) as s:
-            cases = list(s.scalars(sa.select(ComplianceCase).where(ComplianceCase.customer_id == cid).order_by(ComplianceCase.opened_at)))
+            cases = list(
+                s.scalars(
+                    sa.select(ComplianceCase)
+                    .where(ComplianceCase.customer_id == cid)
+                    .order_by(ComplianceCase.opened_at)
+                )
+            )
         assert [c.status for c in cases] == ["approved", "open"]
         assert {h["source"] for h in cases[1].hits} == {"DPL"}  # the cleared SDN entry stayed cleared
     finally:

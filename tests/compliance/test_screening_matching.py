@@ -7,8 +7,14 @@ import json
 
 import pytest
 
-from wholesale.compliance.screening import (ScreeningConfig, ScreeningQuery, Screener, default_list_paths,
-                                            load_lists, screen_jsonl)
+from wholesale.compliance.screening import (
+    Screener,
+    ScreeningConfig,
+    ScreeningQuery,
+    default_list_paths,
+    load_lists,
+    screen_jsonl,
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +57,16 @@ def test_dpl_name_found(screener):
     assert any(h.source == "DPL" and h.score == r.score for h in r.hits)
 
 
-@pytest.mark.parametrize("query", ["Northern Harbor Logistics GmbH", "Hoffmann & Partner Dental AG",
-                                   "Crystal Cloud Software Ltd", "Patricia Lucas Wheeler", "Acme Widgets Inc."])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Northern Harbor Logistics GmbH",
+        "Hoffmann & Partner Dental AG",
+        "Crystal Cloud Software Ltd",
+        "Patricia Lucas Wheeler",
+        "Acme Widgets Inc.",
+    ],
+)
 def test_innocent_names_are_clear(screener, query):
     assert screen(screener, query).decision == "clear"
 
@@ -109,8 +123,10 @@ def test_hits_explain_themselves(screener):
 
 
 def test_jsonl_shape(screener):
-    src = io.StringIO('{"id": "c1", "name": "Banco Nacional de Cuba", "country": "CU"}\n\n'
-                      '{"id": "c2", "name": "Northern Harbor Logistics GmbH", "postalCode": "20095"}\n')
+    src = io.StringIO(
+        '{"id": "c1", "name": "Banco Nacional de Cuba", "country": "CU"}\n\n'
+        '{"id": "c2", "name": "Northern Harbor Logistics GmbH", "postalCode": "20095"}\n'
+    )
     out = io.StringIO()
     assert screen_jsonl(src, out, screener) == 2
     lines = [json.loads(x) for x in out.getvalue().splitlines()]

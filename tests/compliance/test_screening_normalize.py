@@ -48,8 +48,17 @@ def test_reverse_person_name():
     assert reverse_person_name("NO COMMA") is None
 
 
-@pytest.mark.parametrize(("raw", "code"), [("Russia", "RU"), ("Korea, North", "KP"), ("United Kingdom", "GB"),
-                                           ("de", "DE"), ("Region: Crimea", "UA"), ("Atlantis", None)])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("Russia", "RU"),
+        ("Korea, North", "KP"),
+        ("United Kingdom", "GB"),
+        ("de", "DE"),
+        ("Region: Crimea", "UA"),
+        ("Atlantis", None),
+    ],
+)
 def test_country_code(raw, code):
     assert country_code(raw) == code
 

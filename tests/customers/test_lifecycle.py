@@ -2,8 +2,8 @@
 
 import pytest
 import sqlalchemy as sa
-from helpers import assert_error_body, customer_body, validate_against_spec, wait_for
 
+from helpers import assert_error_body, customer_body, validate_against_spec, wait_for
 from wholesale.kit import faults
 
 URL = "/v1/wholesale/customers"
@@ -56,10 +56,23 @@ def test_post_202_then_provisioned_with_org_country_from_billing_address(client,
         admin = s.scalars(sa.select(User).where(User.email == body["customerInfo"]["primaryEmail"])).one()
         assert admin.org_id == customer["orgId"] and admin.roles == ["full_admin"]
         assert s.scalars(sa.select(MeetingsSite).where(MeetingsSite.org_id == customer["orgId"])).one()
-        assert s.scalars(sa.select(CallingLocation).where(CallingLocation.org_id == customer["orgId"])).one().timezone == "America/Los_Angeles"
+        assert (
+            s.scalars(sa.select(CallingLocation).where(CallingLocation.org_id == customer["orgId"])).one().timezone
+            == "America/Los_Angeles"
+        )
 
 
-@pytest.mark.parametrize("step", ["customers.org", "customers.admin", "customers.site", "customers.location", "customers.grant:webex_calling", "customers.finish"])
+@pytest.mark.parametrize(
+    "step",
+    [
+        "customers.org",
+        "customers.admin",
+        "customers.site",
+        "customers.location",
+        "customers.grant:webex_calling",
+        "customers.finish",
+    ],
+)
 def test_each_step_is_retried_after_an_injected_failure(client, partner, step):
     faults.inject(step, times=2)
     url = _create(client, partner)
@@ -69,13 +82,20 @@ def test_each_step_is_retried_after_an_injected_failure(client, partner, step):
 
 
 def test_a_package_that_never_grants_gives_provisioned_with_errors(client, partner):
-    faults.inject("customers.grant:webex_calling", times=100, error_code=2560, description="Webex Calling services are down for maintenance.")
+    faults.inject(
+        "customers.grant:webex_calling",
+        times=100,
+        error_code=2560,
+        description="Webex Calling services are down for maintenance.",
+    )
     customer = _settled(client, partner, _create(client, partner))
     assert customer["status"] == "provisioned_with_errors"
     validate_against_spec(customer, "Customer")
     packages = {p["name"]: p for p in customer["resourceDetails"]["packages"]}
     assert packages["webex_calling"]["status"] == "error"
-    assert packages["webex_calling"]["errors"] == [{"errorCode": 2560, "description": "Webex Calling services are down for maintenance."}]
+    assert packages["webex_calling"]["errors"] == [
+        {"errorCode": 2560, "description": "Webex Calling services are down for maintenance."}
+    ]
     assert packages["webex_meetings"]["status"] == "provisioned"
 
 
@@ -86,7 +106,11 @@ def test_a_step_that_never_succeeds_gives_error(client, partner):
     assert customer["errors"][0]["description"] == "Identity directory unavailable."
     # An update retries a customer in error.
     faults.clear()
-    update = client.put(customer["id"].join([URL + "/", ""]), json={"packages": ["webex_meetings", "webex_calling"]}, headers=partner.headers)
+    update = client.put(
+        customer["id"].join([URL + "/", ""]),
+        json={"packages": ["webex_meetings", "webex_calling"]},
+        headers=partner.headers,
+    )
     assert update.status_code == 202
     assert _settled(client, partner, f"{URL}/{customer['id']}")["status"] == "provisioned"
 
@@ -116,12 +140,19 @@ def test_removing_a_package_in_use_is_409_naming_the_holders(client, partner, db
     url = _create(client, partner)
     customer = _settled(client, partner, url)
     with db.transaction() as s:
-        s.execute(sa.update(CustomerPackageRow).where(CustomerPackageRow.customer_id == customer["id"], CustomerPackageRow.name == "webex_calling").values(assigned=3))
+        s.execute(
+            sa.update(CustomerPackageRow)
+            .where(CustomerPackageRow.customer_id == customer["id"], CustomerPackageRow.name == "webex_calling")
+            .values(assigned=3)
+        )
     response = client.put(url, json={"packages": ["webex_meetings"]}, headers=partner.headers)
     assert "while 3 user(s) hold it" in assert_error_body(response, 409)["message"]
     below = client.put(
         url,
-        json={"packages": ["webex_meetings", "webex_calling"], "provisioningParameters": {"packages": {"limits": {"webex_calling": 2}}}},
+        json={
+            "packages": ["webex_meetings", "webex_calling"],
+            "provisioningParameters": {"packages": {"limits": {"webex_calling": 2}}},
+        },
         headers=partner.headers,
     )
     assert "2 is below the 3 already assigned" in assert_error_body(below, 409)["message"]
@@ -146,7 +177,12 @@ def test_address_change_moves_the_org_country(client, partner):
     url = _create(client, partner)
     customer = _settled(client, partner, url)
     new_address = {"addressLine1": "10 Rue de Rivoli", "city": "Paris", "zipOrPostalCode": "75001", "country": "FR"}
-    assert client.put(url, json={"packages": customer["packages"], "address": new_address}, headers=partner.headers).status_code == 202
+    assert (
+        client.put(
+            url, json={"packages": customer["packages"], "address": new_address}, headers=partner.headers
+        ).status_code
+        == 202
+    )
     customer = _settled(client, partner, url)
     assert customer["address"]["country"] == "FR"
     assert client.get(f"/v1/organizations/{customer['orgId']}", headers=partner.headers).json()["countryCode"] == "FR"
@@ -164,11 +200,20 @@ def test_delete_goes_through_deleting_then_404_and_keeps_a_tombstone(client, par
     wait_for(lambda: client.get(url, headers=partner.headers).status_code, lambda code: code == 404)
     with db.session(write=False) as s:
         tomb = s.get(Customer, customer["id"])
-        actions = list(s.scalars(sa.select(AuditEvent.action).where(AuditEvent.subject_id == customer["id"]).order_by(AuditEvent.id)))
+        actions = list(
+            s.scalars(
+                sa.select(AuditEvent.action).where(AuditEvent.subject_id == customer["id"]).order_by(AuditEvent.id)
+            )
+        )
     assert tomb.status == "deleted" and tomb.deleted_at is not None
     assert actions[0] == "customer.created" and actions[-2:] == ["customer.delete_requested", "customer.deleted"]
     # The external id is free again.
-    assert client.post(URL, json=customer_body(partner.template_id, externalId=body["externalId"]), headers=partner.headers).status_code == 202
+    assert (
+        client.post(
+            URL, json=customer_body(partner.template_id, externalId=body["externalId"]), headers=partner.headers
+        ).status_code
+        == 202
+    )
 
 
 def test_delete_while_provisioning_wins(client, partner):
@@ -192,7 +237,10 @@ def test_partner_own_org_appears_flagged_and_leaves_when_cancelled(client, partn
     assert [c["id"] for c in listed if c["isPartnerOrg"]] == [customer["id"]]
     validate_against_spec({"items": listed}, "CustomerListResponse")
     client.delete(url, headers=partner.headers)
-    wait_for(lambda: [c["id"] for c in client.get(URL, headers=partner.headers).json()["items"]], lambda ids: customer["id"] not in ids)
+    wait_for(
+        lambda: [c["id"] for c in client.get(URL, headers=partner.headers).json()["items"]],
+        lambda ids: customer["id"] not in ids,
+    )
 
 
 def test_list_filters(client, partner):
@@ -205,7 +253,9 @@ def test_list_filters(client, partner):
     by_org = client.get(f"{URL}?orgId={ca['orgId']}", headers=partner.headers).json()["items"]
     assert [c["id"] for c in by_org] == [ca["id"]]
     for query in ("status=provisioned,error", "status=provisioned&status=error"):
-        assert {ca["id"], cb["id"]} <= {c["id"] for c in client.get(f"{URL}?{query}", headers=partner.headers).json()["items"]}
+        assert {ca["id"], cb["id"]} <= {
+            c["id"] for c in client.get(f"{URL}?{query}", headers=partner.headers).json()["items"]
+        }
     assert client.get(f"{URL}?status=error", headers=partner.headers).json()["items"] == []
     assert_error_body(client.get(f"{URL}?status=bogus", headers=partner.headers), 400)
 
@@ -214,7 +264,13 @@ def test_templates_crud(client, make_partner):
     a, b = make_partner(), make_partner()
     created = client.post(
         "/v1/wholesale/customerTemplates",
-        json={"name": "Gold", "language": "de_de", "meetingsTimezone": "Europe/Berlin", "pstnEnabled": False, "allowedPackages": ["webex_suite"]},
+        json={
+            "name": "Gold",
+            "language": "de_de",
+            "meetingsTimezone": "Europe/Berlin",
+            "pstnEnabled": False,
+            "allowedPackages": ["webex_suite"],
+        },
         headers=a.headers,
     )
     assert created.status_code == 201
@@ -225,9 +281,19 @@ def test_templates_crud(client, make_partner):
     assert tid in ids and a.template_id in ids
     replaced = client.put(f"/v1/wholesale/customerTemplates/{tid}", json={"name": "Gold 2"}, headers=a.headers).json()
     assert replaced["name"] == "Gold 2" and replaced["pstnEnabled"] is True and "allowedPackages" not in replaced
-    assert_error_body(client.post("/v1/wholesale/customerTemplates", json={"name": "x", "meetingsTimezone": "Nowhere/Land"}, headers=a.headers), 400)
+    assert_error_body(
+        client.post(
+            "/v1/wholesale/customerTemplates", json={"name": "x", "meetingsTimezone": "Nowhere/Land"}, headers=a.headers
+        ),
+        400,
+    )
     _create(client, a)
-    assert "used by 1 customer" in assert_error_body(client.delete(f"/v1/wholesale/customerTemplates/{a.template_id}", headers=a.headers), 409)["message"]
+    assert (
+        "used by 1 customer"
+        in assert_error_body(client.delete(f"/v1/wholesale/customerTemplates/{a.template_id}", headers=a.headers), 409)[
+            "message"
+        ]
+    )
     assert client.delete(f"/v1/wholesale/customerTemplates/{tid}", headers=a.headers).status_code == 204
     assert_error_body(client.get(f"/v1/wholesale/customerTemplates/{tid}", headers=a.headers), 404)
 

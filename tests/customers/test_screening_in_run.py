@@ -3,6 +3,7 @@ provisioning run never waits for the screening."""
 
 import sqlalchemy as sa
 from dbos import DBOS
+
 from helpers import customer_body, wait_for
 
 URL = "/v1/wholesale/customers"
@@ -35,6 +36,8 @@ def test_provisioning_settles_while_screening_cannot_run(client, partner, db, mo
     monkeypatch.setattr(workflows.lists, "get_screener", broken)
     response = client.post(URL, json=customer_body(partner.template_id), headers=partner.headers)
     url = response.json()["url"].replace("http://testserver", "")
-    customer = wait_for(lambda: client.get(url, headers=partner.headers).json(), lambda c: c["status"] != "provisioning")
+    customer = wait_for(
+        lambda: client.get(url, headers=partner.headers).json(), lambda c: c["status"] != "provisioning"
+    )
     assert customer["status"] == "provisioned"
     assert _screenings(db, customer["id"]) == []

@@ -58,7 +58,9 @@ PACKAGE_ALLOWED = {
 }
 
 
-@pytest.mark.parametrize(("status", "event"), list(itertools.product(list(P), ["granted", "failed", "retry", "remove"])))
+@pytest.mark.parametrize(
+    ("status", "event"), list(itertools.product(list(P), ["granted", "failed", "retry", "remove"]))
+)
 def test_package_transitions(status, event):
     if (status, event) in PACKAGE_ALLOWED:
         assert states.apply_package(status, event) == PACKAGE_ALLOWED[(status, event)]

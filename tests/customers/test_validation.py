@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+
 from helpers import assert_error_body, customer_body
 
 URL = "/v1/wholesale/customers"
@@ -60,7 +61,8 @@ def test_create_rejects_with_the_field_named(client, partner, path, value, expec
 
 # The precheck body has no customerInfo.language (spec) and customerInfo is optional there.
 @pytest.mark.parametrize(
-    ("path", "value", "expected"), [c for c in CASES if c[0] not in ("customerInfo", "customerInfo.language", "provisioningId")]
+    ("path", "value", "expected"),
+    [c for c in CASES if c[0] not in ("customerInfo", "customerInfo.language", "provisioningId")],
 )
 def test_precheck_runs_the_same_rules(client, partner, path, value, expected):
     body = _set(customer_body(partner.template_id), path, value)
@@ -68,7 +70,11 @@ def test_precheck_runs_the_same_rules(client, partner, path, value, expected):
 
 
 def test_addons_with_a_base_package_are_accepted(client, partner):
-    for packages in (["webex_calling", "cisco_calling_plan"], ["cx_essentials", "attendant_console"], ["common_area_calling", "cisco_calling_plan"]):
+    for packages in (
+        ["webex_calling", "cisco_calling_plan"],
+        ["cx_essentials", "attendant_console"],
+        ["common_area_calling", "cisco_calling_plan"],
+    ):
         assert _post(client, partner, customer_body(partner.template_id, packages=packages)).status_code == 202
 
 
@@ -78,7 +84,9 @@ def test_state_or_province_accepts_codes_and_names_and_is_normalised(client, par
     body = customer_body(partner.template_id)
     body["address"]["stateOrProvince"] = "California"
     url = _post(client, partner, body).json()["url"].replace("http://testserver", "")
-    customer = wait_for(lambda: client.get(url, headers=partner.headers).json(), lambda c: c["status"] != "provisioning")
+    customer = wait_for(
+        lambda: client.get(url, headers=partner.headers).json(), lambda c: c["status"] != "provisioning"
+    )
     assert customer["address"]["stateOrProvince"] == "CA"
     ca = customer_body(partner.template_id, packages=["webex_meetings"])
     ca.pop("provisioningParameters")
@@ -147,7 +155,10 @@ def test_precheck_answers_the_spec_success_shape_and_writes_nothing(client, part
     body = customer_body(partner.template_id)
     ok = _post(client, partner, body, URL + "/validate")
     assert ok.status_code == 200
-    assert ok.json() == {"message": "success", "info": {"infoCode": 100, "description": "Provisioning preCheck validation successful."}}
+    assert ok.json() == {
+        "message": "success",
+        "info": {"infoCode": 100, "description": "Provisioning preCheck validation successful."},
+    }
     validate_against_spec(ok.json(), "CustomerProvisioningPrecheckResponse")
     minimal = {"address": body["address"], "customerInfo": {"primaryEmail": "someone@example.com"}}
     assert _post(client, partner, minimal, URL + "/validate").status_code == 200

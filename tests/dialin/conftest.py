@@ -1,8 +1,9 @@
 """Dial-in fixtures: the global telephony domain and location overrides are saved and restored around a test."""
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
+
 from dialin_support import TEST_DOMAIN_CSV
 
 

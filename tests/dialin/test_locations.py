@@ -40,13 +40,41 @@ def test_default_countries_map_to_their_own_location() -> None:
         assert mapping[country] == location
 
 
-EU = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+EU = [
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+]
 
 
 @pytest.mark.parametrize(
     ("countries", "location"),
     [
-        (EU + ["IS", "LI", "NO", "CH"], "EURO"),
+        ([*EU, "IS", "LI", "NO", "CH"], "EURO"),
         (["GB", "RS", "UA", "TR", "AE", "SA", "IL", "ZA", "NG", "KE", "EG", "MA"], "EMEA"),
         (["US", "CA", "MX", "BR", "AR", "CL", "PA", "CR", "JM", "PR", "TT", "CU"], "AMER"),
         (["AU", "NZ"], "ANZ"),
@@ -55,18 +83,34 @@ EU = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI
 )
 def test_default_mapping_follows_issue_regions(countries: list[str], location: str) -> None:
     mapping = default_location_map()  # R18 default mapping from issue 4
-    assert {c: mapping[c] for c in countries} == {c: location for c in countries}
+    assert {c: mapping[c] for c in countries} == dict.fromkeys(countries, location)
 
 
 @pytest.mark.parametrize(
     ("country", "location"),
     [
         # Territories: the decisions documented in locations.py.
-        ("AX", "EURO"), ("RE", "EURO"), ("GF", "EURO"), ("SJ", "EURO"),
-        ("GG", "EMEA"), ("GI", "EMEA"), ("IO", "EMEA"), ("TF", "EMEA"), ("BV", "EMEA"),
-        ("BL", "AMER"), ("PM", "AMER"), ("GL", "AMER"), ("UM", "AMER"), ("GS", "AMER"),
-        ("CX", "ANZ"), ("HM", "ANZ"), ("CK", "ANZ"), ("AQ", "ANZ"),
-        ("GU", "APAC"), ("PF", "APAC"), ("PN", "APAC"),
+        ("AX", "EURO"),
+        ("RE", "EURO"),
+        ("GF", "EURO"),
+        ("SJ", "EURO"),
+        ("GG", "EMEA"),
+        ("GI", "EMEA"),
+        ("IO", "EMEA"),
+        ("TF", "EMEA"),
+        ("BV", "EMEA"),
+        ("BL", "AMER"),
+        ("PM", "AMER"),
+        ("GL", "AMER"),
+        ("UM", "AMER"),
+        ("GS", "AMER"),
+        ("CX", "ANZ"),
+        ("HM", "ANZ"),
+        ("CK", "ANZ"),
+        ("AQ", "ANZ"),
+        ("GU", "APAC"),
+        ("PF", "APAC"),
+        ("PN", "APAC"),
     ],
 )
 def test_territory_decisions(country: str, location: str) -> None:

@@ -89,9 +89,7 @@ def test_nothing_available_warns_without_crashing(location: str) -> None:
 
 
 def test_unavailable_location_default_is_not_used() -> None:
-    domain = parse_telephony_csv(
-        "country,number,label,tollType,available\nGB,+442079460958,GB Toll,toll,no\n"
-    )
+    domain = parse_telephony_csv("country,number,label,tollType,available\nGB,+442079460958,GB Toll,toll,no\n")
     decision = derive_default_call_in("KE", domain, MAP, pstn_enabled=True)  # R18
     assert decision.source == "none" and decision.number is None
     assert "KE" in decision.warning and "GB" in decision.warning
@@ -153,8 +151,14 @@ _entries = st.builds(
     st.booleans(),
 )
 _NUMBERS = {
-    "US": "+1408555{:04d}", "CA": "+1416555{:04d}", "GB": "+44207946{:04d}", "DE": "+496922{:04d}",
-    "FR": "+3317091{:04d}", "AU": "+612555{:04d}", "SG": "+656703{:04d}", "JP": "+813457{:04d}",
+    "US": "+1408555{:04d}",
+    "CA": "+1416555{:04d}",
+    "GB": "+44207946{:04d}",
+    "DE": "+496922{:04d}",
+    "FR": "+3317091{:04d}",
+    "AU": "+612555{:04d}",
+    "SG": "+656703{:04d}",
+    "JP": "+813457{:04d}",
 }
 
 

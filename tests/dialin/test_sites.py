@@ -1,9 +1,10 @@
 """Meetings sites end to end (R15-R18): derivation at provisioning, re-derivation, pinning, tenancy, portal preview."""
 
 import pytest
+from prometheus_client import REGISTRY
+
 from dialin_support import audit, create_customer, settle, site_of
 from helpers import assert_error_body
-from prometheus_client import REGISTRY
 
 SITES = "/v1/meetings/sites"
 
@@ -50,7 +51,10 @@ def test_six_countries_end_to_end(client, partner, telephony):
         assert client.get(f"{SITES}/{site['id']}", headers=partner.headers).json() == site
     nz = site_of(client, partner.headers, create_customer(client, partner, "NZ")["orgId"])
     assert nz["defaultCallInNumber"] == {
-        "number": "+61280735099", "countryCode": "+61", "label": "Australia Toll (Sydney)", "tollType": "toll"
+        "number": "+61280735099",
+        "countryCode": "+61",
+        "label": "Australia Toll (Sydney)",
+        "tollType": "toll",
     }
 
 
@@ -70,13 +74,20 @@ def test_pstn_disabled_template_gives_no_number_and_no_warning(client, make_part
     customer = create_customer(client, partner, "US")
     assert customer["status"] == "provisioned" and _meetings_warnings(customer) == []
     site = site_of(client, partner.headers, customer["orgId"])
-    assert (site["pstnEnabled"], site["defaultCallInNumber"], site["source"], site["location"]) == (False, None, "none", "AMER")
+    assert (site["pstnEnabled"], site["defaultCallInNumber"], site["source"], site["location"]) == (
+        False,
+        None,
+        "none",
+        "AMER",
+    )
     assert "warning" not in site
 
 
 def test_nothing_available_still_creates_the_site_with_a_warning_and_a_metric(client, partner, telephony):
     """R18: no NZ and no AU number -> the site exists, the meetings package warns (3100), /metrics counts it."""
-    telephony("country,number,label,tollType,available\nAU,+61280735099,Australia Toll,toll,false\nUS,+14085550142,US Toll,toll,true\n")
+    telephony(
+        "country,number,label,tollType,available\nAU,+61280735099,Australia Toll,toll,false\nUS,+14085550142,US Toll,toll,true\n"
+    )
     sample = {"country": "NZ", "location": "ANZ"}
     before = REGISTRY.get_sample_value("wholesale_meetings_sites_without_call_in_total", sample) or 0.0
     customer = create_customer(client, partner, "NZ")
@@ -95,7 +106,9 @@ def _move(client, partner, customer: dict, country: str) -> dict:
     from dialin_support import ADDRESSES
 
     url = f"/v1/wholesale/customers/{customer['id']}"
-    response = client.put(url, json={"packages": ["webex_meetings"], "address": ADDRESSES[country]}, headers=partner.headers)
+    response = client.put(
+        url, json={"packages": ["webex_meetings"], "address": ADDRESSES[country]}, headers=partner.headers
+    )
     assert response.status_code == 202, response.text
     return settle(client, partner, url)
 
@@ -110,7 +123,11 @@ def test_billing_country_change_rederives_the_site(client, partner, telephony, d
     assert moved["status"] == "provisioned", moved
     after = site_of(client, partner.headers, customer["orgId"])
     assert after["id"] == site["id"]
-    assert (after["location"], after["source"], after["defaultCallInNumber"]["number"]) == ("EURO", "orgCountry", "+33170918646")
+    assert (after["location"], after["source"], after["defaultCallInNumber"]["number"]) == (
+        "EURO",
+        "orgCountry",
+        "+33170918646",
+    )
     changes = audit(db, site["id"], "site.rederived")
     assert changes[-1]["reason"] == "customer.updated" and changes[-1]["to"]["number"] == "+33170918646"
     # Moving to a country without numbers: its location default, and the package warning stays in sync.
@@ -139,7 +156,9 @@ def test_a_pinned_site_keeps_its_number_across_a_country_change(client, partner,
     operator = _operator(platform_token)
     customer = create_customer(client, partner, "US")
     site = site_of(client, partner.headers, customer["orgId"])
-    pinned = client.put(f"{SITES}/{site['id']}/defaultCallInNumber", json={"number": "+1 646 555 0199"}, headers=operator)
+    pinned = client.put(
+        f"{SITES}/{site['id']}/defaultCallInNumber", json={"number": "+1 646 555 0199"}, headers=operator
+    )
     assert pinned.status_code == 200, pinned.text
     assert pinned.json()["pinned"] is True and pinned.json()["defaultCallInNumber"]["number"] == "+16465550199"
     assert audit(db, site["id"], "site.pinned")
@@ -150,7 +169,9 @@ def test_a_pinned_site_keeps_its_number_across_a_country_change(client, partner,
     unpinned = client.put(f"{SITES}/{site['id']}/defaultCallInNumber", json={"number": None}, headers=operator)
     assert unpinned.status_code == 200, unpinned.text
     assert (unpinned.json()["pinned"], unpinned.json()["source"], unpinned.json()["defaultCallInNumber"]["number"]) == (
-        False, "orgCountry", "+33170918646"
+        False,
+        "orgCountry",
+        "+33170918646",
     )
 
 
@@ -162,13 +183,20 @@ def test_pin_refuses_numbers_outside_the_domain_and_non_operators(client, partne
     assert "not in the telephony domain" in body["message"]
     assert_error_body(client.put(url, json={"number": "nonsense"}, headers=_operator(platform_token)), 400)
     assert_error_body(client.put(url, json={"number": "+16465550199"}, headers=partner.headers), 403)
-    assert_error_body(client.put(f"{SITES}/SITE-nope/defaultCallInNumber", json={"number": "+16465550199"}, headers=_operator(platform_token)), 404)
+    assert_error_body(
+        client.put(
+            f"{SITES}/SITE-nope/defaultCallInNumber", json={"number": "+16465550199"}, headers=_operator(platform_token)
+        ),
+        404,
+    )
     # A number of another country is allowed when it is in the domain.
     ok = client.put(url, json={"number": "+81345781488"}, headers=_operator(platform_token))
     assert ok.status_code == 200 and ok.json()["source"] == "locationDefault"
 
 
-def test_domain_change_rederives_only_sites_whose_number_became_unavailable(client, partner, telephony, platform_token, db):
+def test_domain_change_rederives_only_sites_whose_number_became_unavailable(
+    client, partner, telephony, platform_token, db
+):
     """Issue 4: a replaced domain re-derives (by a job, audited) only sites whose number went away; pins stay."""
     from helpers import wait_for
 
@@ -177,7 +205,12 @@ def test_domain_change_rederives_only_sites_whose_number_became_unavailable(clie
     us = site_of(client, partner.headers, create_customer(client, partner, "US")["orgId"])
     fr = site_of(client, partner.headers, create_customer(client, partner, "FR")["orgId"])
     pinned = site_of(client, partner.headers, create_customer(client, partner, "US")["orgId"])
-    assert client.put(f"{SITES}/{pinned['id']}/defaultCallInNumber", json={"number": "+14085550142"}, headers=operator).status_code == 200
+    assert (
+        client.put(
+            f"{SITES}/{pinned['id']}/defaultCallInNumber", json={"number": "+14085550142"}, headers=operator
+        ).status_code
+        == 200
+    )
     items = client.get("/v1/telephony/callInNumbers", headers=operator).json()["items"]
     for item in items:
         if item["number"] == "+14085550142":
@@ -237,7 +270,9 @@ def test_sites_tenancy(client, make_partner, telephony, platform_token, db):
     someone_else = create_customer(client, other, "US")
     assert_error_body(client.get(url, headers=_customer_admin(db, someone_else["orgId"])), 404)
     assert client.get(SITES, params={"orgId": customer["orgId"]}, headers=other.headers).json() == {"items": []}
-    assert client.get(SITES, params={"orgId": customer["orgId"]}, headers=_customer_admin(db, customer["orgId"])).json() == {"items": [site]}
+    assert client.get(
+        SITES, params={"orgId": customer["orgId"]}, headers=_customer_admin(db, customer["orgId"])
+    ).json() == {"items": [site]}
     assert_error_body(client.get(url), 401)
 
 
@@ -250,7 +285,12 @@ def test_preview_is_the_same_rule_the_sites_get(db, telephony):
     with db.session(write=False) as s:
         assert preview(s, "nz", True) == {
             "location": "ANZ",
-            "number": {"number": "+61280735099", "countryCode": "+61", "label": "Australia Toll (Sydney)", "tollType": "toll"},
+            "number": {
+                "number": "+61280735099",
+                "countryCode": "+61",
+                "label": "Australia Toll (Sydney)",
+                "tollType": "toll",
+            },
             "source": "locationDefault",
             "warning": None,
         }

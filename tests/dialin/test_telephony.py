@@ -69,7 +69,15 @@ def test_bad_rows_are_all_reported_with_line_numbers() -> None:
     )
     errors = errors_of(text)
     assert [e.split(":", 1)[0] for e in errors] == [
-        "line 3", "line 4", "line 5", "line 6", "line 7", "line 7", "line 7", "line 8", "line 9",
+        "line 3",
+        "line 4",
+        "line 5",
+        "line 6",
+        "line 7",
+        "line 7",
+        "line 7",
+        "line 8",
+        "line 9",
     ]
     assert "not a valid phone number for US" in errors[0]
     assert "unknown country 'XX'" in errors[1]
@@ -123,9 +131,16 @@ def test_demo_domain_parses_and_fits_issue_4() -> None:
 
 
 _ROWS = [
-    ("US", "+14085550142"), ("US", "+18555550123"), ("CA", "+14165550177"), ("GB", "+442079460958"),
-    ("DE", "+496922225781"), ("FR", "+33805101473"), ("AU", "+61255501234"), ("SG", "+6567031330"),
-    ("JP", "+81345781488"), ("AE", "+97145217710"),
+    ("US", "+14085550142"),
+    ("US", "+18555550123"),
+    ("CA", "+14165550177"),
+    ("GB", "+442079460958"),
+    ("DE", "+496922225781"),
+    ("FR", "+33805101473"),
+    ("AU", "+61255501234"),
+    ("SG", "+6567031330"),
+    ("JP", "+81345781488"),
+    ("AE", "+97145217710"),
 ]
 _label = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(
     lambda s: s.strip() == s and s != ""
@@ -159,7 +174,6 @@ def test_arbitrary_bytes_never_crash(data: bytes) -> None:
         parse_telephony_csv(HEADER.encode() + data)
     except TelephonyFileError as err:
         assert err.errors and all(e.startswith("line ") for e in err.errors)
-
 
 
 def test_a_label_with_a_nul_or_too_long_is_refused_with_its_line():

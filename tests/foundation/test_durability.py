@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import httpx
-from dbos import DBOSClient
 import pytest
+from dbos import DBOSClient
+
 from conftest import PG_URL, fresh_database_url
 from helpers import wait_for
-
 from wholesale.db.session import normalise_url
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,9 @@ def _env(url: str, **extra: str) -> dict[str, str]:
 
 
 def _cli(url: str, *args: str) -> str:
-    run = subprocess.run([sys.executable, "-m", "wholesale.cli", *args], env=_env(url), capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "wholesale.cli", *args], env=_env(url), capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     return run.stdout
 
@@ -122,10 +124,15 @@ def test_two_workers_on_postgres_never_run_the_same_job_twice(tmp_path):
     base = f"http://127.0.0.1:{port}"
     workers = []
     try:
-        ids = [httpx.post(f"{base}/v1/ops/jobProbes", json={"sleepSeconds": 0.2}, headers=headers).json()["id"] for _ in range(40)]
+        ids = [
+            httpx.post(f"{base}/v1/ops/jobProbes", json={"sleepSeconds": 0.2}, headers=headers).json()["id"]
+            for _ in range(40)
+        ]
         time.sleep(1)
         # The API node only enqueues: nothing ran yet.
-        assert all(httpx.get(f"{base}/v1/ops/jobProbes/{i}", headers=headers).json()["status"] == "enqueued" for i in ids)
+        assert all(
+            httpx.get(f"{base}/v1/ops/jobProbes/{i}", headers=headers).json()["status"] == "enqueued" for i in ids
+        )
         workers = [_start(["worker"], url, log, WHOLESALE_EXECUTOR_ID=f"worker-{n}") for n in (1, 2)]
         probes = wait_for(
             lambda: [httpx.get(f"{base}/v1/ops/jobProbes/{i}", headers=headers).json() for i in ids],

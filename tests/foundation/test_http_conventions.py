@@ -4,6 +4,7 @@ import threading
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+
 from helpers import assert_error_body, customer_body
 
 
@@ -71,7 +72,7 @@ def test_unhandled_errors_are_500_in_the_error_format_without_internals(database
 
 
 def test_link_header_pages_through_every_item_with_filters_kept(client, partner):
-    for i in range(5):
+    for _ in range(5):
         body = customer_body(partner.template_id, packages=["webex_meetings"])
         body.pop("provisioningParameters")
         assert client.post("/v1/wholesale/customers", json=body, headers=partner.headers).status_code == 202
@@ -108,7 +109,10 @@ def test_idempotent_replay_returns_the_stored_response_and_creates_nothing(clien
 
 def test_same_key_with_a_different_body_is_409(client, partner):
     headers = partner.headers | {"Idempotency-Key": "key-2"}
-    assert client.post("/v1/wholesale/customers", json=customer_body(partner.template_id), headers=headers).status_code == 202
+    assert (
+        client.post("/v1/wholesale/customers", json=customer_body(partner.template_id), headers=headers).status_code
+        == 202
+    )
     other = client.post("/v1/wholesale/customers", json=customer_body(partner.template_id), headers=headers)
     assert "different request" in assert_error_body(other, 409)["message"]
 

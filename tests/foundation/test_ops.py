@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import sqlalchemy as sa
+
 from helpers import assert_error_body, wait_for
 
 
@@ -27,7 +28,10 @@ def test_job_probe_runs_once_in_process(client, platform_token):
     headers = {"Authorization": f"Bearer {platform_token('operator')}"}
     created = client.post("/v1/ops/jobProbes", json={"sleepSeconds": 0}, headers=headers)
     assert created.status_code == 202
-    probe = wait_for(lambda: client.get(f"/v1/ops/jobProbes/{created.json()['id']}", headers=headers).json(), lambda p: p["status"] == "done")
+    probe = wait_for(
+        lambda: client.get(f"/v1/ops/jobProbes/{created.json()['id']}", headers=headers).json(),
+        lambda p: p["status"] == "done",
+    )
     assert [r["step"] for r in probe["runs"]] == ["started", "finished"]
     # The counters move when the workflow function returns, a moment after its last step marked the probe done.
     metrics = wait_for(
@@ -100,7 +104,9 @@ def test_sandbox_routes_do_not_exist_without_the_flag(database_url, platform_tok
 
 def _cli(*args: str, url: str) -> subprocess.CompletedProcess:
     env = os.environ | {"WHOLESALE_DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "wholesale.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "wholesale.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_cli_prints_only_the_id_and_only_the_token(database_url, db):
@@ -140,7 +146,11 @@ def test_request_log_is_one_json_line_with_tracking_and_partner(database_url, pa
     request = [entry for entry in lines if entry.get("msg") == "request"]
     assert len(request) == 1
     assert request[0]["trackingId"] == "LOG-1" and request[0]["partnerOrgId"] == partner.org_id
-    assert request[0]["status"] == 200 and request[0]["route"] == "/v1/wholesale/subPartners" and request[0]["durationMs"] >= 0
+    assert (
+        request[0]["status"] == 200
+        and request[0]["route"] == "/v1/wholesale/subPartners"
+        and request[0]["durationMs"] >= 0
+    )
 
 
 def test_a_revoked_token_is_refused_once_the_cache_expires(database_url, client, partner):

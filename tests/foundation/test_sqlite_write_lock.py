@@ -69,9 +69,8 @@ def test_the_lock_is_given_back_when_a_transaction_fails(tmp_path):
         with system.begin() as conn:
             conn.execute(sa.text("CREATE TABLE t (a INTEGER PRIMARY KEY)"))
             conn.execute(sa.text("INSERT INTO t VALUES (1)"))
-        with pytest.raises(sa.exc.IntegrityError):
-            with system.begin() as conn:
-                conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+        with pytest.raises(sa.exc.IntegrityError), system.begin() as conn:
+            conn.execute(sa.text("INSERT INTO t VALUES (1)"))
         assert _free_from_another_thread()
     finally:
         system.dispose()

@@ -1,6 +1,7 @@
 """The 401/403/404 tenancy matrix: partners see only their own, sub-partners only via onBehalfOfSubPartnerOrgId."""
 
 import pytest
+
 from helpers import assert_error_body, customer_body
 
 
@@ -36,7 +37,9 @@ def test_a_partner_lists_only_its_own_customers(client, world):
 def test_another_partners_customer_is_404_never_403(client, world):
     for method in ("get", "put", "delete"):
         kwargs = {"json": {"packages": ["webex_meetings"]}} if method == "put" else {}
-        r = getattr(client, method)(f"/v1/wholesale/customers/{world['b_customer']}", headers=world["a"].headers, **kwargs)
+        r = getattr(client, method)(
+            f"/v1/wholesale/customers/{world['b_customer']}", headers=world["a"].headers, **kwargs
+        )
         body = assert_error_body(r, 404)
         assert world["b_customer"] in body["message"]
         assert "Milpitas" not in r.text
@@ -57,10 +60,16 @@ def test_sub_partner_customers_are_reached_on_behalf(client, world):
 
 def test_on_behalf_of_a_partner_that_is_not_your_sub_partner_is_403(client, world):
     a, b, sub = world["a"], world["b"], world["sub"]
-    assert_error_body(client.get(f"/v1/wholesale/customers?onBehalfOfSubPartnerOrgId={b.org_id}", headers=a.headers), 403)
-    assert_error_body(client.get(f"/v1/wholesale/customers?onBehalfOfSubPartnerOrgId={sub.org_id}", headers=b.headers), 403)
+    assert_error_body(
+        client.get(f"/v1/wholesale/customers?onBehalfOfSubPartnerOrgId={b.org_id}", headers=a.headers), 403
+    )
+    assert_error_body(
+        client.get(f"/v1/wholesale/customers?onBehalfOfSubPartnerOrgId={sub.org_id}", headers=b.headers), 403
+    )
     # A sub-partner cannot act on behalf of its parent.
-    assert_error_body(client.get(f"/v1/wholesale/customers?onBehalfOfSubPartnerOrgId={a.org_id}", headers=sub.headers), 403)
+    assert_error_body(
+        client.get(f"/v1/wholesale/customers?onBehalfOfSubPartnerOrgId={a.org_id}", headers=sub.headers), 403
+    )
 
 
 def test_a_token_without_the_scope_is_403(client, make_partner):

@@ -10,16 +10,25 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import fresh_database_url
 from helpers import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium; scripts/test.sh does)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium; scripts/test.sh does)"
+    ),
 ]
 # Without the background-networking flags chromium tries to reach the internet (see RECIPES.md).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -45,7 +54,9 @@ def server(tmp_path: Path):
     """Migrate and seed a fresh database, serve it on a free port; yield (base URL, the demo's printed tokens)."""
     url = fresh_database_url(tmp_path)
     for args in (["migrate"], ["demo"]):
-        run = subprocess.run([sys.executable, "-m", "wholesale.cli", *args], env=_env(url), capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            [sys.executable, "-m", "wholesale.cli", *args], env=_env(url), capture_output=True, text=True, timeout=120
+        )
         assert run.returncode == 0, run.stderr
     printed = dict(line.strip().split(": ", 1) for line in run.stdout.splitlines() if ": " in line)
     port = _free_port()
@@ -117,7 +128,9 @@ def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, brow
     assert "default country" in page.get_by_test_id("preview-source").inner_text()
 
     # A field error comes back next to its field, from the API's own rules.
-    _create_customer(page, base, name="Café Portal", country="FR", city="Paris", external_id="browser-1", email="not-an-email")
+    _create_customer(
+        page, base, name="Café Portal", country="FR", city="Paris", external_id="browser-1", email="not-an-email"
+    )
     assert page.locator("#e-email").is_visible()
     assert page.locator("#f-name").input_value() == "Café Portal"
 
@@ -133,7 +146,9 @@ def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, brow
     assert page.get_by_test_id("site-number").inner_text().startswith("+33170918646")
 
     # A listed name opens a review case; the reviewer decides it.
-    _create_customer(page, base, name="Mahan Air", country="IR", city="Tehran", external_id="browser-2", email="ops@mahan.example")
+    _create_customer(
+        page, base, name="Mahan Air", country="IR", city="Tehran", external_id="browser-2", email="ops@mahan.example"
+    )
     page.wait_for_url(re.compile(r".*\?created=1"))
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{base}/portal/signin")

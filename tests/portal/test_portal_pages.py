@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
 from dialin_support import TEST_DOMAIN_CSV
 from helpers import customer_body, wait_for
 
@@ -96,7 +97,13 @@ def test_a_bad_token_is_refused_on_the_sign_in_page(web):
 
 
 def test_pages_need_a_session(web):
-    for path in ("/portal/customers", "/portal/customers/new", "/portal/templates", "/portal/review", "/portal/review/stats"):
+    for path in (
+        "/portal/customers",
+        "/portal/customers/new",
+        "/portal/templates",
+        "/portal/review",
+        "/portal/review/stats",
+    ):
         response = web.get(path)
         assert response.status_code == 303 and response.headers["location"] == "/portal/signin", path
 
@@ -112,7 +119,10 @@ def test_form_posts_without_the_csrf_token_are_refused(web, partner, db):
         response = web.post("/portal/customers/new", data=form | sent)
         assert response.status_code == 403, response.text
     with db.session(write=False) as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(Customer).where(Customer.external_id == "csrf-refused")) == 0
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(Customer).where(Customer.external_id == "csrf-refused"))
+            == 0
+        )
     # A cross-site page cannot read our cookie, so it cannot send a matching token; a new jar gets a new token.
     assert web.post("/portal/signout", data={"csrf": csrf + "x"}).status_code == 403
     assert web.post("/portal/signout", data={"csrf": csrf}).status_code == 303
@@ -121,15 +131,26 @@ def test_form_posts_without_the_csrf_token_are_refused(web, partner, db):
 def test_create_customer_shows_the_preview_and_lands_on_the_detail_page(web, partner, telephony):
     csrf = sign_in(web, partner.token)
     form_page = web.get("/portal/customers/new")
-    assert form_page.status_code == 200 and 'name="country"' in form_page.text and 'value="webex_meetings"' in form_page.text
-    preview = web.get("/portal/customers/preview", params={"country": "FR", "template": partner.template_id}, headers={"HX-Request": "true"})
+    assert (
+        form_page.status_code == 200
+        and 'name="country"' in form_page.text
+        and 'value="webex_meetings"' in form_page.text
+    )
+    preview = web.get(
+        "/portal/customers/preview",
+        params={"country": "FR", "template": partner.template_id},
+        headers={"HX-Request": "true"},
+    )
     assert preview.status_code == 200 and "<html" not in preview.text
     assert "EURO" in preview.text and "+33170918646" in preview.text
     nz = web.get("/portal/customers/preview", params={"country": "NZ", "template": partner.template_id}).text
     assert "ANZ" in nz and "+61280735099" in nz and "default country" in nz
     # Without JavaScript the form itself refills and shows the same preview.
     assert "+33170918646" in web.get("/portal/customers/new", params={"country": "FR"}).text
-    response = web.post("/portal/customers/new", data=create_form(partner.template_id, external_id="portal-ok", email="ok@portal.example") | {"csrf": csrf})
+    response = web.post(
+        "/portal/customers/new",
+        data=create_form(partner.template_id, external_id="portal-ok", email="ok@portal.example") | {"csrf": csrf},
+    )
     assert response.status_code == 303, response.text
     detail_url = response.headers["location"]
     detail = wait_for(lambda: web.get(detail_url).text, lambda html: "badge-provisioned" in html, timeout=30)
@@ -144,9 +165,13 @@ def test_create_errors_come_from_the_api_rules_and_sit_next_to_their_fields(web,
     assert uk.status_code == 400
     assert any("use 'GB'" in e.replace("&#39;", "'") for e in errors_in(uk.text))
     assert 'id="e-country"' in uk.text and 'value="Boulangerie Portal"' in uk.text  # the form keeps what was typed
-    email = web.post("/portal/customers/new", data=create_form(partner.template_id, email="not-an-email") | {"csrf": csrf})
+    email = web.post(
+        "/portal/customers/new", data=create_form(partner.template_id, email="not-an-email") | {"csrf": csrf}
+    )
     assert email.status_code == 400 and 'id="e-email"' in email.text
-    dependency = web.post("/portal/customers/new", data=create_form(partner.template_id, packages=["cisco_calling_plan"]) | {"csrf": csrf})
+    dependency = web.post(
+        "/portal/customers/new", data=create_form(partner.template_id, packages=["cisco_calling_plan"]) | {"csrf": csrf}
+    )
     assert dependency.status_code == 400 and 'id="e-packages"' in dependency.text
 
 
@@ -179,14 +204,22 @@ def test_reviewer_pages_refuse_partner_tokens_and_partner_pages_refuse_reviewers
 
 def test_templates_are_created_edited_and_deleted(web, partner):
     csrf = sign_in(web, partner.token)
-    bad = web.post("/portal/templates/new", data={"csrf": csrf, "name": "Bad zone", "meetings_timezone": "Mars/Olympus"})
+    bad = web.post(
+        "/portal/templates/new", data={"csrf": csrf, "name": "Bad zone", "meetings_timezone": "Mars/Olympus"}
+    )
     assert bad.status_code == 400 and errors_in(bad.text)
-    made = web.post("/portal/templates/new", data={"csrf": csrf, "name": "Quiet", "language": "fr_fr", "meetings_timezone": "Europe/Paris"})
+    made = web.post(
+        "/portal/templates/new",
+        data={"csrf": csrf, "name": "Quiet", "language": "fr_fr", "meetings_timezone": "Europe/Paris"},
+    )
     assert made.status_code == 303
     listing = web.get("/portal/templates").text
     template_id = re.search(r'href="/portal/templates/([^"]+)">Quiet<', listing).group(1)
     assert web.get(f"/portal/templates/{template_id}").status_code == 200
-    edited = web.post(f"/portal/templates/{template_id}", data={"csrf": csrf, "name": "Quiet", "language": "fr_fr", "allowed_packages": ["webex_meetings"]})
+    edited = web.post(
+        f"/portal/templates/{template_id}",
+        data={"csrf": csrf, "name": "Quiet", "language": "fr_fr", "allowed_packages": ["webex_meetings"]},
+    )
     assert edited.status_code == 303
     assert "no provider PSTN" in web.get("/portal/customers/new").text  # pstn_enabled unticked
     # The seeded template is in use once a customer names it; deleting it is refused with the API's message.
@@ -203,7 +236,9 @@ def test_sub_partner_switcher_acts_for_the_sub_partner(web, client, make_partner
     sub = make_partner(parent=parent.org_id)
     body = customer_body(sub.template_id, packages=["webex_meetings"])
     body.pop("provisioningParameters")
-    created = client.post("/v1/wholesale/customers", json=body, headers=parent.headers, params={"onBehalfOfSubPartnerOrgId": sub.org_id})
+    created = client.post(
+        "/v1/wholesale/customers", json=body, headers=parent.headers, params={"onBehalfOfSubPartnerOrgId": sub.org_id}
+    )
     assert created.status_code == 202, created.text
     csrf = sign_in(web, parent.token)
     page = web.get("/portal/customers").text
@@ -253,9 +288,15 @@ def test_reviewer_works_a_case_from_the_queue(web, client, partner, platform_tok
     assert "Tehran" in case and "Matched variant" in case and "opened" in case
     missing_reason = web.post(f"/portal/review/cases/{cid}/decision", data={"csrf": csrf, "decision": "reject"})
     assert missing_reason.status_code == 400 and "reason" in missing_reason.text and "required" in missing_reason.text
-    contact = web.post(f"/portal/review/cases/{cid}/contact", data={"csrf": csrf, "channel": "phone", "outcome": "reached", "note": "spoke to ops"})
+    contact = web.post(
+        f"/portal/review/cases/{cid}/contact",
+        data={"csrf": csrf, "channel": "phone", "outcome": "reached", "note": "spoke to ops"},
+    )
     assert contact.status_code == 303
-    decided = web.post(f"/portal/review/cases/{cid}/decision", data={"csrf": csrf, "decision": "approve", "reason": "different airline"})
+    decided = web.post(
+        f"/portal/review/cases/{cid}/decision",
+        data={"csrf": csrf, "decision": "approve", "reason": "different airline"},
+    )
     assert decided.status_code == 303
     after = web.get(decided.headers["location"]).text
     assert "badge-approved" in after and "spoke to ops" in after and "Decision recorded" in after

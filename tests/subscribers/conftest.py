@@ -1,11 +1,13 @@
 """Fixtures for subscriber tests: provisioned customers with caps, and customer-admin tokens."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
 from helpers import customer_body, wait_for
 
 CUSTOMERS = "/v1/wholesale/customers"
@@ -27,8 +29,12 @@ def make_customer(client, db) -> Callable[..., CustomerCtx]:
     """Factory: provision a customer for a partner with packages and caps, and wait until it is provisioned."""
     from wholesale.customers.models import CallingLocation
 
-    def make(partner, packages: list[str] | None = None, limits: dict[str, int] | None = None, **overrides: Any) -> CustomerCtx:
-        body = customer_body(partner.template_id, packages=packages or ["webex_suite", "webex_calling", "webex_meetings"], **overrides)
+    def make(
+        partner, packages: list[str] | None = None, limits: dict[str, int] | None = None, **overrides: Any
+    ) -> CustomerCtx:
+        body = customer_body(
+            partner.template_id, packages=packages or ["webex_suite", "webex_calling", "webex_meetings"], **overrides
+        )
         if limits:
             body["provisioningParameters"]["packages"] = {"limits": limits}
         response = client.post(CUSTOMERS, json=body, headers=partner.headers)
@@ -41,8 +47,16 @@ def make_customer(client, db) -> Callable[..., CustomerCtx]:
         )
         assert customer["status"] in ("provisioned", "provisioned_with_errors"), customer
         with db.session(write=False) as s:
-            location = s.scalars(sa.select(CallingLocation).where(CallingLocation.customer_id == customer["id"])).first()
-        return CustomerCtx(customer["id"], customer["orgId"], body["externalId"], body["customerInfo"]["primaryEmail"], location.id if location else None)
+            location = s.scalars(
+                sa.select(CallingLocation).where(CallingLocation.customer_id == customer["id"])
+            ).first()
+        return CustomerCtx(
+            customer["id"],
+            customer["orgId"],
+            body["externalId"],
+            body["customerInfo"]["primaryEmail"],
+            location.id if location else None,
+        )
 
     return make
 

@@ -19,7 +19,10 @@ def _run(db, customer_id, numbered, *, chunked):
         else:
             results = [service.import_row(session, customer, number, row, packages) for number, row in numbered]
         session.flush()
-        units = {r.name: r.assigned for r in session.query(CustomerPackageRow).filter_by(customer_id=customer_id).populate_existing()}
+        units = {
+            r.name: r.assigned
+            for r in session.query(CustomerPackageRow).filter_by(customer_id=customer_id).populate_existing()
+        }
     finally:
         session.rollback()
         session.close()
@@ -37,14 +40,22 @@ def _mixed_rows(customer, other_email, free):
         {"email": dup, "firstName": "A", "package": "webex_meetings"},
         {"email": new_email(), "package": "webex_meetings"},
         {"email": "not-an-email", "package": "webex_meetings"},
-        {"email": dup.upper(), "package": "webex_calling", "extension": "777"},  # same email: the first row's subscriber
+        {
+            "email": dup.upper(),
+            "package": "webex_calling",
+            "extension": "777",
+        },  # same email: the first row's subscriber
         {"email": new_email(), "package": "bogus"},
         {"email": new_email(), "package": "webex_meetings"},  # the cap's last unit
         {"email": over, "package": "webex_meetings"},  # over the cap
         {"email": new_email(), "package": "webex_calling", "extension": "701"},
         {"email": new_email(), "package": "webex_calling", "extension": "701"},  # extension taken in this chunk
         {"email": new_email(), "package": "webex_calling", "primaryPhoneNumber": "+1 408 555 0101"},
-        {"email": new_email(), "package": "webex_calling", "primaryPhoneNumber": "+14085550101"},  # number taken in this chunk
+        {
+            "email": new_email(),
+            "package": "webex_calling",
+            "primaryPhoneNumber": "+14085550101",
+        },  # number taken in this chunk
         {"email": new_email(), "package": "webex_calling", "primaryPhoneNumber": "12"},
         {"email": new_email(), "package": "webex_calling"},
         {"email": new_email(), "package": "webex_calling", "extension": "1"},
@@ -77,7 +88,9 @@ def test_chunk_results_equal_row_by_row_results(client, partner, make_customer, 
     assert codes == [400100, 400100, 409500, 409521, 409520, 400324, 400320, 400323, 400310, 400100, 10022, 409500]
     assert statuses[15] == "provisioned" and statuses[21:] == ["pending_user_migration"] * 2
     assert got[3]["subscriberId"] == 1 and got[22]["subscriberId"] == 22 and got[19]["status"] == "provisioned"
-    assert "0 left" in got[6]["errors"][0]["description"] and "limit 4, 4 assigned" in got[6]["errors"][0]["description"]
+    assert (
+        "0 left" in got[6]["errors"][0]["description"] and "limit 4, 4 assigned" in got[6]["errors"][0]["description"]
+    )
     assert got[18]["errors"][0]["errorCode"] == 10022
     assert units["webex_meetings"] == 4 and units["webex_calling"] == 3
 
@@ -90,25 +103,35 @@ def test_cap_reached_mid_chunk_takes_units_in_row_order(client, partner, make_cu
     numbered.insert(1, (99, {"email": "bad", "package": "webex_meetings"}))
     expected, expected_units = _run(db, customer.id, numbered, chunked=False)
     got, units = _run(db, customer.id, numbered, chunked=True)
-    assert got == expected and units == expected_units == {"webex_meetings": 5, **{k: v for k, v in units.items() if k != "webex_meetings"}}
+    assert got == expected and units == expected_units == {
+        "webex_meetings": 5,
+        **{k: v for k, v in units.items() if k != "webex_meetings"},
+    }
     assert [r["status"] for r in got] == ["provisioned", "error", "provisioned", "provisioned"] + ["error"] * 4
 
 
 def test_chunk_without_caps_takes_all_units_at_once(partner, make_customer, db):
     customer = make_customer(partner)
-    numbered = [(i, {"email": new_email(), "package": "webex_calling", "extension": str(300 + i)}) for i in range(1, 51)]
+    numbered = [
+        (i, {"email": new_email(), "package": "webex_calling", "extension": str(300 + i)}) for i in range(1, 51)
+    ]
     got, units = _run(db, customer.id, numbered, chunked=True)
     assert {r["status"] for r in got} == {"provisioned"} and units["webex_calling"] == 50
 
 
-def test_chunk_falls_back_to_row_by_row_when_a_unique_value_was_taken_meanwhile(client, partner, make_customer, db, monkeypatch):
+def test_chunk_falls_back_to_row_by_row_when_a_unique_value_was_taken_meanwhile(
+    client, partner, make_customer, db, monkeypatch
+):
     """A concurrent writer wins an email between the chunk's reads and its inserts: the rows are redone one by one."""
     from wholesale.subscribers import repository
 
     customer = make_customer(partner, limits={"webex_meetings": 10})
     clash = client.post(URL, json=sub_body(customer.id), headers=partner.headers).json()["email"]
     other = make_customer(partner)
-    numbered = [(1, {"email": new_email(), "package": "webex_meetings"}), (2, {"email": clash, "package": "webex_meetings"})]
+    numbered = [
+        (1, {"email": new_email(), "package": "webex_meetings"}),
+        (2, {"email": clash, "package": "webex_meetings"}),
+    ]
     # Blind the chunk's batched reads so its bulk insert meets the unique constraint, as after a race.
     monkeypatch.setattr(repository, "by_emails", lambda session, emails: {})
     monkeypatch.setattr(repository, "users_by_emails", lambda session, emails: {})

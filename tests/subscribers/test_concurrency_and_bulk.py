@@ -4,6 +4,7 @@ import csv
 import threading
 
 import sqlalchemy as sa
+
 from helpers import assert_error_body, wait_for
 from subscribers_support import new_email, sub_body
 
@@ -50,7 +51,11 @@ def test_concurrent_package_changes_never_pass_the_cap(client, partner, make_cus
 
     def move(i: int, sid: str) -> None:
         barrier.wait()
-        r = client.put(f"{URL}/{sid}", json={"packages": ["webex_calling"], "provisioningParameters": {"extension": str(600 + i)}}, headers=partner.headers)
+        r = client.put(
+            f"{URL}/{sid}",
+            json={"packages": ["webex_calling"], "provisioningParameters": {"extension": str(600 + i)}},
+            headers=partner.headers,
+        )
         codes.append(r.status_code)
 
     threads = [threading.Thread(target=move, args=(i, sid)) for i, sid in enumerate(subs)]
@@ -81,7 +86,15 @@ def test_bulk_api_job_with_per_row_results(client, partner, make_customer, free_
     url = accepted.headers["location"].replace("http://testserver", "")
     job = wait_for(lambda: client.get(url, headers=partner.headers).json(), lambda j: j["status"] == "completed")
     statuses = [r["status"] for r in job["results"]]
-    assert statuses == ["provisioned", "provisioned", "error", "error", "pending_user_migration", "provisioned", "error"]
+    assert statuses == [
+        "provisioned",
+        "provisioned",
+        "error",
+        "error",
+        "pending_user_migration",
+        "provisioned",
+        "error",
+    ]
     assert job["total"] == 7 and job["processed"] == 7 and job["failed"] == 3 and job["succeeded"] == 4
     assert "0 left" in job["results"][6]["errors"][0]["description"]
     assert "primaryPhoneNumber and/or extension" in job["results"][3]["errors"][0]["description"]
@@ -92,17 +105,27 @@ def test_bulk_api_job_with_per_row_results(client, partner, make_customer, free_
 
 def test_bulk_api_limits_and_tenancy(client, partner, customer, make_partner):
     too_many = [{"email": f"x{i}@example.com", "package": "webex_meetings"} for i in range(1001)]
-    assert_error_body(client.post(f"{URL}/bulk", json={"customerId": customer.id, "rows": too_many}, headers=partner.headers), 400)
-    assert_error_body(client.post(f"{URL}/bulk", json={"customerId": customer.id, "rows": []}, headers=partner.headers), 400)
-    accepted = client.post(f"{URL}/bulk", json={"customerId": customer.id, "rows": too_many[:1]}, headers=partner.headers)
+    assert_error_body(
+        client.post(f"{URL}/bulk", json={"customerId": customer.id, "rows": too_many}, headers=partner.headers), 400
+    )
+    assert_error_body(
+        client.post(f"{URL}/bulk", json={"customerId": customer.id, "rows": []}, headers=partner.headers), 400
+    )
+    accepted = client.post(
+        f"{URL}/bulk", json={"customerId": customer.id, "rows": too_many[:1]}, headers=partner.headers
+    )
     other = make_partner()
-    assert_error_body(client.post(f"{URL}/bulk", json={"customerId": customer.id, "rows": too_many[:1]}, headers=other.headers), 404)
+    assert_error_body(
+        client.post(f"{URL}/bulk", json={"customerId": customer.id, "rows": too_many[:1]}, headers=other.headers), 404
+    )
     assert_error_body(client.get(f"{URL}/bulk/{accepted.json()['id']}", headers=other.headers), 404)
 
 
 def _write_csv(path, rows):
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["email", "firstName", "lastName", "package", "primaryPhoneNumber", "extension"])
+        writer = csv.DictWriter(
+            handle, fieldnames=["email", "firstName", "lastName", "package", "primaryPhoneNumber", "extension"]
+        )
         writer.writeheader()
         for row in rows:
             writer.writerow(row)

@@ -20,8 +20,15 @@ def test_every_subscriber_transition(pair):
 
 
 def test_consent_is_the_only_way_from_pending_to_provisioned():
-    into_provisioned = [(s, e) for (s, e), t in states.TRANSITIONS.items() if t == SubscriberStatus.PROVISIONED and s != t]
-    assert sorted(into_provisioned) == sorted([(SubscriberStatus.NEW, SubscriberEvent.CREATED), (SubscriberStatus.PENDING_USER_MIGRATION, SubscriberEvent.CONSENT_ACCEPTED)])
+    into_provisioned = [
+        (s, e) for (s, e), t in states.TRANSITIONS.items() if t == SubscriberStatus.PROVISIONED and s != t
+    ]
+    assert sorted(into_provisioned) == sorted(
+        [
+            (SubscriberStatus.NEW, SubscriberEvent.CREATED),
+            (SubscriberStatus.PENDING_USER_MIGRATION, SubscriberEvent.CONSENT_ACCEPTED),
+        ]
+    )
 
 
 @pytest.mark.parametrize("pair", list(itertools.product(BulkStatus, ["started", "finished"])), ids=str)

@@ -1,7 +1,7 @@
 """`wholesale lists load|show` and `wholesale screen`."""
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -12,7 +12,9 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 @lists_app.command("load")
-def load(paths: Annotated[list[str], typer.Argument(help="List files or folders (DPL, OFAC SDN/consolidated, CSL).")]) -> None:
+def load(
+    paths: Annotated[list[str], typer.Argument(help="List files or folders (DPL, OFAC SDN/consolidated, CSL).")],
+) -> None:
     """Load lists as the new version in force; a bad file is refused whole, the previous version stays."""
     from wholesale.compliance import service
     from wholesale.compliance.screening import ListFormatError
@@ -47,7 +49,7 @@ def show() -> None:
 
 
 def screen(
-    lists_paths: Annotated[Optional[list[str]], typer.Option("--lists", help="Screen against these files only.")] = None,
+    lists_paths: Annotated[list[str] | None, typer.Option("--lists", help="Screen against these files only.")] = None,
 ) -> None:
     """Read JSON lines {"id","name","country"?,"city"?,"postalCode"?} on stdin; write results as JSON lines."""
     from wholesale.compliance import lists

@@ -27,7 +27,9 @@ def list_cases(
     max: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JSONResponse:
     """The review queue, oldest first (filters: status, customerId, minimum age)."""
-    items = service.list_cases(session, principal, status=status, customer_id=customerId, min_age_hours=minAgeHours, limit=max)
+    items = service.list_cases(
+        session, principal, status=status, customer_id=customerId, min_age_hours=minAgeHours, limit=max
+    )
     return JSONResponse({"items": items})
 
 
@@ -47,7 +49,9 @@ def decide(caseId: str, body: DecisionIn, session: SessionDep, principal: Team) 
 @router.post("/cases/{caseId}/contactAttempts", status_code=201)
 def add_contact_attempt(caseId: str, body: ContactAttemptIn, session: SessionDep, principal: Team) -> JSONResponse:
     """Record an attempt to reach the partner; the third unreachable one deprovisions the customer (R14)."""
-    case, _attempt = service.add_contact_attempt(session, principal, caseId, channel=body.channel, outcome=body.outcome, note=body.note)
+    case, _attempt = service.add_contact_attempt(
+        session, principal, caseId, channel=body.channel, outcome=body.outcome, note=body.note
+    )
     return JSONResponse(service.case_read(session, case, details=True), status_code=201)
 
 

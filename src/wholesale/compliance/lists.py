@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wholesale.compliance.models import ListFile, ListSet
-from wholesale.compliance.screening import ScreeningConfig, Screener, default_list_paths, load_lists
+from wholesale.compliance.screening import Screener, ScreeningConfig, default_list_paths, load_lists
 from wholesale.events import service as events
 from wholesale.kit import clock, ids
 
@@ -60,7 +60,9 @@ def store_list_set(session: Session, paths: list[str | Path]) -> ListSet:
 
 def active_list_set(session: Session) -> ListSet | None:
     """The newest complete list set, or None when only the shipped default lists exist."""
-    return session.scalars(sa.select(ListSet).where(ListSet.complete.is_(True)).order_by(ListSet.loaded_at.desc(), ListSet.id).limit(1)).first()
+    return session.scalars(
+        sa.select(ListSet).where(ListSet.complete.is_(True)).order_by(ListSet.loaded_at.desc(), ListSet.id).limit(1)
+    ).first()
 
 
 def _materialise(session: Session, set_id: str, into: Path) -> list[Path]:

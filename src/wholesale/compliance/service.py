@@ -77,7 +77,12 @@ def screen_customer(session: Session, customer_id: str, trigger: str, result: Sc
         customer_id=customer_id,
         trigger=trigger,
         list_sha256=list_sha256,
-        query={"name": customer.name, "country": customer.country, "city": customer.city, "postalCode": customer.zip_or_postal_code},
+        query={
+            "name": customer.name,
+            "country": customer.country,
+            "city": customer.city,
+            "postalCode": customer.zip_or_postal_code,
+        },
         decision=decision,
         score=result.score,
         hits=hits,
@@ -126,13 +131,18 @@ def screen_customer(session: Session, customer_id: str, trigger: str, result: Sc
 RESCREEN_CHUNK = 100  # customers per step: one write transaction each, short enough not to hold requests up
 
 
-def rescreen_chunk(session: Session, screener: Screener, after: str) -> tuple[list[tuple[str, ScreeningResult]], str | None]:
+def rescreen_chunk(
+    session: Session, screener: Screener, after: str
+) -> tuple[list[tuple[str, ScreeningResult]], str | None]:
     """Screen the next live customers by id after `after` that the lists in force have not screened yet
     (R10 after a list update); nothing is written. Returns (customer id, result) pairs and the last id
     looked at (None when there are no more)."""
     customers = list(
         session.scalars(
-            sa.select(Customer).where(Customer.deleted_at.is_(None), Customer.id > after).order_by(Customer.id).limit(RESCREEN_CHUNK)
+            sa.select(Customer)
+            .where(Customer.deleted_at.is_(None), Customer.id > after)
+            .order_by(Customer.id)
+            .limit(RESCREEN_CHUNK)
         )
     )
     if not customers:
@@ -160,7 +170,9 @@ def record_rescreens(session: Session, results: list[tuple[str, ScreeningResult]
                 screen_customer(session, customer_id, "lists_updated", result, list_sha256)
             recorded += 1
         except Exception:
-            log.exception("re-screening not recorded; handed to a job of its own", extra={"fields": {"customerId": customer_id}})
+            log.exception(
+                "re-screening not recorded; handed to a job of its own", extra={"fields": {"customerId": customer_id}}
+            )
             customer = session.get(Customer, customer_id)
             if customer is not None:
                 request_screening(session, customer, "lists_updated")
@@ -173,12 +185,17 @@ def record_rescreens(session: Session, results: list[tuple[str, ScreeningResult]
 def open_case_of(session: Session, customer_id: str) -> ComplianceCase | None:
     """The customer's case that is still open (open or noncompliant), if any."""
     return session.scalars(
-        sa.select(ComplianceCase).where(ComplianceCase.customer_id == customer_id, ComplianceCase.status.in_(list(OPEN_STATES)))
+        sa.select(ComplianceCase).where(
+            ComplianceCase.customer_id == customer_id, ComplianceCase.status.in_(list(OPEN_STATES))
+        )
     ).first()
 
 
 def _timeline(case: ComplianceCase, event: str, detail: str) -> None:
-    case.timeline = [*(case.timeline or []), {"at": clock.isoformat(clock.now()), "event": event, "detail": detail, "by": current_actor()}]
+    case.timeline = [
+        *(case.timeline or []),
+        {"at": clock.isoformat(clock.now()), "event": event, "detail": detail, "by": current_actor()},
+    ]
 
 
 def _transition(session: Session, case: ComplianceCase, event: CaseEvent, *, note: str) -> None:
@@ -269,7 +286,9 @@ def add_contact_attempt(
     if outcome == "unreachable":
         case.unreachable_attempts += 1
         if case.unreachable_attempts >= MAX_UNREACHABLE:
-            deprovision(session, case, reason=f"partner unreachable after {case.unreachable_attempts} contact attempts (R14)")
+            deprovision(
+                session, case, reason=f"partner unreachable after {case.unreachable_attempts} contact attempts (R14)"
+            )
     return case, attempt
 
 
@@ -320,13 +339,21 @@ def case_read(session: Session, case: ComplianceCase, *, details: bool) -> dict[
         if customer is not None:
             from wholesale.customers.service import address_of
 
-            body["customer"] = {"name": customer.name, "externalId": customer.external_id, "address": address_of(customer)}
+            body["customer"] = {
+                "name": customer.name,
+                "externalId": customer.external_id,
+                "address": address_of(customer),
+            }
         body["hits"] = case.hits
         body["reason"] = case.reason
         body["timeline"] = case.timeline
         body["contactAttempts"] = [
             {"channel": a.channel, "outcome": a.outcome, "note": a.note, "at": clock.isoformat(a.at)}
-            for a in session.scalars(sa.select(ContactAttempt).where(ContactAttempt.case_id == case.id).order_by(ContactAttempt.at, ContactAttempt.id))
+            for a in session.scalars(
+                sa.select(ContactAttempt)
+                .where(ContactAttempt.case_id == case.id)
+                .order_by(ContactAttempt.at, ContactAttempt.id)
+            )
         ]
     return {k: v for k, v in body.items() if v is not None}
 
@@ -337,7 +364,13 @@ def _require_team(principal: Principal) -> None:
 
 
 def list_cases(
-    session: Session, principal: Principal, *, status: str | None, customer_id: str | None, min_age_hours: float | None, limit: int
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None,
+    customer_id: str | None,
+    min_age_hours: float | None,
+    limit: int,
 ) -> list[dict[str, Any]]:
     """List cases, oldest first (the review queue)."""
     _require_team(principal)
@@ -362,14 +395,22 @@ def get_case(session: Session, principal: Principal, case_id: str) -> dict[str, 
     return case_read(session, _get_case(session, case_id), details=True)
 
 
-def customer_status(session: Session, principal: Principal, on_behalf_of: str | None, customer_id: str) -> dict[str, Any]:
+def customer_status(
+    session: Session, principal: Principal, on_behalf_of: str | None, customer_id: str
+) -> dict[str, Any]:
     """What a partner may know of its customer: whether a case is open, its status and deadline; never the entries."""
     from wholesale.customers.service import owned_customer
 
     customer = owned_customer(session, principal, on_behalf_of, customer_id)
-    case = open_case_of(session, customer.id) or session.scalars(
-        sa.select(ComplianceCase).where(ComplianceCase.customer_id == customer.id).order_by(ComplianceCase.opened_at.desc()).limit(1)
-    ).first()
+    case = (
+        open_case_of(session, customer.id)
+        or session.scalars(
+            sa.select(ComplianceCase)
+            .where(ComplianceCase.customer_id == customer.id)
+            .order_by(ComplianceCase.opened_at.desc())
+            .limit(1)
+        ).first()
+    )
     last = session.scalars(
         sa.select(Screening).where(Screening.customer_id == customer.id).order_by(Screening.created.desc()).limit(1)
     ).first()
@@ -393,9 +434,16 @@ def customer_status(session: Session, principal: Principal, on_behalf_of: str | 
 
 def stats(session: Session) -> dict[str, Any]:
     """R12: time from case open to first decision (p50/p90) and the share decided within 15 and 60 minutes."""
-    rows = session.execute(sa.select(ComplianceCase.opened_at, ComplianceCase.decided_at).where(ComplianceCase.decided_at.is_not(None))).all()
+    rows = session.execute(
+        sa.select(ComplianceCase.opened_at, ComplianceCase.decided_at).where(ComplianceCase.decided_at.is_not(None))
+    ).all()
     waits = sorted((decided - opened).total_seconds() for opened, decided in rows)
-    open_count = session.scalar(sa.select(sa.func.count()).select_from(ComplianceCase).where(ComplianceCase.status.in_(list(OPEN_STATES)))) or 0
+    open_count = (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(ComplianceCase).where(ComplianceCase.status.in_(list(OPEN_STATES)))
+        )
+        or 0
+    )
 
     def quantile(q: float) -> float | None:
         if not waits:

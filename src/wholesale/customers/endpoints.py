@@ -66,7 +66,11 @@ def list_customers(
 
 @router.post("/customers", status_code=202, response_model=ResourceUrlOut)
 def create_customer(
-    request: Request, body: CustomerCreate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+    request: Request,
+    body: CustomerCreate,
+    session: SessionDep,
+    principal: Writer,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
 ) -> JSONResponse:
     """Provision a customer (asynchronously: poll the URL until the status settles)."""
     customer = service.create_customer(session, principal, onBehalfOfSubPartnerOrgId, body)
@@ -91,7 +95,9 @@ def get_customer(
     includePackageLicenseInfo: bool = False,
 ) -> JSONResponse:
     """Read a customer."""
-    body = service.get_customer(session, principal, onBehalfOfSubPartnerOrgId, customerId, include_licenses=includePackageLicenseInfo)
+    body = service.get_customer(
+        session, principal, onBehalfOfSubPartnerOrgId, customerId, include_licenses=includePackageLicenseInfo
+    )
     return JSONResponse(body, headers={"Location": f"{public_base(request)}/v1/wholesale/customers/{customerId}"})
 
 
@@ -110,7 +116,9 @@ def update_customer(
 
 
 @router.delete("/customers/{customerId}", status_code=202)
-def delete_customer(customerId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> Response:
+def delete_customer(
+    customerId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> Response:
     """Remove a customer (asynchronously: status `deleting`, then 404)."""
     service.delete_customer(session, principal, onBehalfOfSubPartnerOrgId, customerId)
     return Response(status_code=202)
@@ -126,32 +134,44 @@ def list_templates(
     max: str | None = None,
 ) -> JSONResponse:
     """List the partner's customer templates (their ids are provisioningIds)."""
-    page = service.list_templates(session, principal, onBehalfOfSubPartnerOrgId, parse_page(max, offset, default=100, limit=1000))
+    page = service.list_templates(
+        session, principal, onBehalfOfSubPartnerOrgId, parse_page(max, offset, default=100, limit=1000)
+    )
     return list_response(request, page, list(page.items))
 
 
 @router.post("/customerTemplates", status_code=201, response_model=TemplateOut)
-def create_template(body: TemplateIn, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> JSONResponse:
+def create_template(
+    body: TemplateIn, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
     """Create a customer template."""
     return JSONResponse(service.create_template(session, principal, onBehalfOfSubPartnerOrgId, body), status_code=201)
 
 
 @router.get("/customerTemplates/{templateId}", response_model=TemplateOut)
-def get_template(templateId: str, session: SessionDep, principal: Reader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> JSONResponse:
+def get_template(
+    templateId: str, session: SessionDep, principal: Reader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
     """Read a customer template."""
     return JSONResponse(service.get_template(session, principal, onBehalfOfSubPartnerOrgId, templateId))
 
 
 @router.put("/customerTemplates/{templateId}", response_model=TemplateOut)
 def replace_template(
-    templateId: str, body: TemplateIn, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+    templateId: str,
+    body: TemplateIn,
+    session: SessionDep,
+    principal: Writer,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
 ) -> JSONResponse:
     """Replace a customer template's settings."""
     return JSONResponse(service.replace_template(session, principal, onBehalfOfSubPartnerOrgId, templateId, body))
 
 
 @router.delete("/customerTemplates/{templateId}", status_code=204)
-def delete_template(templateId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> Response:
+def delete_template(
+    templateId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> Response:
     """Delete a customer template no customer uses."""
     service.delete_template(session, principal, onBehalfOfSubPartnerOrgId, templateId)
     return Response(status_code=204)

@@ -9,7 +9,9 @@ from wholesale.customers.models import CallingLocation, Customer, CustomerPackag
 from wholesale.kit.pagination import PageParams
 
 
-def get_live(session: Session, customer_id: str, partner_org_id: str | None = None, *, for_update: bool = False) -> Customer | None:
+def get_live(
+    session: Session, customer_id: str, partner_org_id: str | None = None, *, for_update: bool = False
+) -> Customer | None:
     """Return a customer that is not deleted (optionally only if it belongs to a partner)."""
     query = sa.select(Customer).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
     if partner_org_id is not None:
@@ -19,7 +21,9 @@ def get_live(session: Session, customer_id: str, partner_org_id: str | None = No
     return session.scalars(query).first()
 
 
-def external_id_taken(session: Session, partner_org_id: str, external_id: str, *, exclude_id: str | None = None) -> bool:
+def external_id_taken(
+    session: Session, partner_org_id: str, external_id: str, *, exclude_id: str | None = None
+) -> bool:
     """True when a live customer of the partner already uses the external id."""
     query = sa.select(Customer.id).where(
         Customer.partner_org_id == partner_org_id, Customer.external_id == external_id, Customer.deleted_at.is_(None)
@@ -96,9 +100,14 @@ def list_templates(session: Session, partner_org_id: str, params: PageParams) ->
 
 def template_in_use(session: Session, template_id: str) -> int:
     """Count live customers provisioned with a template."""
-    return session.scalar(
-        sa.select(sa.func.count()).select_from(Customer).where(Customer.provisioning_id == template_id, Customer.deleted_at.is_(None))
-    ) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Customer)
+            .where(Customer.provisioning_id == template_id, Customer.deleted_at.is_(None))
+        )
+        or 0
+    )
 
 
 def get_location(session: Session, customer_id: str) -> CallingLocation | None:

@@ -5,7 +5,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from wholesale.kit.schemas import RequestModel
-
 from wholesale.packages.catalog import CustomerPackage
 
 Limit = Annotated[int, Field(ge=0, le=10_000_000)]

@@ -126,7 +126,9 @@ def _check_parameters(
         if params.calling is not None:
             location = validation.check_location("provisioningParameters.calling.location", params.calling.location)
         if params.meetings is not None and params.meetings.timezone is not None:
-            meetings_tz = validation.check_timezone("provisioningParameters.meetings.timezone", params.meetings.timezone)
+            meetings_tz = validation.check_timezone(
+                "provisioningParameters.meetings.timezone", params.meetings.timezone
+            )
         if params.packages is not None and params.packages.limits:
             limits = {str(k): v for k, v in params.packages.limits.items()}
     calling = sorted(set(packages) & CALLING_PACKAGES)
@@ -149,7 +151,9 @@ def _check_existing_org(session: Session, partner_org_id: str, org_id: str) -> O
     return org
 
 
-def plan_create(session: Session, partner_org_id: str, body: CustomerCreate | CustomerValidate, *, precheck: bool = False) -> Plan:
+def plan_create(
+    session: Session, partner_org_id: str, body: CustomerCreate | CustomerValidate, *, precheck: bool = False
+) -> Plan:
     """Run every create rule (shared by create and precheck); raise the first failure."""
     template = _check_template(session, partner_org_id, body.provisioningId)
     packages = _check_packages(body.packages, template) if body.packages is not None else []
@@ -164,7 +168,9 @@ def plan_create(session: Session, partner_org_id: str, body: CustomerCreate | Cu
         plan.is_partner_org = plan.org.id == partner_org_id  # R6
     info = body.customerInfo
     if info is None and not body.orgId and not precheck:
-        raise field_error("customerInfo", "is required for a new customer (give orgId to onboard an existing organisation).")
+        raise field_error(
+            "customerInfo", "is required for a new customer (give orgId to onboard an existing organisation)."
+        )
     if info is not None:
         if info.name is not None:
             plan.name = validation.check_name("customerInfo.name", info.name)
@@ -269,7 +275,9 @@ def update_customer(
         external_id = validation.check_external_id("externalId", body.externalId)
         if external_id != customer.external_id:
             if repository.external_id_taken(session, partner_org_id, external_id, exclude_id=customer.id):
-                raise Conflict(f"externalId: a customer with externalId '{external_id}' already exists.", error_code=409100)
+                raise Conflict(
+                    f"externalId: a customer with externalId '{external_id}' already exists.", error_code=409100
+                )
             changes["externalId"] = [customer.external_id, external_id]
             customer.external_id = external_id
     address_changed = False
@@ -349,7 +357,9 @@ def request_deletion(session: Session, customer: Customer, *, reason: str) -> Cu
     return customer
 
 
-def precheck(session: Session, principal: Principal, on_behalf_of: str | None, body: CustomerValidate) -> dict[str, Any]:
+def precheck(
+    session: Session, principal: Principal, on_behalf_of: str | None, body: CustomerValidate
+) -> dict[str, Any]:
     """Run the create rules without writing anything (POST /customers/validate)."""
     partner_org_id = acting_partner(session, principal, on_behalf_of, writing=False)
     plan_create(session, partner_org_id, body, precheck=True)
@@ -427,7 +437,9 @@ def displayed_status(customer: Customer) -> str:
     return customer.status
 
 
-def to_read(customer: Customer, packages: list[CustomerPackageRow], *, include_licenses: bool = False) -> dict[str, Any]:
+def to_read(
+    customer: Customer, packages: list[CustomerPackageRow], *, include_licenses: bool = False
+) -> dict[str, Any]:
     """Render a customer the way the spec's Customer schema has it."""
     details = []
     for row in packages:
@@ -464,7 +476,9 @@ def get_customer(
     """Read one customer of the acting partner (another partner's id is a 404)."""
     partner_org_id = acting_partner(session, principal, on_behalf_of, writing=False)
     customer = _get_owned(session, partner_org_id, customer_id)
-    return to_read(customer, repository.packages_of(session, [customer.id])[customer.id], include_licenses=include_licenses)
+    return to_read(
+        customer, repository.packages_of(session, [customer.id])[customer.id], include_licenses=include_licenses
+    )
 
 
 def list_customers(
@@ -488,7 +502,9 @@ def list_customers(
     stored = [s for s in statuses if s != CustomerStatus.PENDING_RPL_REVIEW]
     if CustomerStatus.PENDING_RPL_REVIEW in statuses:
         stored += list(states.SETTLED)
-    rows = repository.list_live(session, partner_org_id, params, external_id=external_id, org_id=org_id, statuses=stored or None)
+    rows = repository.list_live(
+        session, partner_org_id, params, external_id=external_id, org_id=org_id, statuses=stored or None
+    )
     page = page_from_rows(rows, params)
     packages = repository.packages_of(session, [c.id for c in page.items])
     items = [to_read(c, packages[c.id], include_licenses=include_licenses) for c in page.items]
@@ -518,7 +534,9 @@ def _template_read(t: CustomerTemplate) -> dict[str, Any]:
 def _apply_template(t: CustomerTemplate, body: TemplateIn) -> None:
     t.name = validation.check_name("name", body.name)
     t.language = validation.check_language("language", body.language)
-    t.meetings_timezone = validation.check_timezone("meetingsTimezone", body.meetingsTimezone) if body.meetingsTimezone else None
+    t.meetings_timezone = (
+        validation.check_timezone("meetingsTimezone", body.meetingsTimezone) if body.meetingsTimezone else None
+    )
     t.pstn_enabled = body.pstnEnabled
     if body.allowedPackages is not None:
         allowed = sorted({str(p) for p in body.allowedPackages})
@@ -529,7 +547,9 @@ def _apply_template(t: CustomerTemplate, body: TemplateIn) -> None:
         t.allowed_packages = None
 
 
-def create_template(session: Session, principal: Principal, on_behalf_of: str | None, body: TemplateIn) -> dict[str, Any]:
+def create_template(
+    session: Session, principal: Principal, on_behalf_of: str | None, body: TemplateIn
+) -> dict[str, Any]:
     """Create a customer template for the acting partner; its id is a provisioningId."""
     partner_org_id = acting_partner(session, principal, on_behalf_of, writing=True)
     return _template_read(add_template(session, partner_org_id, body))
@@ -538,11 +558,17 @@ def create_template(session: Session, principal: Principal, on_behalf_of: str | 
 def add_template(session: Session, partner_org_id: str, body: TemplateIn) -> CustomerTemplate:
     """Insert a template for a partner (also used by the demo seed)."""
     now = clock.now()
-    template = CustomerTemplate(id=ids.encode_id("PROVISIONING", ids.new_id("X")[-22:]), partner_org_id=partner_org_id, created=now, updated=now)
+    template = CustomerTemplate(
+        id=ids.encode_id("PROVISIONING", ids.new_id("X")[-22:]), partner_org_id=partner_org_id, created=now, updated=now
+    )
     _apply_template(template, body)
     session.add(template)
     events.record(
-        session, subject_type="template", subject_id=template.id, action="template.created", partner_org_id=partner_org_id
+        session,
+        subject_type="template",
+        subject_id=template.id,
+        action="template.created",
+        partner_org_id=partner_org_id,
     )
     return template
 
@@ -560,7 +586,9 @@ def get_template(session: Session, principal: Principal, on_behalf_of: str | Non
     return _template_read(_owned_template(session, partner_org_id, template_id))
 
 
-def list_templates(session: Session, principal: Principal, on_behalf_of: str | None, params: PageParams) -> Page[dict[str, Any]]:
+def list_templates(
+    session: Session, principal: Principal, on_behalf_of: str | None, params: PageParams
+) -> Page[dict[str, Any]]:
     """List the acting partner's templates."""
     partner_org_id = acting_partner(session, principal, on_behalf_of, writing=False)
     page = page_from_rows(repository.list_templates(session, partner_org_id, params), params)
@@ -575,7 +603,13 @@ def replace_template(
     template = _owned_template(session, partner_org_id, template_id)
     _apply_template(template, body)
     template.updated = clock.now()
-    events.record(session, subject_type="template", subject_id=template.id, action="template.updated", partner_org_id=partner_org_id)
+    events.record(
+        session,
+        subject_type="template",
+        subject_id=template.id,
+        action="template.updated",
+        partner_org_id=partner_org_id,
+    )
     return _template_read(template)
 
 
@@ -585,9 +619,17 @@ def delete_template(session: Session, principal: Principal, on_behalf_of: str | 
     template = _owned_template(session, partner_org_id, template_id)
     in_use = repository.template_in_use(session, template.id)
     if in_use:
-        raise Conflict(f"Customer template {template_id} is used by {in_use} customer(s); it cannot be deleted.", error_code=409400)
+        raise Conflict(
+            f"Customer template {template_id} is used by {in_use} customer(s); it cannot be deleted.", error_code=409400
+        )
     session.delete(template)
-    events.record(session, subject_type="template", subject_id=template_id, action="template.deleted", partner_org_id=partner_org_id)
+    events.record(
+        session,
+        subject_type="template",
+        subject_id=template_id,
+        action="template.deleted",
+        partner_org_id=partner_org_id,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- workflow steps
@@ -596,7 +638,11 @@ def delete_template(session: Session, principal: Principal, on_behalf_of: str | 
 def load_for_step(session: Session, customer_id: str, revision: int) -> Customer | None:
     """Return the customer a workflow step works on, or None when a newer change or a deletion superseded it."""
     customer = repository.get_live(session, customer_id, for_update=True)
-    if customer is None or customer.revision != revision or customer.status in (CustomerStatus.DELETING, CustomerStatus.DELETED):
+    if (
+        customer is None
+        or customer.revision != revision
+        or customer.status in (CustomerStatus.DELETING, CustomerStatus.DELETED)
+    ):
         return None
     return customer
 
@@ -710,7 +756,9 @@ def grant_package(session: Session, customer: Customer, row: CustomerPackageRow)
         return
     name = row.name
     if not row.license_ids:
-        row.license_ids = [ids.encode_id("LICENSE", f"{customer.org_id.split('/')[-1][-12:]}:{SKUS[name]}_{ids.new_id('L')[-12:]}")]
+        row.license_ids = [
+            ids.encode_id("LICENSE", f"{customer.org_id.split('/')[-1][-12:]}:{SKUS[name]}_{ids.new_id('L')[-12:]}")
+        ]
     row.status = states.apply_package(row.status, "granted")
     row.errors = []
 

@@ -48,7 +48,10 @@ def check_state(field: str, country: str, value: str | None) -> str | None:
     for sub in pycountry.subdivisions.get(country_code=country) or []:
         if sub.name.casefold() == text.casefold():
             return sub.code.split("-", 1)[1]
-    raise field_error(field, f"'{value}' is not a state or province of {country} (use its ISO 3166-2 code, e.g. {_example_state(country)}).")
+    raise field_error(
+        field,
+        f"'{value}' is not a state or province of {country} (use its ISO 3166-2 code, e.g. {_example_state(country)}).",
+    )
 
 
 def _example_state(country: str) -> str:

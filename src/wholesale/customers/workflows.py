@@ -12,6 +12,7 @@ from wholesale.kit import faults
 
 log = logging.getLogger("wholesale.customers")
 
+
 class Superseded(Exception):
     """The customer changed again or is being deleted; this run stops quietly."""
 
@@ -25,7 +26,7 @@ RETRY = {
 }
 
 
-def _with_customer(point: str, customer_id: str, revision: int, work) -> object:  # noqa: ANN001
+def _with_customer(point: str, customer_id: str, revision: int, work) -> object:
     """Run `work(session, customer)` in one transaction, after the fault point for tests and drills."""
     faults.check(point)
     with get_database().transaction() as session:
@@ -35,7 +36,7 @@ def _with_customer(point: str, customer_id: str, revision: int, work) -> object:
         return work(session, customer)
 
 
-def _grant(session, customer, rows, held) -> tuple[dict[str, tuple[int, str]], str | None]:  # noqa: ANN001
+def _grant(session, customer, rows, held) -> tuple[dict[str, tuple[int, str]], str | None]:
     """Grant each package row of `rows` still provisioning; settle the status from `held` (all the customer's
     rows) when all granted.
 
@@ -68,7 +69,7 @@ def step_converge(customer_id: str, revision: int, new: bool) -> tuple[dict[str,
     and another turn at SQLite's single writer (docs/PERFORMANCE.md). Returns what `_grant` returns.
     """
 
-    def converge(session, customer) -> tuple[dict[str, tuple[int, str]], str | None]:  # noqa: ANN001
+    def converge(session, customer) -> tuple[dict[str, tuple[int, str]], str | None]:
         faults.check("customers.org")
         service.ensure_identity_org(session, customer)
         packages = repository.packages_of(session, [customer.id])[customer.id]  # read once for the whole run
@@ -89,7 +90,7 @@ def step_converge(customer_id: str, revision: int, new: bool) -> tuple[dict[str,
 def step_grant(customer_id: str, revision: int, names: list[str]) -> tuple[dict[str, tuple[int, str]], str | None]:
     """Grant the packages that failed before (again); settle the status when all granted."""
 
-    def grant(session, customer) -> tuple[dict[str, tuple[int, str]], str | None]:  # noqa: ANN001
+    def grant(session, customer) -> tuple[dict[str, tuple[int, str]], str | None]:
         held = repository.packages_of(session, [customer.id])[customer.id]
         return _grant(session, customer, [r for r in held if r.name in names], held)
 
@@ -100,7 +101,7 @@ def step_grant(customer_id: str, revision: int, names: list[str]) -> tuple[dict[
 def step_settle_with_failures(customer_id: str, revision: int, failed: dict[str, tuple[int, str]]) -> str:
     """Mark packages that never granted as errors and settle the status."""
 
-    def settle(session, customer) -> str:  # noqa: ANN001
+    def settle(session, customer) -> str:
         for name, (code, description) in sorted(failed.items()):
             service.fail_package(session, customer, name, code, description)
         faults.check("customers.finish")
@@ -152,7 +153,9 @@ def _converge(customer_id: str, revision: int, *, new: bool) -> str:
         return step_settle_with_failures(customer_id, revision, failed)
     except Exception as exc:
         if _superseded(exc):
-            log.info("customer workflow superseded", extra={"fields": {"customerId": customer_id, "revision": revision}})
+            log.info(
+                "customer workflow superseded", extra={"fields": {"customerId": customer_id, "revision": revision}}
+            )
             return "superseded"
         _code, description = _describe(exc)
         try:

@@ -12,11 +12,9 @@ from wholesale.db.session import normalise_url
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+def include_object(obj, name, type_, reflected, compare_to):
     """Leave tables that are not ours (DBOS's, unprefixed on SQLite) out of autogenerate and checks."""
-    if type_ == "table" and reflected and compare_to is None:
-        return False
-    return True
+    return not (type_ == "table" and reflected and compare_to is None)
 
 
 def alembic_config(url: str) -> Config:

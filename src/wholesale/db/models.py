@@ -1,13 +1,16 @@
 """Import every table so Base.metadata is complete (Alembic and tests rely on it)."""
 
+from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactAttempt, ListFile, ListSet, Screening  # noqa: F401
+from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate  # noqa: F401
+from wholesale.dialin.models import LocationOverride, MeetingsSite, TelephonyNumber  # noqa: F401
 from wholesale.events.models import AuditEvent  # noqa: F401
-from wholesale.identity.models import ApiToken, Org  # noqa: F401
+from wholesale.identity.models import (  # noqa: F401
+    ApiToken,
+    Org,
+    User,
+)
 from wholesale.jobs.probe import JobProbe, JobProbeRun  # noqa: F401
 from wholesale.kit.idempotency import IdempotencyKey  # noqa: F401
 from wholesale.ops.models import SandboxState  # noqa: F401
 from wholesale.partners.models import Partner  # noqa: F401
-from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate  # noqa: F401
-from wholesale.dialin.models import LocationOverride, MeetingsSite, TelephonyNumber  # noqa: F401
-from wholesale.identity.models import User  # noqa: F401
-from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactAttempt, ListFile, ListSet, Screening  # noqa: F401
 from wholesale.subscribers.models import BulkImport, CustomerAdminTier, Subscriber  # noqa: F401

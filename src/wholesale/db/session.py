@@ -4,9 +4,10 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import Counter
@@ -18,7 +19,7 @@ from wholesale.config import Settings, get_settings
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for postgresql:// URLs."""
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
+    if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
 
@@ -112,7 +113,8 @@ WRITE_LOCK_WAIT = Counter(
     "wholesale_sqlite_write_lock_wait_seconds", "Time this process's SQLite writers waited for each other (SQLite only)"
 )
 WRITE_LOCK_HELD = Counter(
-    "wholesale_sqlite_write_lock_held_seconds", "Time this process held SQLite's write lock (SQLite only); near 1 s/s = saturated"
+    "wholesale_sqlite_write_lock_held_seconds",
+    "Time this process held SQLite's write lock (SQLite only); near 1 s/s = saturated",
 )
 # pysqlite opens a transaction implicitly before these statements (and only these), after any comments.
 _DML = re.compile(r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE | re.DOTALL)

@@ -13,7 +13,9 @@ err = Console(stderr=True)
 
 
 @telephony_app.command("load")
-def load(file: Annotated[Path, typer.Argument(help="CSV with header country,number,label,tollType,available.")]) -> None:
+def load(
+    file: Annotated[Path, typer.Argument(help="CSV with header country,number,label,tollType,available.")],
+) -> None:
     """Replace the telephony domain atomically from a CSV file; a bad file changes nothing."""
     from wholesale.db.session import get_database
     from wholesale.dialin import service
@@ -49,5 +51,7 @@ def show() -> None:
     for column in ("#", "country", "number", "label", "tollType", "available"):
         table.add_column(column)
     for n in numbers:
-        table.add_row(str(n.order), n.country, n.number, n.label, n.toll_type, "yes" if n.available else "[red]no[/red]")
+        table.add_row(
+            str(n.order), n.country, n.number, n.label, n.toll_type, "yes" if n.available else "[red]no[/red]"
+        )
     Console(width=160).print(table)

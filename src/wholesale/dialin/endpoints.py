@@ -10,9 +10,9 @@ from wholesale.deps import OnBehalfOf, SessionDep, require
 from wholesale.dialin import service
 from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
-from wholesale.kit.schemas import RequestModel
 from wholesale.kit.http import UnitOfWorkRoute
 from wholesale.kit.pagination import next_link, parse_page
+from wholesale.kit.schemas import RequestModel
 
 router = APIRouter(route_class=UnitOfWorkRoute)
 Operator = Annotated[Principal, Depends(require(Scope.PLATFORM_ADMIN, Role.OPERATOR))]
@@ -23,7 +23,9 @@ _UPLOAD = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}}}},
+            "application/json": {
+                "schema": {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}}}
+            },
             "text/csv": {"schema": {"type": "string"}},
         },
     }
@@ -93,7 +95,9 @@ def list_sites(
 
 
 @router.get("/v1/meetings/sites/{siteId}", tags=["Meetings Sites"])
-def get_site(siteId: str, session: SessionDep, principal: SiteReader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> JSONResponse:
+def get_site(
+    siteId: str, session: SessionDep, principal: SiteReader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
     """Read a meetings site and its default global call-in number."""
     return JSONResponse(service.get_site(session, principal, onBehalfOfSubPartnerOrgId, siteId))
 

@@ -40,14 +40,48 @@ LOCATION_OVERRIDE_HEADER: tuple[str, ...] = ("country", "location")
 
 _EURO = {
     # EU member states.
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
-    "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
     # EEA (non-EU) members, and Switzerland by explicit decision of the issue.
-    "IS", "LI", "NO", "CH",
+    "IS",
+    "LI",
+    "NO",
+    "CH",
     # EU territory with its own ISO code: Åland (Finland) and the French outermost regions
     # (Guadeloupe, French Guiana, Martinique, Réunion, Mayotte, Saint-Martin). They are inside the EU,
     # so EU residency applies even though most of them lie in the Americas or Africa.
-    "AX", "GP", "GF", "MQ", "RE", "YT", "MF",
+    "AX",
+    "GP",
+    "GF",
+    "MQ",
+    "RE",
+    "YT",
+    "MF",
     # Svalbard and Jan Mayen: integral part of Norway (+47 numbering); the EEA trade carve-out for
     # Svalbard does not change where its organisations' data should live.
     "SJ",
@@ -56,21 +90,110 @@ _EURO = {
 _EMEA = {
     # Rest of Europe. Note: the microstates AD, MC, SM, VA are not EU/EEA members, so they follow the
     # issue's letter (EMEA); an operator who prefers EURO for them can override by file.
-    "GB", "GG", "JE", "IM", "GI", "FO",
-    "AL", "AD", "BA", "BY", "MC", "MD", "ME", "MK", "RS", "RU", "SM", "UA", "VA", "TR",
+    "GB",
+    "GG",
+    "JE",
+    "IM",
+    "GI",
+    "FO",
+    "AL",
+    "AD",
+    "BA",
+    "BY",
+    "MC",
+    "MD",
+    "ME",
+    "MK",
+    "RS",
+    "RU",
+    "SM",
+    "UA",
+    "VA",
+    "TR",
     # Caucasus and Central Asia: conventionally grouped with Russia/CIS in EMEA sales regions.
-    "AM", "AZ", "GE", "KZ", "KG", "TJ", "TM", "UZ",
+    "AM",
+    "AZ",
+    "GE",
+    "KZ",
+    "KG",
+    "TJ",
+    "TM",
+    "UZ",
     # Middle East.
-    "AE", "BH", "IL", "IQ", "IR", "JO", "KW", "LB", "OM", "PS", "QA", "SA", "SY", "YE",
+    "AE",
+    "BH",
+    "IL",
+    "IQ",
+    "IR",
+    "JO",
+    "KW",
+    "LB",
+    "OM",
+    "PS",
+    "QA",
+    "SA",
+    "SY",
+    "YE",
     # Africa (north and sub-Saharan).
-    "DZ", "EG", "EH", "LY", "MA", "SD", "TN",
-    "AO", "BJ", "BW", "BF", "BI", "CV", "CM", "CF", "TD", "KM", "CD", "CG", "CI", "DJ",
-    "GQ", "ER", "SZ", "ET", "GA", "GM", "GH", "GN", "GW", "KE", "LS", "LR", "MG", "MW",
-    "ML", "MR", "MU", "MZ", "NA", "NE", "NG", "RW", "ST", "SN", "SC", "SL", "SO", "ZA",
-    "SS", "TZ", "TG", "UG", "ZM", "ZW",
+    "DZ",
+    "EG",
+    "EH",
+    "LY",
+    "MA",
+    "SD",
+    "TN",
+    "AO",
+    "BJ",
+    "BW",
+    "BF",
+    "BI",
+    "CV",
+    "CM",
+    "CF",
+    "TD",
+    "KM",
+    "CD",
+    "CG",
+    "CI",
+    "DJ",
+    "GQ",
+    "ER",
+    "SZ",
+    "ET",
+    "GA",
+    "GM",
+    "GH",
+    "GN",
+    "GW",
+    "KE",
+    "LS",
+    "LR",
+    "MG",
+    "MW",
+    "ML",
+    "MR",
+    "MU",
+    "MZ",
+    "NA",
+    "NE",
+    "NG",
+    "RW",
+    "ST",
+    "SN",
+    "SC",
+    "SL",
+    "SO",
+    "ZA",
+    "SS",
+    "TZ",
+    "TG",
+    "UG",
+    "ZM",
+    "ZW",
     # British territories in the South Atlantic / Indian Ocean. UN M49 lists the British Indian
     # Ocean Territory under Eastern Africa; Saint Helena lies off West Africa.
-    "SH", "IO",
+    "SH",
+    "IO",
     # French Southern Territories: not EU territory (an OCT), administered from Réunion; nearest
     # populated land is East Africa / the Indian Ocean islands.
     "TF",
@@ -80,28 +203,80 @@ _EMEA = {
 
 _AMER = {
     # North America.
-    "US", "CA", "MX", "BM", "PM",
+    "US",
+    "CA",
+    "MX",
+    "BM",
+    "PM",
     # Greenland: Danish realm but outside the EU; geographically North America and its cables land
     # in Canada as well as Iceland.
     "GL",
     # Central America.
-    "BZ", "CR", "SV", "GT", "HN", "NI", "PA",
+    "BZ",
+    "CR",
+    "SV",
+    "GT",
+    "HN",
+    "NI",
+    "PA",
     # South America, incl. the Falklands and South Georgia (British, South Atlantic).
-    "AR", "BO", "BR", "CL", "CO", "EC", "GY", "PY", "PE", "SR", "UY", "VE", "FK", "GS",
+    "AR",
+    "BO",
+    "BR",
+    "CL",
+    "CO",
+    "EC",
+    "GY",
+    "PY",
+    "PE",
+    "SR",
+    "UY",
+    "VE",
+    "FK",
+    "GS",
     # Caribbean (independent states and non-EU territories: British, Dutch, US, French OCT Saint-Barthélemy).
-    "AG", "AI", "AW", "BB", "BL", "BQ", "BS", "CU", "CW", "DM", "DO", "GD", "HT", "JM",
-    "KN", "KY", "LC", "MS", "PR", "SX", "TC", "TT", "VC", "VG", "VI",
+    "AG",
+    "AI",
+    "AW",
+    "BB",
+    "BL",
+    "BQ",
+    "BS",
+    "CU",
+    "CW",
+    "DM",
+    "DO",
+    "GD",
+    "HT",
+    "JM",
+    "KN",
+    "KY",
+    "LC",
+    "MS",
+    "PR",
+    "SX",
+    "TC",
+    "TT",
+    "VC",
+    "VG",
+    "VI",
     # US Minor Outlying Islands: scattered, essentially uninhabited US possessions administered from
     # the mainland; any organisation registered there is a US one.
     "UM",
 }
 
 _ANZ = {
-    "AU", "NZ",
+    "AU",
+    "NZ",
     # Australian external territories (Christmas Island and Cocos use +61 numbering).
-    "CX", "CC", "NF", "HM",
+    "CX",
+    "CC",
+    "NF",
+    "HM",
     # New Zealand realm: Cook Islands, Niue, Tokelau.
-    "CK", "NU", "TK",
+    "CK",
+    "NU",
+    "TK",
     # Antarctica: no resident organisations; Australia claims the largest sector and Hobart and
     # Christchurch are the main gateways, so ANZ is the nearest sensible location.
     "AQ",
@@ -109,16 +284,57 @@ _ANZ = {
 
 _APAC = {
     # South Asia (Afghanistan and Pakistan are borderline with the Middle East; geography wins).
-    "AF", "BD", "BT", "IN", "LK", "MV", "NP", "PK",
+    "AF",
+    "BD",
+    "BT",
+    "IN",
+    "LK",
+    "MV",
+    "NP",
+    "PK",
     # East Asia.
-    "CN", "HK", "MO", "TW", "JP", "KR", "KP", "MN",
+    "CN",
+    "HK",
+    "MO",
+    "TW",
+    "JP",
+    "KR",
+    "KP",
+    "MN",
     # South-East Asia.
-    "BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "TL", "VN",
+    "BN",
+    "KH",
+    "ID",
+    "LA",
+    "MY",
+    "MM",
+    "PH",
+    "SG",
+    "TH",
+    "TL",
+    "VN",
     # Pacific island states.
-    "FJ", "FM", "KI", "MH", "NR", "PW", "PG", "SB", "TO", "TV", "VU", "WS",
+    "FJ",
+    "FM",
+    "KI",
+    "MH",
+    "NR",
+    "PW",
+    "PG",
+    "SB",
+    "TO",
+    "TV",
+    "VU",
+    "WS",
     # Pacific territories outside the EU and outside AU/NZ: US (Guam, Northern Marianas, American
     # Samoa), French OCTs (French Polynesia, New Caledonia, Wallis and Futuna), British (Pitcairn).
-    "GU", "MP", "AS", "PF", "NC", "WF", "PN",
+    "GU",
+    "MP",
+    "AS",
+    "PF",
+    "NC",
+    "WF",
+    "PN",
 }
 
 _DEFAULT_GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
@@ -184,10 +400,12 @@ def load_location_overrides(text: str | bytes) -> dict[str, str]:
         raise LocationFileError([f"line 1: file is empty; expected header {','.join(LOCATION_OVERRIDE_HEADER)}"])
     (header_line, header_fields), body = rows[0], rows[1:]
     if tuple(f.strip() for f in header_fields) != LOCATION_OVERRIDE_HEADER:
-        raise LocationFileError([
-            f"line {header_line}: header must be exactly {','.join(LOCATION_OVERRIDE_HEADER)!r}, "
-            f"got {','.join(header_fields)!r}"
-        ])
+        raise LocationFileError(
+            [
+                f"line {header_line}: header must be exactly {','.join(LOCATION_OVERRIDE_HEADER)!r}, "
+                f"got {','.join(header_fields)!r}"
+            ]
+        )
 
     errors: list[str] = []
     overrides: dict[str, str] = {}
@@ -202,9 +420,7 @@ def load_location_overrides(text: str | bytes) -> dict[str, str]:
         country = _check_country(raw_country, line, row_errors)
         location = raw_location.upper()
         if location not in LOCATIONS:
-            row_errors.append(
-                f"line {line}: unknown location {raw_location!r}; expected one of {', '.join(LOCATIONS)}"
-            )
+            row_errors.append(f"line {line}: unknown location {raw_location!r}; expected one of {', '.join(LOCATIONS)}")
         if country is not None and country in first_seen:
             row_errors.append(f"line {line}: duplicate country {country} (first on line {first_seen[country]})")
         errors.extend(row_errors)

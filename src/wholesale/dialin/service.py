@@ -50,7 +50,9 @@ def current_numbers(session: Session, countries: set[str] | None = None) -> list
         query = query.where(t.country.in_(sorted(countries)))
     # Plain rows, not ORM objects: every site creation reads this, and object loading was most of its cost.
     return [
-        CallInNumber(country=country, number=number, label=label, toll_type=toll_type, available=available, order=position)
+        CallInNumber(
+            country=country, number=number, label=label, toll_type=toll_type, available=available, order=position
+        )
         for country, number, label, toll_type, available, position in session.execute(query)
     ]
 
@@ -60,12 +62,21 @@ def replace_numbers(session: Session, numbers: list[CallInNumber]) -> int:
     session.execute(sa.delete(TelephonyNumber))
     session.add_all(
         TelephonyNumber(
-            position=n.order, country=n.country, number=n.number, label=n.label, toll_type=n.toll_type, available=n.available
+            position=n.order,
+            country=n.country,
+            number=n.number,
+            label=n.label,
+            toll_type=n.toll_type,
+            available=n.available,
         )
         for n in numbers
     )
     events.record(
-        session, subject_type="telephony", subject_id="domain", action="telephony.replaced", data={"numbers": len(numbers)}
+        session,
+        subject_type="telephony",
+        subject_id="domain",
+        action="telephony.replaced",
+        data={"numbers": len(numbers)},
     )
     return len(numbers)
 
@@ -99,7 +110,14 @@ def _site_of_customer(session: Session, customer_id: str, *, for_update: bool = 
 
 
 def ensure_site(
-    session: Session, *, customer_id: str, org_id: str, name: str, country: str, pstn_enabled: bool, absent: bool = False
+    session: Session,
+    *,
+    customer_id: str,
+    org_id: str,
+    name: str,
+    country: str,
+    pstn_enabled: bool,
+    absent: bool = False,
 ) -> MeetingsSite:
     """Create the customer's meetings site once, with its default call-in number (idempotent; `absent`: the
     caller found none in this transaction)."""
@@ -200,7 +218,9 @@ def _snapshot(site: MeetingsSite) -> dict[str, Any]:
     }
 
 
-def _record_change(session: Session, site: MeetingsSite, before: dict[str, Any], *, reason: str, country: str) -> dict[str, Any] | None:
+def _record_change(
+    session: Session, site: MeetingsSite, before: dict[str, Any], *, reason: str, country: str
+) -> dict[str, Any] | None:
     """Audit a re-derivation that changed the site, and count a newly missing number."""
     after = _snapshot(site)
     if after == before:
@@ -208,7 +228,10 @@ def _record_change(session: Session, site: MeetingsSite, before: dict[str, Any],
     _count_missing(site, country, previous_warning=before["warning"])
     change = {"siteId": site.id, "orgId": site.org_id, "reason": reason, "from": before, "to": after}
     events.record(session, subject_type="meetings_site", subject_id=site.id, action="site.rederived", data=change)
-    log.info("meetings site re-derived", extra={"fields": {"siteId": site.id, "reason": reason, "number": site.number, "source": site.source}})
+    log.info(
+        "meetings site re-derived",
+        extra={"fields": {"siteId": site.id, "reason": reason, "number": site.number, "source": site.source}},
+    )
     return change
 
 
@@ -218,7 +241,9 @@ def _count_missing(site: MeetingsSite, country: str, *, previous_warning: str | 
         SITES_WITHOUT_NUMBER.labels(country, site.location).inc()
         log.warning(
             "meetings site without call-in number",
-            extra={"fields": {"siteId": site.id, "country": country, "location": site.location, "warning": site.warning}},
+            extra={
+                "fields": {"siteId": site.id, "country": country, "location": site.location, "warning": site.warning}
+            },
         )
 
 
@@ -264,7 +289,14 @@ def preview(session: Session, country: str, template_pstn_enabled: bool) -> dict
 
 def number_read(n: CallInNumber) -> dict[str, Any]:
     """Render one telephony-domain entry for the operator API."""
-    return {"country": n.country, "number": n.number, "label": n.label, "tollType": n.toll_type, "available": n.available, "order": n.order}
+    return {
+        "country": n.country,
+        "number": n.number,
+        "label": n.label,
+        "tollType": n.toll_type,
+        "available": n.available,
+        "order": n.order,
+    }
 
 
 def read_domain(session: Session) -> dict[str, Any]:
@@ -286,7 +318,9 @@ def parse_domain_body(raw: bytes, content_type: str) -> list[CallInNumber]:
     try:
         return parse_telephony_csv(text)
     except TelephonyFileError as exc:
-        raise _refused("The telephony domain was refused; the old domain stays in force.", _lines_to_items(exc.errors)) from None
+        raise _refused(
+            "The telephony domain was refused; the old domain stays in force.", _lines_to_items(exc.errors)
+        ) from None
 
 
 def replace_domain(session: Session, numbers: list[CallInNumber]) -> str:
@@ -321,7 +355,11 @@ def replace_overrides(session: Session, overrides: dict[str, str]) -> None:
     session.execute(sa.delete(LocationOverride))
     session.add_all(LocationOverride(country=c, location=loc) for c, loc in sorted(overrides.items()))
     events.record(
-        session, subject_type="telephony", subject_id="locations", action="locations.replaced", data={"overrides": overrides}
+        session,
+        subject_type="telephony",
+        subject_id="locations",
+        action="locations.replaced",
+        data={"overrides": overrides},
     )
 
 
@@ -335,7 +373,7 @@ def _json_items(raw: bytes) -> list[Any]:
     try:
         body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
-        raise field_error("body", "is not valid JSON (send {\"items\": [...]} or text/csv).") from None
+        raise field_error("body", 'is not valid JSON (send {"items": [...]} or text/csv).') from None
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         raise field_error("items", "is required and must be a list.")
     return body["items"]
@@ -374,7 +412,9 @@ def _lines_to_items(errors: list[str]) -> list[str]:
 
 
 def _refused(message: str, errors: list[str]) -> BadRequest:
-    return BadRequest(message + " " + "; ".join(errors), errors=[{"description": e, "errorCode": 400100} for e in errors])
+    return BadRequest(
+        message + " " + "; ".join(errors), errors=[{"description": e, "errorCode": 400100} for e in errors]
+    )
 
 
 # ---------------------------------------------------------------------------------------------- sites API
@@ -440,7 +480,9 @@ def list_sites(
     query = _visible_sites(session, principal, on_behalf_of)
     if org_id:
         query = query.where(MeetingsSite.org_id == org_id)
-    rows = session.scalars(query.order_by(MeetingsSite.created, MeetingsSite.id).offset(params.offset).limit(params.max + 1)).all()
+    rows = session.scalars(
+        query.order_by(MeetingsSite.created, MeetingsSite.id).offset(params.offset).limit(params.max + 1)
+    ).all()
     page = page_from_rows(rows, params)
     return Page(items=[site_read(s) for s in page.items], params=params, has_more=page.has_more)
 
@@ -468,7 +510,9 @@ def pin_number(session: Session, principal: Principal, site_id: str, number: str
         _record_change(session, site, before, reason="unpinned", country=country)
         return site_read(site)
     if not site.pstn_enabled:
-        raise field_error("number", "the site's template disables provider PSTN, so it has no provider call-in numbers (R17).")
+        raise field_error(
+            "number", "the site's template disables provider PSTN, so it has no provider call-in numbers (R17)."
+        )
     entry = _find_number(session, number)
     country = _org_country(session, site)
     before = _snapshot(site)
@@ -484,7 +528,11 @@ def pin_number(session: Session, principal: Principal, site_id: str, number: str
     after = _snapshot(site)
     if after != before:
         events.record(
-            session, subject_type="meetings_site", subject_id=site.id, action="site.pinned", data={"from": before, "to": after}
+            session,
+            subject_type="meetings_site",
+            subject_id=site.id,
+            action="site.pinned",
+            data={"from": before, "to": after},
         )
     return site_read(site)
 

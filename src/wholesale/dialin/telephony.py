@@ -62,9 +62,9 @@ def parse_telephony_csv(data: str | bytes) -> list[CallInNumber]:
     (header_line, header_fields), body = rows[0], rows[1:]
     if tuple(f.strip() for f in header_fields) != TELEPHONY_HEADER:
         # Without the agreed header the columns cannot be trusted, so rows are not checked.
-        raise TelephonyFileError([
-            f"line {header_line}: header must be exactly {expected_header!r}, got {','.join(header_fields)!r}"
-        ])
+        raise TelephonyFileError(
+            [f"line {header_line}: header must be exactly {expected_header!r}, got {','.join(header_fields)!r}"]
+        )
     if not body and not syntax_error:
         # An empty domain would silently strip every site of its call-in number; refuse it.
         raise TelephonyFileError([f"line {header_line + 1}: no call-in numbers after the header"])
@@ -138,8 +138,12 @@ def _parse_row(line: int, fields: list[str], order: int, errors: list[str]) -> C
     if country is None or number is None or available is None or not label or toll_type not in TOLL_TYPES:
         return None
     return CallInNumber(
-        country=country, number=number, label=label, toll_type=toll_type,  # type: ignore[arg-type]
-        available=available, order=order,
+        country=country,
+        number=number,
+        label=label,
+        toll_type=toll_type,  # type: ignore[arg-type]
+        available=available,
+        order=order,
     )
 
 

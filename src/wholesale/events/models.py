@@ -15,7 +15,9 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (sa.Index("ix_audit_events_subject", "subject_type", "subject_id", "id"),)
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     occurred_at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(sa.String(200))
     partner_org_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)

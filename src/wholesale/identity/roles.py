@@ -44,9 +44,7 @@ DEFAULT_SCOPES: dict[Role, frozenset[Scope]] = {
     ),
     Role.REVIEWER: frozenset({Scope.COMPLIANCE_REVIEW, Scope.CUSTOMERS_READ, Scope.ORGANIZATIONS_READ}),
     Role.OPERATOR: frozenset({Scope.PLATFORM_ADMIN, Scope.COMPLIANCE_REVIEW, Scope.ORGANIZATIONS_READ}),
-    Role.CUSTOMER_ADMIN: frozenset(
-        {Scope.SUBSCRIBERS_READ, Scope.SUBSCRIBERS_WRITE, Scope.ORGANIZATIONS_READ}
-    ),
+    Role.CUSTOMER_ADMIN: frozenset({Scope.SUBSCRIBERS_READ, Scope.SUBSCRIBERS_WRITE, Scope.ORGANIZATIONS_READ}),
 }
 
 # Which org kind a role's token must belong to.

@@ -2,7 +2,7 @@
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
@@ -155,8 +155,11 @@ def read_organization(session: Session, principal: Principal, org_id: str) -> Or
     allowed = org is not None and (
         principal.role == Role.OPERATOR
         or org.id == principal.org_id
-        or (principal.role == Role.PARTNER_ADMIN and org.managed_by_org_id is not None
-            and _partner_manages(session, principal.org_id, org.managed_by_org_id))
+        or (
+            principal.role == Role.PARTNER_ADMIN
+            and org.managed_by_org_id is not None
+            and _partner_manages(session, principal.org_id, org.managed_by_org_id)
+        )
     )
     if not allowed:
         raise NotFound(f"Organization {org_id} not found.")

@@ -56,7 +56,9 @@ def get_probe(session: Session, probe_id: str) -> tuple[JobProbe, list[JobProbeR
     probe = session.get(JobProbe, probe_id)
     if probe is None:
         raise NotFound(f"Job probe {probe_id} not found.")
-    runs = list(session.scalars(sa.select(JobProbeRun).where(JobProbeRun.probe_id == probe_id).order_by(JobProbeRun.id)))
+    runs = list(
+        session.scalars(sa.select(JobProbeRun).where(JobProbeRun.probe_id == probe_id).order_by(JobProbeRun.id))
+    )
     return probe, runs
 
 

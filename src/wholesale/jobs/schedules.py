@@ -1,7 +1,8 @@
 """Every periodic job, in one place; `POST /v1/sandbox/tick` runs them all at once."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from dbos import DBOS
 

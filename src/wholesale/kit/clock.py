@@ -2,8 +2,9 @@
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 
 class Clock(Protocol):
@@ -17,14 +18,14 @@ class SystemClock:
 
     def now(self) -> datetime:
         """Return the current UTC time."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
     """A clock that moves only when told to (tests)."""
 
     def __init__(self, start: datetime | None = None):
-        self._now = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
 
     def now(self) -> datetime:
         """Return the frozen time."""
@@ -57,7 +58,7 @@ class OffsetClock:
                 self._cached = self._read_offset()
                 self._read_at = mono
             offset = self._cached
-        return datetime.now(timezone.utc) + timedelta(seconds=offset)
+        return datetime.now(UTC) + timedelta(seconds=offset)
 
     def invalidate(self) -> None:
         """Forget the cached offset (after this process changed it)."""
@@ -89,5 +90,5 @@ def isoformat(when: datetime | None) -> str | None:
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -12,7 +12,7 @@ class InjectedFault(RuntimeError):
         self.error_code = error_code
         self.description = description or f"injected failure at {point}"
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         # Survives DBOS's pickling of step errors with every field intact.
         return (InjectedFault, (self.point, self.error_code, self.description))
 

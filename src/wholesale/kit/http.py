@@ -3,8 +3,9 @@
 import functools
 import inspect
 import logging
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
-from typing import Any, Callable, Coroutine
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -160,12 +161,12 @@ async def _claim_key(request: Request, uow: UnitOfWork, key: str) -> Response | 
     return Response(content=stored.body, status_code=stored.status_code, headers=headers)
 
 
-def error_response(status_code: int, message: str, errors: list[dict[str, Any]], headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status_code: int, message: str, errors: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> JSONResponse:
     """Render the Webex error body."""
     tracking_id = current_tracking_id() or ""
-    return JSONResponse(
-        error_body(message, errors, tracking_id), status_code=status_code, headers=headers or None
-    )
+    return JSONResponse(error_body(message, errors, tracking_id), status_code=status_code, headers=headers or None)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -197,7 +198,12 @@ async def handle_http_exception(_request: Request, exc: StarletteHTTPException) 
     """Render routing errors (unknown path, wrong method) in the same format."""
     messages = {404: "The requested resource could not be found.", 405: "The method is not allowed on this resource."}
     message = messages.get(exc.status_code, str(exc.detail))
-    return error_response(exc.status_code, message, [{"description": message, "errorCode": exc.status_code * 1000}], dict(exc.headers or {}))
+    return error_response(
+        exc.status_code,
+        message,
+        [{"description": message, "errorCode": exc.status_code * 1000}],
+        dict(exc.headers or {}),
+    )
 
 
 def public_base(request: Request) -> str:

@@ -67,10 +67,12 @@ def claim(session: Session, *, org_id: str, key: str, method: str, path: str, fp
         try:
             with session.begin_nested():
                 session.add(
-                    IdempotencyKey(org_id=org_id, key=key, fingerprint=fp, method=method, path=path, created=clock.now())
+                    IdempotencyKey(
+                        org_id=org_id, key=key, fingerprint=fp, method=method, path=path, created=clock.now()
+                    )
                 )
             return None
-        except IntegrityError:
+        except IntegrityError as exc:
             existing = session.get(IdempotencyKey, (org_id, key), populate_existing=True)
             if existing is None:
                 continue  # the other request rolled back between our insert and our read
@@ -79,9 +81,11 @@ def claim(session: Session, *, org_id: str, key: str, method: str, path: str, fp
                     "Idempotency-Key was already used with a different request "
                     f"({existing.method} {existing.path}); use a new key for a new request.",
                     error_code=409100,
-                )
+                ) from exc
             if existing.status_code is None:
-                raise Conflict("A request with this Idempotency-Key is still in progress; retry later.", error_code=409101)
+                raise Conflict(
+                    "A request with this Idempotency-Key is still in progress; retry later.", error_code=409101
+                ) from exc
             return StoredResponse(
                 status_code=existing.status_code,
                 body=(existing.response_body or "").encode(),

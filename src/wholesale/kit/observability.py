@@ -5,7 +5,7 @@ import logging
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -39,7 +39,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -93,7 +93,7 @@ class RequestMiddleware:
                 status = message["status"]
                 sent_start = True
                 message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"trackingid", tracking_id.encode("latin-1"))]
+                message["headers"] = [*list(message["headers"]), (b"trackingid", tracking_id.encode("latin-1"))]
             await send(message)
 
         try:
@@ -101,7 +101,9 @@ class RequestMiddleware:
             if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
                 # PostgreSQL text cannot hold NUL; refuse it at the door for every route alike.
                 message = "The URL must not contain NUL (%00) characters."
-                await _send_json(send_wrapper, 400, error_body(message, [{"description": message, "errorCode": 400100}], tracking_id))
+                await _send_json(
+                    send_wrapper, 400, error_body(message, [{"description": message, "errorCode": 400100}], tracking_id)
+                )
             elif retry_after is not None:
                 await _send_json(
                     send_wrapper,
@@ -155,7 +157,9 @@ class RequestMiddleware:
                 )
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any], extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     payload = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra_headers or [])})

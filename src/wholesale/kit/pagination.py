@@ -1,7 +1,8 @@
 """Offset pagination the Webex way: `max` + `offset` in, `{"items": [...]}` and a Link rel="next" header out."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, Sequence, TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import urlencode
 
 from starlette.datastructures import URL

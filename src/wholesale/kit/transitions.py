@@ -1,14 +1,17 @@
 """The one lookup every lifecycle's pure transition table goes through."""
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Mapping, TypeVar
+from typing import TypeVar
 
 from wholesale.kit.errors import InvalidTransition
 
 S = TypeVar("S", bound=StrEnum)
 
 
-def transition(table: Mapping[tuple[S, str], S], status_type: type[S], status: str, event: str, subject: str, hint: str = "") -> S:
+def transition(
+    table: Mapping[tuple[S, str], S], status_type: type[S], status: str, event: str, subject: str, hint: str = ""
+) -> S:
     """Return the status after `event`, or raise InvalidTransition naming the subject, status and event."""
     try:
         return table[(status_type(status), event)]

@@ -30,7 +30,9 @@ def refresh_queue_depth() -> None:
 TIME_TO_DECISION = Gauge(
     "wholesale_compliance_time_to_decision_seconds", "Case open to first decision (R12)", ["quantile"]
 )
-DECIDED_WITHIN = Gauge("wholesale_compliance_decided_within_ratio", "Share of cases decided within a time (R12)", ["minutes"])
+DECIDED_WITHIN = Gauge(
+    "wholesale_compliance_decided_within_ratio", "Share of cases decided within a time (R12)", ["minutes"]
+)
 OPEN_CASES = Gauge("wholesale_compliance_open_cases", "Compliance cases awaiting resolution")
 
 

@@ -1,7 +1,7 @@
 """Operations: health, the sandbox clock and tick, job probes."""
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ def move_clock(session: Session, *, advance_seconds: float | None, now: datetime
     if (advance_seconds is None) == (now is None):
         raise BadRequest("Give exactly one of advanceSeconds or now.")
     row = session.get(SandboxState, CLOCK_KEY) or SandboxState(key=CLOCK_KEY, value=0.0)
-    real = datetime.now(timezone.utc)
+    real = datetime.now(UTC)
     current_offset = row.value
     if advance_seconds is not None:
         if advance_seconds < 0:

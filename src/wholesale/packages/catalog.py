@@ -39,7 +39,14 @@ class SubscriberPackage(StrEnum):
 # R9: an add-on needs at least one of these base packages.
 ADDON_DEPENDENCIES: dict[str, frozenset[str]] = {
     "cisco_calling_plan": frozenset(
-        {"common_area_calling", "webex_calling", "webex_suite", "webex_voice", "cx_essentials", "webex_calling_standard"}
+        {
+            "common_area_calling",
+            "webex_calling",
+            "webex_suite",
+            "webex_voice",
+            "cx_essentials",
+            "webex_calling_standard",
+        }
     ),
     "attendant_console": frozenset({"webex_calling", "webex_suite", "cx_essentials"}),
 }

@@ -26,5 +26,7 @@ def list_sub_partners(
     max: Annotated[str | None, Query()] = None,
 ) -> JSONResponse:
     """List the calling partner's sub-partners."""
-    page = service.list_sub_partners(session, principal, parse_page(max, offset, default=100, limit=100), provisioningState)
+    page = service.list_sub_partners(
+        session, principal, parse_page(max, offset, default=100, limit=100), provisioningState
+    )
     return list_response(request, page, list(page.items))

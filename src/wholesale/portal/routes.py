@@ -4,9 +4,10 @@ import functools
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import pycountry
@@ -104,7 +105,9 @@ def _check_csrf(request: Request, form: FormData) -> None:
     cookie = request.cookies.get(CSRF_COOKIE) or ""
     sent = str(form.get("csrf") or "")
     if not cookie or not hmac.compare_digest(cookie, sent):
-        raise Forbidden("The form could not be verified (missing or stale security token). Reload the page and try again.")
+        raise Forbidden(
+            "The form could not be verified (missing or stale security token). Reload the page and try again."
+        )
 
 
 def _cookie(response: Response, request: Request, name: str, value: str) -> None:
@@ -127,8 +130,17 @@ def render(request: Request, template_name: str, status_code: int = 200, /, **co
 
 def error_page(request: Request, status_code: int, message: str) -> Response:
     """Render an error in the portal's own style."""
-    titles = {400: "Not accepted", 401: "Sign-in needed", 403: "Not allowed", 404: "Not found", 409: "Conflict", 500: "Something went wrong"}
-    return render(request, "error.html", status_code, title=titles.get(status_code, "Error"), message=message, status=status_code)
+    titles = {
+        400: "Not accepted",
+        401: "Sign-in needed",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict",
+        500: "Something went wrong",
+    }
+    return render(
+        request, "error.html", status_code, title=titles.get(status_code, "Error"), message=message, status=status_code
+    )
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -152,7 +164,9 @@ def page(fn: Callable[..., Response]) -> Callable[..., Response]:
             return error_page(request, exc.status_code, exc.message)
         except Exception:
             log.exception("portal page failed", extra={"fields": {"path": request.url.path}})
-            return error_page(request, 500, "The page could not be shown. Try again; if it persists, tell the operator.")
+            return error_page(
+                request, 500, "The page could not be shown. Try again; if it persists, tell the operator."
+            )
 
     return run
 
@@ -172,7 +186,9 @@ def signed_in(request: Request, scope: Scope | None, *roles: Role) -> Principal:
     return principal
 
 
-def partner_admin(request: Request, session: Session, scope: Scope = Scope.CUSTOMERS_READ) -> tuple[Principal, str | None]:
+def partner_admin(
+    request: Request, session: Session, scope: Scope = Scope.CUSTOMERS_READ
+) -> tuple[Principal, str | None]:
     """Sign in a partner admin; return the principal and the sub-partner it acts for (None = itself)."""
     principal = signed_in(request, scope, Role.PARTNER_ADMIN)
     acting = request.cookies.get(ACTING_COOKIE) or None
@@ -289,7 +305,14 @@ def customer_list(request: Request, session: SessionDep, status: str = "", offse
     principal, acting = partner_admin(request, session)
     params = PageParams(max=PAGE_SIZE, offset=max(offset, 0))
     result = customers.list_customers(
-        session, principal, acting, params, external_id=None, org_id=None, statuses=[status] if status else [], include_licenses=False
+        session,
+        principal,
+        acting,
+        params,
+        external_id=None,
+        org_id=None,
+        statuses=[status] if status else [],
+        include_licenses=False,
     )
     names = {c["id"]: customers.owned_customer(session, principal, acting, c["id"]).name for c in result.items}
     query = {"status": status} if status else {}
@@ -300,13 +323,19 @@ def customer_list(request: Request, session: SessionDep, status: str = "", offse
         names=names,
         status=status,
         statuses=CUSTOMER_STATUSES,
-        prev_url=f"/portal/customers?{urlencode(query | {'offset': max(params.offset - PAGE_SIZE, 0)})}" if params.offset else None,
-        next_url=f"/portal/customers?{urlencode(query | {'offset': params.offset + PAGE_SIZE})}" if result.has_more else None,
+        prev_url=f"/portal/customers?{urlencode(query | {'offset': max(params.offset - PAGE_SIZE, 0)})}"
+        if params.offset
+        else None,
+        next_url=f"/portal/customers?{urlencode(query | {'offset': params.offset + PAGE_SIZE})}"
+        if result.has_more
+        else None,
         settling=any(c["status"] in ("provisioning", "updating", "deleting") for c in result.items),
     )
 
 
-def _create_context(session: Session, principal: Principal, acting: str | None, values: dict[str, Any]) -> dict[str, Any]:
+def _create_context(
+    session: Session, principal: Principal, acting: str | None, values: dict[str, Any]
+) -> dict[str, Any]:
     tpls = list(customers.list_templates(session, principal, acting, PageParams(max=1000, offset=0)).items)
     values.setdefault("template", tpls[0]["id"] if tpls else "")
     preview = None
@@ -315,7 +344,9 @@ def _create_context(session: Session, principal: Principal, acting: str | None, 
     return {"templates_": tpls, "countries": COUNTRIES, "packages": PACKAGES, "values": values, "preview": preview}
 
 
-def _preview(session: Session, principal: Principal, acting: str | None, country: str, template_id: str) -> dict[str, Any]:
+def _preview(
+    session: Session, principal: Principal, acting: str | None, country: str, template_id: str
+) -> dict[str, Any]:
     """What dialin.service.preview says for the country under the chosen template (R17, R18)."""
     try:
         pstn = customers.get_template(session, principal, acting, template_id)["pstnEnabled"] if template_id else True
@@ -345,7 +376,7 @@ def customer_preview(request: Request, session: SessionDep, country: str = "", t
 
 def _customer_body(form: FormData) -> CustomerCreate:
     """Build the API's create body from the form (the same schema and rules as POST /v1/wholesale/customers)."""
-    text = lambda name: (str(form.get(name) or "").strip() or None)  # noqa: E731
+    text = lambda name: str(form.get(name) or "").strip() or None  # noqa: E731
     address = {
         "addressLine1": text("address_line1") or "",
         "addressLine2": text("address_line2"),
@@ -392,7 +423,11 @@ def customer_create(request: Request, form: Form, session: SessionDep) -> Respon
         values["packages"] = [str(p) for p in form.getlist("packages")]
         session.rollback()
         return render(
-            request, "customer_new.html", 400, errors=field_errors(exc), **_create_context(session, principal, acting, values)
+            request,
+            "customer_new.html",
+            400,
+            errors=field_errors(exc),
+            **_create_context(session, principal, acting, values),
         )
     return RedirectResponse(f"/portal/customers/{customer.id}?created=1", status_code=303)
 
@@ -405,7 +440,11 @@ def customer_detail(request: Request, session: SessionDep, customer_id: str) -> 
     body = customers.get_customer(session, principal, acting, customer_id, include_licenses=False)  # 404 unless ours
     model = customers.owned_customer(session, principal, acting, customer_id)
     org = identity.read_organization(session, principal, body["orgId"]) if body.get("orgId") else None
-    sites = list(dialin.list_sites(session, principal, acting, PageParams(max=10, offset=0), org_id=body["orgId"]).items) if body.get("orgId") else []
+    sites = (
+        list(dialin.list_sites(session, principal, acting, PageParams(max=10, offset=0), org_id=body["orgId"]).items)
+        if body.get("orgId")
+        else []
+    )
     status = compliance.customer_status(session, principal, acting, customer_id)
     return render(
         request,
@@ -461,7 +500,9 @@ def template_list(request: Request, session: SessionDep) -> Response:
 def template_new(request: Request, session: SessionDep) -> Response:
     """An empty template form."""
     partner_admin(request, session, Scope.CUSTOMERS_WRITE)
-    return render(request, "template_form.html", template_id=None, values=_template_values(None), errors={}, packages=PACKAGES)
+    return render(
+        request, "template_form.html", template_id=None, values=_template_values(None), errors={}, packages=PACKAGES
+    )
 
 
 @router.get("/templates/{template_id}")
@@ -470,7 +511,9 @@ def template_edit(request: Request, session: SessionDep, template_id: str) -> Re
     """A template's edit form."""
     principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
     t = customers.get_template(session, principal, acting, template_id)
-    return render(request, "template_form.html", template_id=template_id, values=_template_values(t), errors={}, packages=PACKAGES)
+    return render(
+        request, "template_form.html", template_id=template_id, values=_template_values(t), errors={}, packages=PACKAGES
+    )
 
 
 @router.post("/templates/new")
@@ -507,7 +550,15 @@ def _save_template(request: Request, form: FormData, session: Session, template_
             "pstn_enabled": form.get("pstn_enabled") == "on",
             "allowed_packages": [str(p) for p in form.getlist("allowed_packages")],
         }
-        return render(request, "template_form.html", 400, template_id=template_id, values=values, errors=field_errors(exc), packages=PACKAGES)
+        return render(
+            request,
+            "template_form.html",
+            400,
+            template_id=template_id,
+            values=values,
+            errors=field_errors(exc),
+            packages=PACKAGES,
+        )
     return RedirectResponse("/portal/templates", status_code=303)
 
 
@@ -548,7 +599,9 @@ def _age(case: dict[str, Any]) -> dict[str, Any]:
 def review_queue(request: Request, session: SessionDep, status: str = "open") -> Response:
     """The review queue, oldest first, with each case's age against the 15/60-minute targets (R12)."""
     principal = reviewer(request)
-    rows = compliance.list_cases(session, principal, status=status or None, customer_id=None, min_age_hours=None, limit=100)
+    rows = compliance.list_cases(
+        session, principal, status=status or None, customer_id=None, min_age_hours=None, limit=100
+    )
     # The queue names each customer so a reviewer can pick a case; the list read carries ids only.
     cases = [compliance.get_case(session, principal, r["id"]) | {"age": _age(r)} for r in rows]
     return render(request, "review_queue.html", cases=cases, status=status, statuses=CASE_STATUSES)
@@ -562,7 +615,9 @@ def review_stats(request: Request, session: SessionDep) -> Response:
     return render(request, "review_stats.html", stats=compliance.stats(session))
 
 
-def _case_page(request: Request, session: SessionDep, principal: Principal, case_id: str, status_code: int = 200, **extra: Any) -> Response:
+def _case_page(
+    request: Request, session: SessionDep, principal: Principal, case_id: str, status_code: int = 200, **extra: Any
+) -> Response:
     case = compliance.get_case(session, principal, case_id)
     extra.setdefault("errors", {})
     extra.setdefault("values", {})
@@ -591,7 +646,15 @@ def review_decide(request: Request, form: Form, session: SessionDep, case_id: st
             raise
         session.rollback()
         values = {"decision": decision, "reason": reason or ""}
-        return _case_page(request, session, principal, case_id, 400, errors=field_errors(exc) | {"_decision": exc.message}, values=values)
+        return _case_page(
+            request,
+            session,
+            principal,
+            case_id,
+            400,
+            errors=field_errors(exc) | {"_decision": exc.message},
+            values=values,
+        )
     return RedirectResponse(f"/portal/review/cases/{case_id}?done=decision", status_code=303)
 
 

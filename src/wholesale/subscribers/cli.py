@@ -51,7 +51,9 @@ def _flat(result: dict) -> dict[str, str]:
     }
 
 
-def run_import(customer_id: str, file: Path, *, validate_only: bool = False, progress: bool = True) -> tuple[int, int, int]:
+def run_import(
+    customer_id: str, file: Path, *, validate_only: bool = False, progress: bool = True
+) -> tuple[int, int, int]:
     """Import (or only check) every row; return (done now, skipped as already done, failed)."""
     from wholesale.db.session import get_database
     from wholesale.kit.context import set_actor
@@ -120,7 +122,14 @@ def _write(path: Path, results: dict[int, dict[str, str]]) -> None:
 @subscribers_app.command("import")
 def import_command(
     customer_id: Annotated[str, typer.Argument(help="The customer's id.")],
-    file: Annotated[Path, typer.Argument(help="CSV with header email,firstName,lastName,package,primaryPhoneNumber,extension.", exists=True, dir_okay=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with header email,firstName,lastName,package,primaryPhoneNumber,extension.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
     validate_only: Annotated[bool, typer.Option("--validate-only", help="Check every row; write nothing.")] = False,
 ) -> None:
     """Provision subscribers from a CSV; results go to FILE.results.csv, and a re-run skips rows already done."""

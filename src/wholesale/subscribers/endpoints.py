@@ -62,13 +62,19 @@ def list_subscribers(
         sort_by=sortBy,
         sort_order=sortOrder,
     )
-    page = service.list_subscribers(session, principal, onBehalfOfSubPartnerOrgId, parse_page(max, offset, default=50, limit=100), filters)
+    page = service.list_subscribers(
+        session, principal, onBehalfOfSubPartnerOrgId, parse_page(max, offset, default=50, limit=100), filters
+    )
     return list_response(request, page, list(page.items))
 
 
 @router.post("/wholesale/subscribers", response_model=SubscriberOut, responses={202: {"model": SubscriberOut}})
 def create_subscriber(
-    request: Request, body: SubscriberCreate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+    request: Request,
+    body: SubscriberCreate,
+    session: SessionDep,
+    principal: Writer,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
 ) -> JSONResponse:
     """Provision a subscriber (202 with status pending_user_migration when a free account must consent to the move)."""
     subscriber, rendered = service.create_subscriber(session, principal, onBehalfOfSubPartnerOrgId, body)
@@ -86,7 +92,11 @@ def validate_subscriber(
 
 @router.post("/wholesale/subscribers/bulk", status_code=202, response_model=BulkImportOut)
 def start_bulk(
-    request: Request, body: BulkImportCreate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+    request: Request,
+    body: BulkImportCreate,
+    session: SessionDep,
+    principal: Writer,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
 ) -> JSONResponse:
     """Import up to 1,000 subscribers in the background; poll the Location for per-row results."""
     bulk = service.start_bulk(session, principal, onBehalfOfSubPartnerOrgId, body)
@@ -95,14 +105,20 @@ def start_bulk(
 
 
 @router.get("/wholesale/subscribers/bulk/{importId}", response_model=BulkImportOut)
-def get_bulk(importId: str, session: SessionDep, principal: Reader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> JSONResponse:
+def get_bulk(
+    importId: str, session: SessionDep, principal: Reader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> JSONResponse:
     """Read a bulk import's progress and per-row results."""
     return JSONResponse(service.get_bulk(session, principal, onBehalfOfSubPartnerOrgId, importId))
 
 
 @router.get("/wholesale/subscribers/{subscriberId}", response_model=SubscriberOut)
 def get_subscriber(
-    request: Request, subscriberId: str, session: SessionDep, principal: Reader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+    request: Request,
+    subscriberId: str,
+    session: SessionDep,
+    principal: Reader,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
 ) -> JSONResponse:
     """Read a subscriber."""
     body = service.get_subscriber(session, principal, onBehalfOfSubPartnerOrgId, subscriberId)
@@ -124,7 +140,9 @@ def update_subscriber(
 
 
 @router.delete("/wholesale/subscribers/{subscriberId}", status_code=204)
-def delete_subscriber(subscriberId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> Response:
+def delete_subscriber(
+    subscriberId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> Response:
     """Remove a subscriber; its package unit is free at once."""
     service.delete_subscriber(session, principal, onBehalfOfSubPartnerOrgId, subscriberId)
     return Response(status_code=204)
@@ -132,7 +150,9 @@ def delete_subscriber(subscriberId: str, session: SessionDep, principal: Writer,
 
 @router.post("/subscribers/{subscriberId}/emails/consentMove", status_code=204)
 @router.post("/wholesale/subscribers/{subscriberId}/emails/consentMove", status_code=204)
-def resend_consent(subscriberId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None) -> Response:
+def resend_consent(
+    subscriberId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
+) -> Response:
     """Send the consent-to-move email again to a pending subscriber."""
     service.resend_consent(session, principal, onBehalfOfSubPartnerOrgId, subscriberId)
     return Response(status_code=204)

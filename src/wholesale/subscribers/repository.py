@@ -12,7 +12,9 @@ from wholesale.kit.pagination import PageParams
 from wholesale.subscribers.models import BulkImport, CustomerAdminTier, Subscriber
 
 
-def take_unit(session: Session, customer_id: str, package: str, *, statuses: tuple[str, ...] = ("provisioned",)) -> bool:
+def take_unit(
+    session: Session, customer_id: str, package: str, *, statuses: tuple[str, ...] = ("provisioned",)
+) -> bool:
     """Assign one unit of a customer's package if its cap allows; False when it does not (R8).
 
     One conditional UPDATE: SQLite serialises writers, PostgreSQL re-checks the condition under the row
@@ -24,7 +26,10 @@ def take_unit(session: Session, customer_id: str, package: str, *, statuses: tup
             CustomerPackageRow.customer_id == customer_id,
             CustomerPackageRow.name == package,
             CustomerPackageRow.status.in_(statuses),
-            sa.or_(CustomerPackageRow.quantity_limit.is_(None), CustomerPackageRow.assigned < CustomerPackageRow.quantity_limit),
+            sa.or_(
+                CustomerPackageRow.quantity_limit.is_(None),
+                CustomerPackageRow.assigned < CustomerPackageRow.quantity_limit,
+            ),
         )
         .values(assigned=CustomerPackageRow.assigned + 1)
         .execution_options(synchronize_session=False)
@@ -32,7 +37,9 @@ def take_unit(session: Session, customer_id: str, package: str, *, statuses: tup
     return result.rowcount == 1
 
 
-def take_units(session: Session, customer_id: str, package: str, count: int, *, statuses: tuple[str, ...] = ("provisioned",)) -> bool:
+def take_units(
+    session: Session, customer_id: str, package: str, count: int, *, statuses: tuple[str, ...] = ("provisioned",)
+) -> bool:
     """Assign `count` units at once if the cap leaves that many; False (nothing taken) when it does not (R8).
 
     The same single conditional UPDATE as take_unit, so it is as race-proof on SQLite and PostgreSQL.
@@ -43,7 +50,10 @@ def take_units(session: Session, customer_id: str, package: str, count: int, *, 
             CustomerPackageRow.customer_id == customer_id,
             CustomerPackageRow.name == package,
             CustomerPackageRow.status.in_(statuses),
-            sa.or_(CustomerPackageRow.quantity_limit.is_(None), CustomerPackageRow.assigned + count <= CustomerPackageRow.quantity_limit),
+            sa.or_(
+                CustomerPackageRow.quantity_limit.is_(None),
+                CustomerPackageRow.assigned + count <= CustomerPackageRow.quantity_limit,
+            ),
         )
         .values(assigned=CustomerPackageRow.assigned + count)
         .execution_options(synchronize_session=False)
@@ -75,7 +85,11 @@ def release_unit(session: Session, customer_id: str, package: str) -> None:
     """Give a unit back (a subscriber left the package)."""
     session.execute(
         sa.update(CustomerPackageRow)
-        .where(CustomerPackageRow.customer_id == customer_id, CustomerPackageRow.name == package, CustomerPackageRow.assigned > 0)
+        .where(
+            CustomerPackageRow.customer_id == customer_id,
+            CustomerPackageRow.name == package,
+            CustomerPackageRow.assigned > 0,
+        )
         .values(assigned=CustomerPackageRow.assigned - 1)
         .execution_options(synchronize_session=False)
     )
@@ -93,7 +107,9 @@ def package_row(session: Session, customer_id: str, package: str) -> CustomerPac
 def package_rows(session: Session, customer_id: str) -> dict[str, CustomerPackageRow]:
     """Return a customer's package rows by name."""
     rows = session.scalars(
-        sa.select(CustomerPackageRow).where(CustomerPackageRow.customer_id == customer_id).execution_options(populate_existing=True)
+        sa.select(CustomerPackageRow)
+        .where(CustomerPackageRow.customer_id == customer_id)
+        .execution_options(populate_existing=True)
     )
     return {r.name: r for r in rows}
 
@@ -129,7 +145,9 @@ def users_by_emails(session: Session, emails: set[str]) -> dict[str, tuple[User,
     """Return the users with these (normalised) emails with their org's kind, by email."""
     if not emails:
         return {}
-    rows = session.execute(sa.select(User, Org.kind).outerjoin(Org, Org.id == User.org_id).where(User.email.in_(emails)))
+    rows = session.execute(
+        sa.select(User, Org.kind).outerjoin(Org, Org.id == User.org_id).where(User.email.in_(emails))
+    )
     return {user.email: (user, kind) for user, kind in rows}
 
 
@@ -144,7 +162,9 @@ def phones_taken(session: Session, customer_id: str, numbers: set[str]) -> set[s
     """Return which of these numbers subscribers of the customer already have."""
     if not numbers:
         return set()
-    query = sa.select(Subscriber.primary_phone_number).where(Subscriber.customer_id == customer_id, Subscriber.primary_phone_number.in_(numbers))
+    query = sa.select(Subscriber.primary_phone_number).where(
+        Subscriber.customer_id == customer_id, Subscriber.primary_phone_number.in_(numbers)
+    )
     return set(session.scalars(query))
 
 
@@ -152,13 +172,17 @@ def extensions_taken(session: Session, location_id: str, extensions: set[str]) -
     """Return which of these extensions subscribers of the location already have."""
     if not extensions:
         return set()
-    query = sa.select(Subscriber.extension).where(Subscriber.location_id == location_id, Subscriber.extension.in_(extensions))
+    query = sa.select(Subscriber.extension).where(
+        Subscriber.location_id == location_id, Subscriber.extension.in_(extensions)
+    )
     return set(session.scalars(query))
 
 
 def phone_taken(session: Session, customer_id: str, number: str, *, exclude_id: str | None = None) -> bool:
     """True when another subscriber of the customer has this number."""
-    query = sa.select(Subscriber.id).where(Subscriber.customer_id == customer_id, Subscriber.primary_phone_number == number)
+    query = sa.select(Subscriber.id).where(
+        Subscriber.customer_id == customer_id, Subscriber.primary_phone_number == number
+    )
     if exclude_id:
         query = query.where(Subscriber.id != exclude_id)
     return session.scalars(query.limit(1)).first() is not None
@@ -188,7 +212,12 @@ class ListFilters:
 
 
 def list_page(
-    session: Session, params: PageParams, filters: ListFilters, *, partner_org_id: str | None = None, org_id: str | None = None
+    session: Session,
+    params: PageParams,
+    filters: ListFilters,
+    *,
+    partner_org_id: str | None = None,
+    org_id: str | None = None,
 ) -> list[Subscriber]:
     """Return max + 1 subscribers of a partner (or of one customer org), filtered and in a stable order."""
     query = sa.select(Subscriber)
@@ -202,7 +231,9 @@ def list_page(
         # personId is shown only once provisioned, so only provisioned subscribers match it.
         query = query.where(Subscriber.user_id == filters.person_id, Subscriber.status == "provisioned")
     if filters.external_customer_id is not None:
-        live = sa.select(Customer.id).where(Customer.external_id == filters.external_customer_id, Customer.deleted_at.is_(None))
+        live = sa.select(Customer.id).where(
+            Customer.external_id == filters.external_customer_id, Customer.deleted_at.is_(None)
+        )
         query = query.where(Subscriber.customer_id.in_(live))
     if filters.email is not None:
         query = query.where(Subscriber.email == filters.email)
@@ -222,7 +253,7 @@ def external_ids(session: Session, customer_ids: set[str]) -> dict[str, str]:
     if not customer_ids:
         return {}
     rows = session.execute(sa.select(Customer.id, Customer.external_id).where(Customer.id.in_(customer_ids)))
-    return {customer_id: external_id for customer_id, external_id in rows}
+    return dict(rows)
 
 
 def of_customer(session: Session, customer_id: str) -> list[Subscriber]:

@@ -8,7 +8,9 @@ from wholesale.kit.schemas import RequestModel
 from wholesale.packages.catalog import SubscriberPackage
 
 # The deprecated single `package` of POST and validate takes only the first six values (the PUT takes all nine).
-LegacyPackage = Literal["webex_calling", "webex_meetings", "webex_suite", "webex_voice", "cx_essentials", "webex_calling_standard"]
+LegacyPackage = Literal[
+    "webex_calling", "webex_meetings", "webex_suite", "webex_voice", "cx_essentials", "webex_calling_standard"
+]
 MAX_BULK_ROWS = 1000
 
 

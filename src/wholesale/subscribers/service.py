@@ -5,7 +5,7 @@ import re
 import secrets
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
@@ -82,7 +82,10 @@ def _customer(session: Session, tenant: Tenant, customer_id: str) -> Customer:
     if customer.status == "deleting":
         raise Conflict(f"Customer {customer_id} is being deleted; its subscribers cannot change.", error_code=409600)
     if customer.org_id is None:
-        raise Conflict(f"Customer {customer_id} is still being provisioned; retry when its status is provisioned.", error_code=409601)
+        raise Conflict(
+            f"Customer {customer_id} is still being provisioned; retry when its status is provisioned.",
+            error_code=409601,
+        )
     return customer
 
 
@@ -103,7 +106,9 @@ def one_package(package: str | None, packages: list[Any] | None, *, required: bo
     if packages is not None:
         if len(packages) != 1:
             raise field_error(
-                "packages", f"must list exactly one package (a subscriber holds exactly one); {len(packages)} given.", 400302
+                "packages",
+                f"must list exactly one package (a subscriber holds exactly one); {len(packages)} given.",
+                400302,
             )
         return str(packages[0])
     if package is not None:
@@ -219,22 +224,32 @@ def check_calling(
         )
     location = customers_repo.get_location(session, customer.id)
     if location is None:
-        raise field_error("provisioningParameters.locationId", f"customer {customer.external_id} has no calling location.", 400321)
+        raise field_error(
+            "provisioningParameters.locationId", f"customer {customer.external_id} has no calling location.", 400321
+        )
     if location_id and location_id != location.id:
         raise field_error(
-            "provisioningParameters.locationId", f"'{location_id}' is not the calling location of this customer ({location.id}).", 400322
+            "provisioningParameters.locationId",
+            f"'{location_id}' is not the calling location of this customer ({location.id}).",
+            400322,
         )
     exclude = current.id if current is not None else None
     e164 = None
     if phone is not None:
         e164 = normalise_phone(phone, customer.country)
         if repository.phone_taken(session, customer.id, e164, exclude_id=exclude):
-            raise Conflict(f"provisioningParameters.primaryPhoneNumber: {e164} is already used by another subscriber of this customer.", error_code=409520)
+            raise Conflict(
+                f"provisioningParameters.primaryPhoneNumber: {e164} is already used by another subscriber of this customer.",
+                error_code=409520,
+            )
     if extension is not None:
         if not EXTENSION.match(extension):
             raise field_error("provisioningParameters.extension", f"'{extension}' must be 2 to 10 digits.", 400323)
         if repository.extension_taken(session, location.id, extension, exclude_id=exclude):
-            raise Conflict(f"provisioningParameters.extension: {extension} is already used at location {location.name}.", error_code=409521)
+            raise Conflict(
+                f"provisioningParameters.extension: {extension} is already used at location {location.name}.",
+                error_code=409521,
+            )
     return Calling(e164, extension, location.id)
 
 
@@ -245,7 +260,9 @@ def normalise_phone(value: str, country: str) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise field_error("provisioningParameters.primaryPhoneNumber", f"'{value}' is not a valid phone number.", 400324)
+        raise field_error(
+            "provisioningParameters.primaryPhoneNumber", f"'{value}' is not a valid phone number.", 400324
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -260,7 +277,10 @@ def _integrity(exc: IntegrityError) -> DomainError:
     """Map a unique-constraint race (two requests between check and write) to the error the check gives."""
     text = str(exc.orig).lower()
     if "phone" in text:
-        return Conflict("provisioningParameters.primaryPhoneNumber: already used by another subscriber of this customer.", error_code=409520)
+        return Conflict(
+            "provisioningParameters.primaryPhoneNumber: already used by another subscriber of this customer.",
+            error_code=409520,
+        )
     if "extension" in text:
         return Conflict("provisioningParameters.extension: already used at this location.", error_code=409521)
     if "email" in text or "user_id" in text:
@@ -388,7 +408,9 @@ def provision(
 def _send_consent(session: Session, subscriber: Subscriber, now: datetime) -> None:
     subscriber.consent_sent_at = now
     stamp = int(now.timestamp() * 1000)
-    enqueue(session, "subscribers.send_consent_email", subscriber.id, key=f"subscribers.consent:{subscriber.id}:{stamp}")
+    enqueue(
+        session, "subscribers.send_consent_email", subscriber.id, key=f"subscribers.consent:{subscriber.id}:{stamp}"
+    )
 
 
 def create_subscriber(
@@ -419,7 +441,9 @@ def create_subscriber(
     return subscriber, to_read(subscriber, customer.external_id)
 
 
-def precheck(session: Session, principal: Principal, on_behalf_of: str | None, body: SubscriberValidate) -> dict[str, Any]:
+def precheck(
+    session: Session, principal: Principal, on_behalf_of: str | None, body: SubscriberValidate
+) -> dict[str, Any]:
     """Run the create rules without writing anything (POST /subscribers/validate); the package may be left out."""
     tenant = tenant_of(session, principal, on_behalf_of, writing=False)
     package = one_package(body.package, body.packages, required=False)
@@ -582,7 +606,9 @@ def record_consent_email(session: Session, subscriber_id: str, link_base: str) -
     return True
 
 
-def create_free_account(session: Session, email: str, *, first_name: str | None = None, last_name: str | None = None) -> User:
+def create_free_account(
+    session: Session, email: str, *, first_name: str | None = None, last_name: str | None = None
+) -> User:
     """Create an active free (consumer) account outside any customer org (tests, demo)."""
     org = session.get(Org, FREE_ACCOUNTS_ORG) or identity.create_org(
         session, kind="consumer", display_name="Free accounts", org_id=FREE_ACCOUNTS_ORG
@@ -612,7 +638,11 @@ def ensure_admin_subscriber(
     """
     if user is None:
         user = identity.find_user(session, customer.primary_email) if customer.primary_email else None
-    if user is None or user.org_id != customer.org_id or (not new_user and repository.by_user(session, user.id) is not None):
+    if (
+        user is None
+        or user.org_id != customer.org_id
+        or (not new_user and repository.by_user(session, user.id) is not None)
+    ):
         return
     rows = rows if rows is not None else repository.package_rows(session, customer.id)
     recorded = repository.get_tier(session, customer.id)
@@ -667,7 +697,9 @@ def remove_customer_subscribers(session: Session, customer: Customer) -> int:
         session.execute(sa.delete(User).where(User.org_id == org.id))
     elif subscribers and customer.org_id:
         # The partner's own org (R6) keeps its other users; only subscribers' users go.
-        session.execute(sa.delete(User).where(User.id.in_([s.user_id for s in subscribers]), User.org_id == customer.org_id))
+        session.execute(
+            sa.delete(User).where(User.id.in_([s.user_id for s in subscribers]), User.org_id == customer.org_id)
+        )
     for subscriber in subscribers:
         events.record(
             session,
@@ -691,7 +723,14 @@ def to_read(subscriber: Subscriber, external_customer_id: str | None) -> dict[st
     body |= {"email": subscriber.email, "customerId": subscriber.customer_id}
     if external_customer_id is not None:
         body["externalCustomerId"] = external_customer_id
-    if subscriber.package in ("webex_calling", "webex_meetings", "webex_suite", "webex_voice", "cx_essentials", "webex_calling_standard"):
+    if subscriber.package in (
+        "webex_calling",
+        "webex_meetings",
+        "webex_suite",
+        "webex_voice",
+        "cx_essentials",
+        "webex_calling_standard",
+    ):
         body["package"] = subscriber.package
     body["packages"] = [subscriber.package]
     body["status"] = subscriber.status
@@ -709,7 +748,9 @@ def read(session: Session, subscriber: Subscriber) -> dict[str, Any]:
     return to_read(subscriber, customer.external_id if customer is not None else None)
 
 
-def get_subscriber(session: Session, principal: Principal, on_behalf_of: str | None, subscriber_id: str) -> dict[str, Any]:
+def get_subscriber(
+    session: Session, principal: Principal, on_behalf_of: str | None, subscriber_id: str
+) -> dict[str, Any]:
     """Read one subscriber of the caller's tenant (anyone else's is a 404)."""
     tenant = tenant_of(session, principal, on_behalf_of, writing=False)
     return read(session, _owned(session, tenant, subscriber_id))
@@ -722,11 +763,11 @@ def parse_instant(field: str, value: str | None) -> datetime | None:
     text = value.strip()
     try:
         if re.fullmatch(r"-?\d+", text):
-            return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+            return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except (ValueError, OverflowError, OSError):
         raise field_error(field, f"'{value}' is neither epoch milliseconds nor an ISO-8601 instant.") from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def list_filters(
@@ -773,14 +814,20 @@ def list_subscribers(
     rows = repository.list_page(session, params, filters, partner_org_id=tenant.partner_org_id, org_id=tenant.org_id)
     page = page_from_rows(rows, params)
     external = repository.external_ids(session, {s.customer_id for s in page.items})
-    return Page(items=[to_read(s, external.get(s.customer_id)) for s in page.items], params=params, has_more=page.has_more)
+    return Page(
+        items=[to_read(s, external.get(s.customer_id)) for s in page.items], params=params, has_more=page.has_more
+    )
 
 
 # ---------------------------------------------------------------------------------------------- bulk
 
 
 def import_row(
-    session: Session, customer: Customer, number: int, row: dict[str, Any], rows: dict[str, CustomerPackageRow] | None = None
+    session: Session,
+    customer: Customer,
+    number: int,
+    row: dict[str, Any],
+    rows: dict[str, CustomerPackageRow] | None = None,
 ) -> dict[str, Any]:
     """Provision one bulk row (its writes sit in a savepoint); a row already done (its email is this customer's
     subscriber) counts as done, so re-running an import is harmless."""
@@ -808,7 +855,9 @@ def import_row(
     except DomainError as exc:
         return result | {"status": "error", "errors": exc.errors}
     except ValueError as exc:  # pydantic's ValidationError
-        text = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in getattr(exc, "errors", lambda: [])()) or str(exc)
+        text = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in getattr(exc, "errors", list)()
+        ) or str(exc)
         return result | {"status": "error", "errors": [{"description": text, "errorCode": 400100}]}
 
 
@@ -832,7 +881,9 @@ def _parse_row(number: int, row: dict[str, Any]) -> _Row:
     except DomainError as exc:
         item.error = exc.errors
     except ValueError as exc:  # pydantic's ValidationError
-        text = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in getattr(exc, "errors", lambda: [])()) or str(exc)
+        text = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in getattr(exc, "errors", list)()
+        ) or str(exc)
         item.error = [{"description": text, "errorCode": 400100}]
     return item
 
@@ -851,10 +902,14 @@ class _ChunkPlan:
         self.subscribed = repository.subscribed_users(session, consumers)
         calling = [i.parsed for i in items if i.parsed is not None and str(i.parsed.package) in CALLING_ENABLED]
         self.location = customers_repo.get_location(session, customer.id) if calling else None
-        numbers = {n for p in calling if (n := self.phone(p.primaryPhoneNumber)) is not None and not isinstance(n, DomainError)}
+        numbers = {
+            n for p in calling if (n := self.phone(p.primaryPhoneNumber)) is not None and not isinstance(n, DomainError)
+        }
         self.phones_taken = repository.phones_taken(session, customer.id, numbers)
         extensions = {e for p in calling if (e := (p.extension or "").strip()) and EXTENSION.match(e)}
-        self.extensions_taken = repository.extensions_taken(session, self.location.id, extensions) if self.location is not None else set()
+        self.extensions_taken = (
+            repository.extensions_taken(session, self.location.id, extensions) if self.location is not None else set()
+        )
         # Rows of this chunk that succeeded, by email: a later row with the same email is that subscriber's (import_row).
         self.done: dict[str, dict[str, Any]] = {}
 
@@ -905,17 +960,27 @@ class _ChunkPlan:
             )
         location = self.location
         if location is None:
-            raise field_error("provisioningParameters.locationId", f"customer {self.customer.external_id} has no calling location.", 400321)
+            raise field_error(
+                "provisioningParameters.locationId",
+                f"customer {self.customer.external_id} has no calling location.",
+                400321,
+            )
         e164 = self.phone(parsed.primaryPhoneNumber)
         if isinstance(e164, DomainError):
             raise e164
         if e164 is not None and e164 in self.phones_taken:
-            raise Conflict(f"provisioningParameters.primaryPhoneNumber: {e164} is already used by another subscriber of this customer.", error_code=409520)
+            raise Conflict(
+                f"provisioningParameters.primaryPhoneNumber: {e164} is already used by another subscriber of this customer.",
+                error_code=409520,
+            )
         if extension is not None:
             if not EXTENSION.match(extension):
                 raise field_error("provisioningParameters.extension", f"'{extension}' must be 2 to 10 digits.", 400323)
             if extension in self.extensions_taken:
-                raise Conflict(f"provisioningParameters.extension: {extension} is already used at location {location.name}.", error_code=409521)
+                raise Conflict(
+                    f"provisioningParameters.extension: {extension} is already used at location {location.name}.",
+                    error_code=409521,
+                )
         return Calling(e164, extension, location.id)
 
 
@@ -957,7 +1022,10 @@ def _cap_error(customer: Customer, package: str, short: _Short | None) -> Confli
 
 
 def import_chunk(
-    session: Session, customer: Customer, numbered: list[tuple[int, dict[str, Any]]], rows: dict[str, CustomerPackageRow] | None = None
+    session: Session,
+    customer: Customer,
+    numbered: list[tuple[int, dict[str, Any]]],
+    rows: dict[str, CustomerPackageRow] | None = None,
 ) -> list[dict[str, Any]]:
     """Provision many bulk rows set-based: the same per-row results as import_row row after row, in a few queries.
 
@@ -974,7 +1042,9 @@ def import_chunk(
         return [import_row(session, customer, number, row, rows) for number, row in numbered]
 
 
-def _import_items(session: Session, customer: Customer, items: list[_Row], rows: dict[str, CustomerPackageRow]) -> list[dict[str, Any]]:
+def _import_items(
+    session: Session, customer: Customer, items: list[_Row], rows: dict[str, CustomerPackageRow]
+) -> list[dict[str, Any]]:
     plan_ = _ChunkPlan(session, customer, items, rows)
     # An upper bound of the units each package needs; what is not used goes back before the chunk commits.
     wanted: dict[str, int] = {}
@@ -1130,8 +1200,15 @@ def process_bulk_chunk(session: Session, bulk_id: str, chunk: int = BULK_CHUNK) 
     customer = customers_repo.get_live(session, bulk.customer_id)
     todo = bulk.rows[done : done + chunk]
     if customer is None or customer.status == "deleting":
-        new = [{"row": done + i + 1, "email": r.get("email", ""), "status": "error",
-                "errors": [{"description": "The customer no longer exists.", "errorCode": 404000}]} for i, r in enumerate(bulk.rows[done:])]
+        new = [
+            {
+                "row": done + i + 1,
+                "email": r.get("email", ""),
+                "status": "error",
+                "errors": [{"description": "The customer no longer exists.", "errorCode": 404000}],
+            }
+            for i, r in enumerate(bulk.rows[done:])
+        ]
     else:
         new = import_chunk(session, customer, [(done + i + 1, r) for i, r in enumerate(todo)])
     bulk.results = [*bulk.results, *new]

@@ -43,7 +43,7 @@ class ScreeningConfig:
     # is not scored in full.
     prefilter_cutoff: float = 50.0
 
-    def with_overrides(self, **overrides: Any) -> "ScreeningConfig":
+    def with_overrides(self, **overrides: Any) -> ScreeningConfig:
         """Return a copy with the given fields replaced (unknown names raise)."""
         known = {f.name for f in fields(self)}
         unknown = set(overrides) - known

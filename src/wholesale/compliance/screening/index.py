@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ class Variant:
 
 
 def _deletes(token: str) -> set[str]:
-    return {token[:i] + token[i + 1:] for i in range(len(token))}
+    return {token[:i] + token[i + 1 :] for i in range(len(token))}
 
 
 def _expand_entry(entry: Entry) -> list[tuple[str, bool]]:
@@ -59,7 +60,7 @@ class NameIndex:
         for ei, entry in enumerate(self.entries):
             for text, is_person in _expand_entry(entry):
                 norm = normalize_name(text, is_person)
-                if not norm.core or (ei, norm.core) in seen and text != entry.name:
+                if not norm.core or ((ei, norm.core) in seen and text != entry.name):
                     continue
                 seen.add((ei, norm.core))
                 self.variants.append(Variant(ei, text, norm))
@@ -78,7 +79,7 @@ class NameIndex:
         for vi, v in enumerate(self.variants):
             toks = v.norm.tokens
             # Glued neighbours let "gaz prom" find "gazprom" and the reverse.
-            for a, b in zip(toks, toks[1:]):
+            for a, b in itertools.pairwise(toks):
                 postings.setdefault(a + b, set()).add(vi)
         self.postings: dict[str, tuple[int, ...]] = {t: tuple(sorted(s)) for t, s in postings.items()}
         n_entries = max(len(self.entries), 1)
@@ -87,8 +88,9 @@ class NameIndex:
         self.max_idf = math.log(1 + n_entries)
         # Heaviest word first, with its weight: the order the one-to-one alignment consumes them in.
         # Variants of one entry with the same words ("PUTIN, Vladimir" / "Vladimir PUTIN") score alike.
-        self.word_keys: list[tuple[int, tuple[str, ...]]] = [(v.entry, tuple(sorted(v.norm.tokens)))
-                                                             for v in self.variants]
+        self.word_keys: list[tuple[int, tuple[str, ...]]] = [
+            (v.entry, tuple(sorted(v.norm.tokens))) for v in self.variants
+        ]
         self.weighted: list[tuple[tuple[str, float], ...]] = [self.weigh(v.norm.tokens) for v in self.variants]
         self.total_weight: list[float] = [sum(w for _, w in ws) or 1.0 for ws in self.weighted]
 
@@ -139,8 +141,14 @@ class NameIndex:
             if near:
                 # One deletion apart on either side (or a short skeleton): Jaro-Winkler and the length rule.
                 la = len(token)
-                for u, sim, _ in process.extract(token, list(near), scorer=JaroWinkler.normalized_similarity,
-                                                 processor=None, score_cutoff=min_sim, limit=None):
+                for u, sim, _ in process.extract(
+                    token,
+                    list(near),
+                    scorer=JaroWinkler.normalized_similarity,
+                    processor=None,
+                    score_cutoff=min_sim,
+                    limit=None,
+                ):
                     lb = len(u)
                     if abs(la - lb) <= 2 or min(la, lb) >= _MIN_LENGTH_RATIO * max(la, lb):
                         found[u] = sim

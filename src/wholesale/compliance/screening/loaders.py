@@ -13,12 +13,24 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .model import Address, Entry, EntityType, ListFormatError, ListSet, ListVersion
+from .model import Address, EntityType, Entry, ListFormatError, ListSet, ListVersion
 from .normalize import country_code
 
 _OFAC_NULL = "-0-"
-_DPL_HEADER = ["Name", "Street_Address", "City", "State", "Country", "Postal_Code", "Effective_Date",
-               "Expiration_Date", "Standard_Order", "Last_Update", "Action", "FR_Citation"]
+_DPL_HEADER = [
+    "Name",
+    "Street_Address",
+    "City",
+    "State",
+    "Country",
+    "Postal_Code",
+    "Effective_Date",
+    "Expiration_Date",
+    "Standard_Order",
+    "Last_Update",
+    "Action",
+    "FR_Citation",
+]
 _BIS_CSV_NAME = "name_and_address"
 _ALIAS_REMARK = re.compile(r"\b[afn]\.k\.a\.,?\s*'(.+?)'(?=\s*[;.,)]|\s*$)")
 _NATIONALITY_REMARK = re.compile(r"\b(?:nationality|citizen)\s+([A-Z][A-Za-z ,.'-]+?)(?=;|\.\s|\.$|$|\s\()")
@@ -71,6 +83,7 @@ def _with_path(exc: ListFormatError, path: Path) -> ListFormatError:
 
 # --- BIS Denied Persons List -------------------------------------------------------------------
 
+
 def _dpl_entry_id(name: str) -> str:
     # The DPL publishes no ids; a hash of the normalised name is stable across list versions.
     return "DPL-" + hashlib.sha1(" ".join(name.upper().split()).encode()).hexdigest()[:12]
@@ -92,8 +105,15 @@ def _dpl_entries(rows: Iterable[tuple[str, Address | None, str | None]], version
         if remark and remark not in remarks:
             remarks.append(remark)
     return [
-        Entry(source="DPL", entry_id=_dpl_entry_id(name), name=name, entity_type=_guess_type(name),
-              addresses=tuple(addrs), remarks="; ".join(remarks) or None, list_version=version)
+        Entry(
+            source="DPL",
+            entry_id=_dpl_entry_id(name),
+            name=name,
+            entity_type=_guess_type(name),
+            addresses=tuple(addrs),
+            remarks="; ".join(remarks) or None,
+            list_version=version,
+        )
         for name, addrs, remarks in grouped.values()
     ]
 
@@ -111,11 +131,15 @@ def _parse_dpl_tsv(text: str, version: str) -> list[Entry]:
         if not name:
             raise ListFormatError("empty Name", line)
         country_raw = _clean(row[4])
-        address = Address(street=_clean(row[1]), city=_clean(row[2]), state=_clean(row[3]),
-                          postal_code=_clean(row[5]),
-                          # Blank country on the DPL means a US address.
-                          country=country_code(country_raw) or (None if country_raw else "US"),
-                          country_name=country_raw)
+        address = Address(
+            street=_clean(row[1]),
+            city=_clean(row[2]),
+            state=_clean(row[3]),
+            postal_code=_clean(row[5]),
+            # Blank country on the DPL means a US address.
+            country=country_code(country_raw) or (None if country_raw else "US"),
+            country_name=country_raw,
+        )
         rows.append((name, address, _clean(row[11])))
     if not rows:
         raise ListFormatError("no entries", 1)
@@ -139,8 +163,9 @@ def _split_address(text: str | None) -> Address | None:
     if parts and len(parts) > 1:
         city = parts.pop()
     street = ", ".join(parts) or None
-    return Address(street=street, city=city, state=state, postal_code=postal, country=country,
-                   country_name=country_name)
+    return Address(
+        street=street, city=city, state=state, postal_code=postal, country=country, country_name=country_name
+    )
 
 
 def _parse_bis_csv(text: str, version: str) -> list[Entry]:
@@ -154,7 +179,7 @@ def _parse_bis_csv(text: str, version: str) -> list[Entry]:
             continue
         if len(row) != len(header):
             raise ListFormatError(f"expected {len(header)} fields, got {len(row)}", line)
-        rec = dict(zip(header, row))
+        rec = dict(zip(header, row, strict=False))
         both = (rec.get(_BIS_CSV_NAME) or "").strip()
         name, _, addr = both.partition(",")
         if not name.strip():
@@ -166,6 +191,7 @@ def _parse_bis_csv(text: str, version: str) -> list[Entry]:
 
 
 # --- OFAC SDN / consolidated non-SDN ------------------------------------------------------------
+
 
 def _ofac_type(value: str | None) -> EntityType:
     match (value or "").lower():
@@ -213,8 +239,13 @@ def _parse_ofac(files: dict[str, tuple[Path, str]], source: str, version: str) -
                     if m:
                         postal = m.group(1).strip()
                         city_line = city_line[: m.start()].strip(" ,") or None
-                address = Address(street=_clean(row[2]), city=city_line, postal_code=postal,
-                                  country=country_code(_clean(row[4])), country_name=_clean(row[4]))
+                address = Address(
+                    street=_clean(row[2]),
+                    city=city_line,
+                    postal_code=postal,
+                    country=country_code(_clean(row[4])),
+                    country_name=_clean(row[4]),
+                )
                 if address != Address():
                     addresses.setdefault(row[0].strip(), []).append(address)
         except ListFormatError as exc:
@@ -250,10 +281,20 @@ def _parse_ofac(files: dict[str, tuple[Path, str]], source: str, version: str) -
                     if code and code not in nationalities:
                         nationalities.append(code)
             programs = tuple(p.strip() for p in re.split(r"\]\s*\[|[\[\]]", _clean(row[3]) or "") if p.strip())
-            entries.append(Entry(source=source, entry_id=ent, name=name, entity_type=_ofac_type(_clean(row[2])),
-                                 aliases=tuple(alias_list), addresses=tuple(addresses.get(ent, [])),
-                                 nationalities=tuple(nationalities), programs=programs, remarks=remarks,
-                                 list_version=version))
+            entries.append(
+                Entry(
+                    source=source,
+                    entry_id=ent,
+                    name=name,
+                    entity_type=_ofac_type(_clean(row[2])),
+                    aliases=tuple(alias_list),
+                    addresses=tuple(addresses.get(ent, [])),
+                    nationalities=tuple(nationalities),
+                    programs=programs,
+                    remarks=remarks,
+                    list_version=version,
+                )
+            )
     except ListFormatError as exc:
         raise _with_path(exc, prim_path) from None
     if not entries:
@@ -262,6 +303,7 @@ def _parse_ofac(files: dict[str, tuple[Path, str]], source: str, version: str) -
 
 
 # --- trade.gov Consolidated Screening List -----------------------------------------------------
+
 
 def _csl_source(value: str) -> str:
     m = re.search(r"\(([^)]+)\)", value or "")
@@ -295,23 +337,40 @@ def _csl_entry(rec: dict[str, Any], version: str, line: int) -> Entry:
     if isinstance(raw_addrs, list):
         for a in raw_addrs:
             if isinstance(a, dict) and any(a.values()):
-                addrs.append(Address(street=_clean(a.get("address")), city=_clean(a.get("city")),
-                                     state=_clean(a.get("state")), postal_code=_clean(a.get("postal_code")),
-                                     country=country_code(_clean(a.get("country"))),
-                                     country_name=_clean(a.get("country"))))
+                addrs.append(
+                    Address(
+                        street=_clean(a.get("address")),
+                        city=_clean(a.get("city")),
+                        state=_clean(a.get("state")),
+                        postal_code=_clean(a.get("postal_code")),
+                        country=country_code(_clean(a.get("country"))),
+                        country_name=_clean(a.get("country")),
+                    )
+                )
     else:
         addrs = [a for a in (_split_address(s) for s in _split_multi(raw_addrs)) if a]
-    nationalities = [c for c in (country_code(x) for x in _split_multi(rec.get("nationalities"))
-                                 + _split_multi(rec.get("citizenships"))) if c]
+    nationalities = [
+        c
+        for c in (
+            country_code(x) for x in _split_multi(rec.get("nationalities")) + _split_multi(rec.get("citizenships"))
+        )
+        if c
+    ]
     entry_id = str(rec.get("entity_number") or rec.get("_id") or rec.get("id") or "").strip()
     if not entry_id:
         entry_id = "CSL-" + hashlib.sha1(name.encode()).hexdigest()[:12]
-    return Entry(source=_csl_source(str(rec.get("source") or "")), entry_id=entry_id, name=name,
-                 entity_type=_csl_type(rec.get("type"), name),
-                 aliases=tuple(a for a in _split_multi(rec.get("alt_names")) if a != name),
-                 addresses=tuple(addrs), nationalities=tuple(dict.fromkeys(nationalities)),
-                 programs=tuple(_split_multi(rec.get("programs"))),
-                 remarks=_clean(str(rec.get("remarks") or "")), list_version=version)
+    return Entry(
+        source=_csl_source(str(rec.get("source") or "")),
+        entry_id=entry_id,
+        name=name,
+        entity_type=_csl_type(rec.get("type"), name),
+        aliases=tuple(a for a in _split_multi(rec.get("alt_names")) if a != name),
+        addresses=tuple(addrs),
+        nationalities=tuple(dict.fromkeys(nationalities)),
+        programs=tuple(_split_multi(rec.get("programs"))),
+        remarks=_clean(str(rec.get("remarks") or "")),
+        list_version=version,
+    )
 
 
 def _parse_csl_csv(text: str, version: str) -> list[Entry]:
@@ -325,7 +384,7 @@ def _parse_csl_csv(text: str, version: str) -> list[Entry]:
             continue
         if len(row) != len(header):
             raise ListFormatError(f"expected {len(header)} fields, got {len(row)}", line)
-        entries.append(_csl_entry(dict(zip(header, row)), version, line))
+        entries.append(_csl_entry(dict(zip(header, row, strict=False)), version, line))
     if not entries:
         raise ListFormatError("no entries", 1)
     return entries
@@ -364,7 +423,7 @@ def _detect(path: Path, text: str) -> str:
         raise ListFormatError("empty file", 1, str(path))
     if head[0] in "[{":
         return "csl-json"
-    if first.startswith('"Name"\t') or first.startswith("Name\t"):
+    if first.startswith(('"Name"\t', "Name\t")):
         return "dpl-tsv"
     lower = first.lower()
     if _BIS_CSV_NAME in lower:
@@ -407,16 +466,26 @@ def load_list(path: str | Path) -> tuple[ListVersion, list[Entry]]:
         paths = tuple(str(p) for p, _ in files.values())
     else:
         version_hash = _hash([raw])
-        parser = {"dpl-tsv": _parse_dpl_tsv, "bis-csv": _parse_bis_csv,
-                  "csl-csv": _parse_csl_csv, "csl-json": _parse_csl_json}[fmt]
+        parser = {
+            "dpl-tsv": _parse_dpl_tsv,
+            "bis-csv": _parse_bis_csv,
+            "csl-csv": _parse_csl_csv,
+            "csl-json": _parse_csl_json,
+        }[fmt]
         try:
             entries = parser(text, version_hash)
         except ListFormatError as exc:
             raise _with_path(exc, path) from None
         source = "DPL" if fmt in ("dpl-tsv", "bis-csv") else "CSL"
         paths = (str(path),)
-    version = ListVersion(source=source, sha256=version_hash, entry_count=len(entries),
-                          loaded_at=datetime.now(UTC), format=fmt, paths=paths)
+    version = ListVersion(
+        source=source,
+        sha256=version_hash,
+        entry_count=len(entries),
+        loaded_at=datetime.now(UTC),
+        format=fmt,
+        paths=paths,
+    )
     return version, entries
 
 
@@ -425,9 +494,14 @@ def _list_files(path: Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise FileNotFoundError(str(path))
-    found = [p for p in sorted(path.rglob("*"))
-             if p.is_file() and p.suffix.lower() in (".csv", ".txt", ".json")
-             and p.name.lower() not in _COMPANION_NAMES and p.name.upper() != "SOURCE.TXT"]
+    found = [
+        p
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+        and p.suffix.lower() in (".csv", ".txt", ".json")
+        and p.name.lower() not in _COMPANION_NAMES
+        and p.name.upper() != "SOURCE.TXT"
+    ]
     if not found:
         raise ListFormatError("no list files in folder", None, str(path))
     return found

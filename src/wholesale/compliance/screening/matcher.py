@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from heapq import nlargest
@@ -17,8 +18,9 @@ from .model import Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
 from .normalize import NormalizedName, country_code, fold_text, normalize_name
 
 
-def _coverage(src: tuple[tuple[str, float], ...], dst: tuple[str, ...], min_sim: float,
-              similarity=token_similarity) -> float:
+def _coverage(
+    src: tuple[tuple[str, float], ...], dst: tuple[str, ...], min_sim: float, similarity=token_similarity
+) -> float:
     """Weighted share of the words of `src` paired one-to-one with a close word in `dst`."""
     total = got = 0.0
     free = list(dst)
@@ -49,9 +51,11 @@ class Screener:
         cfg, idx = self.config, self.index
         # Per variant, for the first-stage estimate: may it count as contained in a longer query name?
         self._containable: list[bool] = [
-            len(v.norm.tokens) >= 2 and total >= cfg.containment_min_weight
+            len(v.norm.tokens) >= 2
+            and total >= cfg.containment_min_weight
             and len(v.norm.core) - v.norm.core.count(" ") >= cfg.short_name_letters
-            for v, total in zip(idx.variants, idx.total_weight)]
+            for v, total in zip(idx.variants, idx.total_weight, strict=False)
+        ]
         self._person: list[bool] = [idx.entries[v.entry].entity_type == "person" for v in idx.variants]
 
     @property
@@ -72,8 +76,8 @@ class Screener:
         toks = norm.tokens
         weights = [idx.weight(t) for t in toks]
         # Query words reach listed words and listed glued pairs; glued query pairs reach listed words only.
-        keys = [(t, w, idx.postings) for t, w in zip(toks, weights)]
-        keys += [(a + b, wa + wb, idx.word_postings) for (a, wa, _), (b, wb, _) in zip(keys, keys[1:])]
+        keys = [(t, w, idx.postings) for t, w in zip(toks, weights, strict=False)]
+        keys += [(a + b, wa + wb, idx.word_postings) for (a, wa, _), (b, wb, _) in itertools.pairwise(keys)]
         expand = idx.expand_token
         per_token: list[tuple[int, list[tuple[float, tuple[int, ...]]]]] = []
         for t, w, postings in keys:
@@ -106,8 +110,9 @@ class Screener:
                 acc[vi] = sum(w for members, w in sets if vi in members)
         total_q = sum(weights)
         totals, listed_in, person = idx.total_weight, self._containable, self._person
-        q_in = (len(toks) >= 2 and total_q >= cfg.containment_min_weight
-                and sum(map(len, toks)) >= cfg.short_name_letters)
+        q_in = (
+            len(toks) >= 2 and total_q >= cfg.containment_min_weight and sum(map(len, toks)) >= cfg.short_name_letters
+        )
         factor = cfg.containment_factor
         scored: list[tuple[float, int]] = []
         append = scored.append
@@ -132,8 +137,9 @@ class Screener:
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def _name_features(self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted,
-                       is_person: bool = False) -> dict[str, float]:
+    def _name_features(
+        self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted, is_person: bool = False
+    ) -> dict[str, float]:
         cfg = self.config
         q_glued, v_glued = q.core.replace(" ", ""), v.core.replace(" ", "")
         # Short names carry little evidence: their short words must match exactly, and they do not count
@@ -154,12 +160,21 @@ class Screener:
                 soft = max(soft, joined)
         name = soft
         contained = 0.0
-        if (v_long and cover_listed >= 0.97 and len(v.tokens) >= 2
-                and sum(w for _, w in v_weighted) >= cfg.containment_min_weight):
+        if (
+            v_long
+            and cover_listed >= 0.97
+            and len(v.tokens) >= 2
+            and sum(w for _, w in v_weighted) >= cfg.containment_min_weight
+        ):
             contained = cfg.containment_factor * cover_listed
             name = max(name, contained)
-        elif (is_person and q_long and cover_query >= 0.97 and len(q.tokens) >= 2
-              and sum(w for _, w in q_weighted) >= cfg.containment_min_weight):
+        elif (
+            is_person
+            and q_long
+            and cover_query >= 0.97
+            and len(q.tokens) >= 2
+            and sum(w for _, w in q_weighted) >= cfg.containment_min_weight
+        ):
             # Customers rarely give every middle name or patronymic: "Vladimir Putin" inside
             # "PUTIN, Vladimir Vladimirovich".
             contained = cfg.containment_factor * cover_query
@@ -202,8 +217,9 @@ class Screener:
         q = normalize_name(query_name)
         v = normalize_name(listed_name, listed_is_person)
         # Pair scoring borrows the index's word weights only.
-        return self._name_features(q, self.index.weigh(q.tokens), v, self.index.weigh(v.tokens),
-                                   listed_is_person)["name"]
+        return self._name_features(q, self.index.weigh(q.tokens), v, self.index.weigh(v.tokens), listed_is_person)[
+            "name"
+        ]
 
     def screen(self, query: ScreeningQuery) -> ScreeningResult:
         """Screen one query and decide clear / review / match (R10)."""
@@ -220,18 +236,25 @@ class Screener:
                 scored.add(idx.word_keys[vi])
                 variant = idx.variants[vi]
                 entry = idx.entries[variant.entry]
-                feats = self._name_features(q, q_weighted, variant.norm, idx.weighted[vi],
-                                            entry.entity_type == "person")
+                feats = self._name_features(
+                    q, q_weighted, variant.norm, idx.weighted[vi], entry.entity_type == "person"
+                )
                 ctx = self._context(query, q, entry)
                 score = min(1.0, max(0.0, feats["name"] + sum(ctx.values())))
                 if score < cfg.report_threshold:
                     continue
                 prev = best.get(variant.entry)
                 if prev is None or score > prev.score:
-                    best[variant.entry] = Hit(source=entry.source, entry_id=entry.entry_id, name=entry.name,
-                                              matched_variant=variant.text, score=score,
-                                              features={**feats, **ctx}, list_version=entry.list_version,
-                                              entity_type=entry.entity_type)
+                    best[variant.entry] = Hit(
+                        source=entry.source,
+                        entry_id=entry.entry_id,
+                        name=entry.name,
+                        matched_variant=variant.text,
+                        score=score,
+                        features={**feats, **ctx},
+                        list_version=entry.list_version,
+                        entity_type=entry.entity_type,
+                    )
         hits = sorted(best.values(), key=lambda h: (-h.score, h.source, h.entry_id))[: cfg.max_hits]
         top = hits[0].score if hits else 0.0
         decision = "match" if top >= cfg.match_threshold else "review" if top >= cfg.review_threshold else "clear"

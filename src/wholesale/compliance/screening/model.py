@@ -113,7 +113,7 @@ class ScreeningQuery:
     postal_code: str | None = None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ScreeningQuery":
+    def from_dict(cls, data: dict[str, Any]) -> ScreeningQuery:
         """Build a query from the JSON lines shape {"id","name","country"?,"city"?,"postalCode"?}."""
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             raise ValueError("query needs a string 'name'")

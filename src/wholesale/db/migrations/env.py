@@ -26,7 +26,7 @@ def run_migrations() -> None:
         conn.commit()
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
