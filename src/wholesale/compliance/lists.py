@@ -2,6 +2,7 @@
 
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,6 +12,9 @@ from wholesale.compliance.models import ListFile, ListSet
 from wholesale.compliance.screening import Screener, ScreeningConfig, default_list_paths, load_lists
 from wholesale.events import service as events
 from wholesale.kit import clock, ids
+
+# Set once this process's screening index is built (readiness waits for it where workers run).
+screener_ready = threading.Event()
 
 _cache: dict[str, Screener] = {}
 _lock = threading.Lock()
@@ -28,7 +32,7 @@ def _files_of(paths: list[Path]) -> list[tuple[str, Path]]:
     return files
 
 
-def store_list_set(session: Session, paths: list[str | Path]) -> ListSet:
+def store_list_set(session: Session, paths: Sequence[str | Path]) -> ListSet:
     """Validate the files (a bad file raises ListFormatError, line numbered) and store them as the new list set.
 
     The rows commit with the caller's transaction: until then the previous set stays in force.
@@ -101,6 +105,6 @@ def get_screener(session: Session, config: ScreeningConfig | None = None) -> Scr
         return built
 
 
-def screener_for_paths(paths: list[str | Path], config: ScreeningConfig | None = None) -> Screener:
+def screener_for_paths(paths: Sequence[str | Path], config: ScreeningConfig | None = None) -> Screener:
     """A screener over explicit files, outside the stored sets (`wholesale screen --lists`)."""
     return Screener(load_lists([Path(p) for p in paths]), config)

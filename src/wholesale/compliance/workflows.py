@@ -1,19 +1,36 @@
 """Compliance jobs: screen a customer (R10, R11), re-screen on new lists, and the daily R14 deadline sweep."""
 
+import logging
 from datetime import datetime
 from typing import Any
-
-from dbos import DBOS
 
 from wholesale.compliance import lists, service
 from wholesale.customers.models import Customer
 from wholesale.db.session import get_database
-from wholesale.jobs.workflow import job
+from wholesale.jobs import runtime
+from wholesale.jobs.workflow import job, step
 
-RETRY = {"retries_allowed": True, "max_attempts": 5, "interval_seconds": 0.5, "backoff_rate": 2.0}
+log = logging.getLogger("wholesale.compliance")
 
 
-@DBOS.step(**RETRY)
+@runtime.on_launch
+def warm_screener() -> None:
+    """Build the screening index when workers launch, off the request path: the first screening would
+    otherwise stall this process for seconds while every customer provisioning waits on the GIL."""
+    try:
+        with get_database().session(write=False) as session:
+            lists.get_screener(session)
+    except Exception:  # the first screening job will build it (and report) instead
+        log.exception("screening index warm-up failed")
+    finally:
+        lists.screener_ready.set()
+
+
+# Screening is asynchronous by design (R11): its retries may wait longer than provisioning's.
+SCREENING_RETRY_INTERVAL = 0.5
+
+
+@step(interval_seconds=SCREENING_RETRY_INTERVAL)
 def step_screen(customer_id: str, trigger: str) -> str:
     """Screen the customer outside any write transaction, then record the result and act on it in one."""
     db = get_database()
@@ -34,7 +51,7 @@ def screen_customer(customer_id: str, trigger: str) -> str:
     return step_screen(customer_id, trigger)
 
 
-@DBOS.step(**RETRY)
+@step(interval_seconds=SCREENING_RETRY_INTERVAL)
 def step_check_deadlines() -> list[str]:
     """Deprovision customers non-compliant for 30 days (R14)."""
     with get_database().transaction() as session:
@@ -47,7 +64,7 @@ def check_deadlines(_scheduled: datetime, _context: Any) -> list[str]:
     return step_check_deadlines()
 
 
-@DBOS.step(**RETRY)
+@step(interval_seconds=SCREENING_RETRY_INTERVAL)
 def step_rescreen_chunk(after: str) -> tuple[int, str | None]:
     """Re-screen the next chunk of live customers: screened outside any write transaction, recorded in one.
 
@@ -70,7 +87,8 @@ def rescreen_all(_list_set_id: str) -> int:
     In chunks inside this one job rather than a job per customer: the compliance queue runs a few jobs
     per poll, so 10,000 jobs would take about 20 minutes; the screener does thousands of names a second.
     """
-    total, after = 0, ""
+    total = 0
+    after: str | None = ""
     while after is not None:
         recorded, after = step_rescreen_chunk(after)
         total += recorded

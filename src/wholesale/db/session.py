@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from prometheus_client import Counter
@@ -165,7 +165,9 @@ class _LockingConnection(sqlite3.Connection):
             self.give_back_write_lock()
 
 
-def _locking_sqlite_engine(url: str, pool_size: int, isolation_level: str | None) -> sa.Engine:
+def _locking_sqlite_engine(
+    url: str, pool_size: int, isolation_level: Literal["DEFERRED", "EXCLUSIVE", "IMMEDIATE"] | None
+) -> sa.Engine:
     """A pooled engine of _LockingConnections with our pragmas; `isolation_level` None leaves BEGIN to us."""
     engine = sa.create_engine(
         url,
@@ -214,11 +216,13 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> sa.Engine:
             conn.exec_driver_sql("BEGIN")
             return
         dbapi_conn = conn.connection.dbapi_connection
-        dbapi_conn.take_write_lock()  # type: ignore[union-attr]
+        if not isinstance(dbapi_conn, _LockingConnection):  # the engine's connect_args make every one of them
+            raise TypeError(f"expected a _LockingConnection, got {type(dbapi_conn).__name__}")
+        dbapi_conn.take_write_lock()
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            dbapi_conn.give_back_write_lock()  # type: ignore[union-attr]
+            dbapi_conn.give_back_write_lock()
             raise
 
     return engine

@@ -24,15 +24,24 @@ from wholesale.dialin.locations import (
 )
 from wholesale.dialin.models import LocationOverride, MeetingsSite, TelephonyNumber
 from wholesale.dialin.rules import CallInDecision, derive_default_call_in
-from wholesale.dialin.telephony import TELEPHONY_HEADER, CallInNumber, TelephonyFileError, parse_telephony_csv
+from wholesale.dialin.telephony import (
+    TELEPHONY_HEADER,
+    TOLL_TYPES,
+    CallInNumber,
+    TelephonyFileError,
+    TollType,
+    parse_telephony_csv,
+    parse_toll_type,
+)
 from wholesale.events import service as events
 from wholesale.identity.models import Org
 from wholesale.identity.roles import Role
 from wholesale.identity.schemas import Principal
 from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
-from wholesale.kit.errors import BadRequest, DomainError, NotFound, field_error
+from wholesale.kit.errors import BadRequest, NotFound, field_error
 from wholesale.kit.pagination import Page, PageParams, page_from_rows
+from wholesale.partners.tenancy import Tenant
 
 log = logging.getLogger("wholesale.dialin")
 SITES_WITHOUT_NUMBER = Counter(
@@ -51,10 +60,23 @@ def current_numbers(session: Session, countries: set[str] | None = None) -> list
     # Plain rows, not ORM objects: every site creation reads this, and object loading was most of its cost.
     return [
         CallInNumber(
-            country=country, number=number, label=label, toll_type=toll_type, available=available, order=position
+            country=country,
+            number=number,
+            label=label,
+            toll_type=_stored_toll_type(number, toll_type),
+            available=available,
+            order=position,
         )
         for country, number, label, toll_type, available, position in session.execute(query)
     ]
+
+
+def _stored_toll_type(number: str, value: str) -> TollType:
+    """A stored tollType (only a parsed telephony file writes them, so it is always one)."""
+    toll = parse_toll_type(value)
+    if toll is None:
+        raise RuntimeError(f"telephony number {number} is stored with tollType {value!r}, not one of {TOLL_TYPES}")
+    return toll
 
 
 def replace_numbers(session: Session, numbers: list[CallInNumber]) -> int:
@@ -147,6 +169,11 @@ def ensure_site(
         data={"customerId": customer_id, "number": site.number, "source": site.source, "location": site.location},
     )
     return site
+
+
+def remove_site(session: Session, customer_id: str) -> None:
+    """Delete the customer's meetings site (its last meetings package went, or the customer did)."""
+    session.execute(sa.delete(MeetingsSite).where(MeetingsSite.customer_id == customer_id))
 
 
 def rederive_site(
@@ -451,33 +478,27 @@ def site_read(site: MeetingsSite) -> dict[str, Any]:
     return body
 
 
-def _visible_sites(session: Session, principal: Principal, on_behalf_of: str | None) -> sa.Select:
+def _visible_sites(tenant: Tenant | None) -> sa.Select:
     """Sites the caller may read: its partner's customers, its own org, or all for operators; else none."""
     query = (
         sa.select(MeetingsSite)
         .join(Customer, Customer.id == MeetingsSite.customer_id)
         .where(Customer.deleted_at.is_(None))
     )
-    if principal.role == Role.OPERATOR:
-        return query
-    if principal.role == Role.PARTNER_ADMIN:
-        from wholesale.partners.service import resolve_acting_partner
-
-        try:
-            partner_org_id = resolve_acting_partner(session, principal, on_behalf_of)
-        except DomainError:
-            return query.where(sa.false())  # a foreign sub-partner is not revealed (404, not 403)
-        return query.where(Customer.partner_org_id == partner_org_id)
-    if principal.role == Role.CUSTOMER_ADMIN:
-        return query.where(MeetingsSite.org_id == principal.org_id)
-    return query.where(sa.false())
+    if tenant is None:
+        return query.where(sa.false())  # e.g. a foreign sub-partner: not revealed (404, not 403)
+    if tenant.is_platform:
+        return query if tenant.principal.role == Role.OPERATOR else query.where(sa.false())
+    if tenant.org_id is not None:
+        return query.where(MeetingsSite.org_id == tenant.org_id)
+    return query.where(Customer.partner_org_id == tenant.partner)
 
 
 def list_sites(
-    session: Session, principal: Principal, on_behalf_of: str | None, params: PageParams, *, org_id: str | None
+    session: Session, tenant: Tenant | None, params: PageParams, *, org_id: str | None
 ) -> Page[dict[str, Any]]:
     """List the meetings sites the caller may read, optionally of one org."""
-    query = _visible_sites(session, principal, on_behalf_of)
+    query = _visible_sites(tenant)
     if org_id:
         query = query.where(MeetingsSite.org_id == org_id)
     rows = session.scalars(
@@ -487,21 +508,21 @@ def list_sites(
     return Page(items=[site_read(s) for s in page.items], params=params, has_more=page.has_more)
 
 
-def _get_visible(session: Session, principal: Principal, on_behalf_of: str | None, site_id: str) -> MeetingsSite:
-    site = session.scalars(_visible_sites(session, principal, on_behalf_of).where(MeetingsSite.id == site_id)).first()
+def _get_visible(session: Session, tenant: Tenant | None, site_id: str) -> MeetingsSite:
+    site = session.scalars(_visible_sites(tenant).where(MeetingsSite.id == site_id)).first()
     if site is None:
         raise NotFound(f"Meetings site {site_id} not found.")
     return site
 
 
-def get_site(session: Session, principal: Principal, on_behalf_of: str | None, site_id: str) -> dict[str, Any]:
+def get_site(session: Session, tenant: Tenant | None, site_id: str) -> dict[str, Any]:
     """Return one meetings site to its partner, its customer admins or operators; anyone else gets 404."""
-    return site_read(_get_visible(session, principal, on_behalf_of, site_id))
+    return site_read(_get_visible(session, tenant, site_id))
 
 
 def pin_number(session: Session, principal: Principal, site_id: str, number: str | None) -> dict[str, Any]:
     """Pin a site's default call-in number to an available domain number, or unpin (None) and re-derive (operator)."""
-    site = _get_visible(session, principal, None, site_id)
+    site = _get_visible(session, Tenant(principal), site_id)  # operators: the platform's tenant
     if number is None:
         country = _org_country(session, site)
         before = _snapshot(site)
@@ -557,4 +578,9 @@ def _org_country(session: Session, site: MeetingsSite) -> str:
     if org is not None and org.country_code:
         return org.country_code
     # R16 makes the billing country the org country, so it stands in for a missing org.
-    return site.org_country or session.get(Customer, site.customer_id).country
+    if site.org_country:
+        return site.org_country
+    customer = session.get(Customer, site.customer_id)
+    if customer is None:  # a site references its customer (ON DELETE CASCADE), so this is a broken database
+        raise RuntimeError(f"Meetings site {site.id} belongs to customer {site.customer_id}, which does not exist.")
+    return customer.country

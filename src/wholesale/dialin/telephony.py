@@ -16,7 +16,13 @@ from wholesale.dialin.locations import _check_country, _decode_text, _read_rows
 TollType = Literal["toll", "tollFree"]
 
 TELEPHONY_HEADER: tuple[str, ...] = ("country", "number", "label", "tollType", "available")
-TOLL_TYPES: tuple[str, ...] = ("toll", "tollFree")
+TOLL_TYPES: tuple[TollType, ...] = ("toll", "tollFree")
+
+
+def parse_toll_type(value: str) -> TollType | None:
+    """Return `value` as a TollType, or None when it is not one."""
+    return next((t for t in TOLL_TYPES if t == value), None)
+
 
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
@@ -131,17 +137,18 @@ def _parse_row(line: int, fields: list[str], order: int, errors: list[str]) -> C
         # The label is the one free-text cell: no NUL (PostgreSQL cannot store it) and it fits its column.
         errors.append(f"line {line}: label must be at most 200 characters without NUL characters")
         label = ""
-    if toll_type not in TOLL_TYPES:
+    toll = parse_toll_type(toll_type)
+    if toll is None:
         errors.append(f"line {line}: tollType {toll_type!r} must be one of {', '.join(TOLL_TYPES)}")
     available = _check_available(raw_available, line, errors)
 
-    if country is None or number is None or available is None or not label or toll_type not in TOLL_TYPES:
+    if country is None or number is None or available is None or not label or toll is None:
         return None
     return CallInNumber(
         country=country,
         number=number,
         label=label,
-        toll_type=toll_type,  # type: ignore[arg-type]
+        toll_type=toll,
         available=available,
         order=order,
     )

@@ -1,13 +1,11 @@
 """Durable dial-in jobs: re-derive sites after the telephony domain changed (R18)."""
 
-from dbos import DBOS
-
 from wholesale.db.session import get_database
 from wholesale.dialin import service
-from wholesale.jobs.workflow import job
+from wholesale.jobs.workflow import job, step
 
 
-@DBOS.step(retries_allowed=True, max_attempts=5, interval_seconds=0.2, backoff_rate=2.0)
+@step()
 def step_rederive() -> int:
     """In one transaction: re-derive every site whose number is gone or unavailable; return how many changed."""
     with get_database().transaction() as session:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from wholesale.identity import repository
 from wholesale.identity.models import ApiToken, Org, User
 from wholesale.identity.roles import DEFAULT_SCOPES, ROLE_ORG_KIND, Role, Scope
-from wholesale.identity.schemas import OrganizationRead, Principal
+from wholesale.identity.schemas import Principal
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import BadRequest, Forbidden, NotFound, Unauthorized
 
@@ -130,6 +130,8 @@ def authenticate(
         if row is None:
             raise Unauthorized("The access token is invalid or revoked.")
         org = repository.get_org(session, row.org_id)
+    if org is None:  # tokens reference their org (ON DELETE CASCADE), so this is a broken database
+        raise RuntimeError(f"Access token {row.id} belongs to org {row.org_id}, which does not exist.")
     partner_org_id = org.id if org.kind == "partner" else org.managed_by_org_id
     principal = Principal(
         token_id=row.id,
@@ -147,39 +149,6 @@ def require_scope(principal: Principal, scope: Scope) -> None:
     """Raise 403 unless the principal holds the scope."""
     if scope.value not in principal.scopes:
         raise Forbidden(f"The access token lacks the scope {scope.value}.")
-
-
-def read_organization(session: Session, principal: Principal, org_id: str) -> OrganizationRead:
-    """Return an identity org to its partner, its own admins, or operators; anyone else gets 404."""
-    org = repository.get_org(session, org_id)
-    allowed = org is not None and (
-        principal.role == Role.OPERATOR
-        or org.id == principal.org_id
-        or (
-            principal.role == Role.PARTNER_ADMIN
-            and org.managed_by_org_id is not None
-            and _partner_manages(session, principal.org_id, org.managed_by_org_id)
-        )
-    )
-    if not allowed:
-        raise NotFound(f"Organization {org_id} not found.")
-    return OrganizationRead(
-        id=org.id,
-        displayName=org.display_name,
-        countryCode=org.country_code,
-        language=org.language,
-        created=clock.isoformat(org.created),
-    )
-
-
-def _partner_manages(session: Session, partner_org_id: str, managing_org_id: str) -> bool:
-    """True when the managing org is the partner itself or one of its sub-partners."""
-    from wholesale.partners.repository import get_partner
-
-    if managing_org_id == partner_org_id:
-        return True
-    sub = get_partner(session, managing_org_id)
-    return sub is not None and sub.parent_org_id == partner_org_id
 
 
 def find_user(session: Session, email: str) -> User | None:
@@ -213,3 +182,28 @@ def create_user(
     )
     session.add(user)
     return user
+
+
+def create_users(session: Session, *, org_id: str, people: list[tuple[str, str | None, str | None]]) -> list[str]:
+    """Add many people to one org in one INSERT (set-based create_user: the emails must be free); `people` are
+    (email, first name, last name). Return their ids in order."""
+    now = clock.now()
+    rows: list[dict[str, object]] = [
+        {
+            "id": ids.new_id("PEOPLE"),
+            "org_id": org_id,
+            "email": email.lower(),
+            "first_name": first_name,
+            "last_name": last_name,
+            "roles": [],
+            "created": now,
+        }
+        for email, first_name, last_name in people
+    ]
+    repository.insert_users(session, rows)
+    return [str(r["id"]) for r in rows]
+
+
+def delete_users(session: Session, *, org_id: str, user_ids: list[str] | None = None) -> None:
+    """Remove an org's people (a customer going away): all of them, or only those among `user_ids`."""
+    repository.delete_users(session, org_id, user_ids)

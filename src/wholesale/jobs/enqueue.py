@@ -2,8 +2,10 @@
 
 from typing import Any
 
+from dbos import EnqueueOptions
 from sqlalchemy.orm import Session
 
+from wholesale.jobs.catalog import JOBS
 from wholesale.jobs.runtime import PARTITIONED_QUEUES, QUEUES, get_client
 
 
@@ -19,12 +21,9 @@ def enqueue(
     """Enqueue a workflow by name in the caller's transaction; `key` is the workflow id and so the idempotency key.
 
     A second enqueue with the same key attaches to the first instead of running the work again. The queue is
-    the one the workflow declares (`@job(name, queue=...)`); a caller that names another one is refused.
+    the one the job catalog names (`jobs/catalog.py`); a caller that names another one is refused.
     """
-    from wholesale.jobs import registry  # noqa: F401  (every workflow declares its queue on import)
-    from wholesale.jobs.workflow import JOB_QUEUES
-
-    declared = JOB_QUEUES.get(workflow)
+    declared = JOBS.get(workflow)
     if declared is None:
         raise ValueError(f"unknown workflow {workflow!r}")
     if queue is not None and queue != declared:
@@ -32,7 +31,7 @@ def enqueue(
     queue = declared
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
-    options: dict[str, Any] = {"workflow_name": workflow, "queue_name": queue, "workflow_id": key}
+    options: EnqueueOptions = {"workflow_name": workflow, "queue_name": queue, "workflow_id": key}
     if delay_seconds:
         options["delay_seconds"] = delay_seconds
     if queue in PARTITIONED_QUEUES:
@@ -41,5 +40,5 @@ def enqueue(
         options["queue_partition_key"] = partition_key
     # Flush first so the workflow row is written after (and with) the state it depends on.
     session.flush()
-    get_client().enqueue_in_transaction(session, options, *args)  # type: ignore[arg-type]
+    get_client().enqueue_in_transaction(session, options, *args)
     return key

@@ -1,15 +1,17 @@
 """The job probe: an operator-visible job that proves workers run, survive a crash, and never run a job twice."""
 
 from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from dbos import DBOS
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from wholesale.db.base import Base
 from wholesale.db.session import get_database
 from wholesale.jobs.enqueue import enqueue
-from wholesale.jobs.workflow import job
+from wholesale.jobs.workflow import job, step
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import BadRequest, NotFound
 
@@ -62,25 +64,32 @@ def get_probe(session: Session, probe_id: str) -> tuple[JobProbe, list[JobProbeR
     return probe, runs
 
 
-@DBOS.step(retries_allowed=True, max_attempts=5, interval_seconds=0.2)
+@step(backoff_rate=1.0)
 def _mark_started(probe_id: str) -> float:
     with get_database().transaction() as session:
         probe = session.get(JobProbe, probe_id)
+        if probe is None:
+            raise NotFound(f"Job probe {probe_id} not found.")
         session.add(JobProbeRun(probe_id=probe_id, step="started", executor_id=DBOS.executor_id, at=clock.now()))
         if probe.status == "enqueued":
             probe.status = "running"
         return probe.sleep_seconds
 
 
-@DBOS.step(retries_allowed=True, max_attempts=5, interval_seconds=0.2)
+@step(backoff_rate=1.0)
 def _finish(probe_id: str) -> None:
     # Conditional on status so that a step re-run after a crash (committed, not yet checkpointed) has no effect.
     with get_database().transaction() as session:
-        done = session.execute(
-            sa.update(JobProbe)
-            .where(JobProbe.id == probe_id, JobProbe.status != "done")
-            .values(status="done", finished_at=clock.now(), finished_by=DBOS.executor_id)
-        ).rowcount
+        # A DML statement's result is a CursorResult (Session.execute is typed as returning the base Result).
+        result = cast(
+            CursorResult[Any],
+            session.execute(
+                sa.update(JobProbe)
+                .where(JobProbe.id == probe_id, JobProbe.status != "done")
+                .values(status="done", finished_at=clock.now(), finished_by=DBOS.executor_id)
+            ),
+        )
+        done = result.rowcount
         if done:
             session.add(JobProbeRun(probe_id=probe_id, step="finished", executor_id=DBOS.executor_id, at=clock.now()))
 

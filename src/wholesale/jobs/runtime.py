@@ -2,9 +2,10 @@
 
 import logging
 import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
-from dbos import DBOS, DBOSClient
+from dbos import DBOS, DBOSClient, DBOSConfig, ScheduleInput
 
 import wholesale
 from wholesale.config import Settings, get_settings
@@ -20,12 +21,12 @@ SLOW_POLL: dict[str, float] = {"compliance": 0.5, "default": 0.5}
 # Queues that run at most one workflow per partition key at a time (a customer's changes apply in order).
 PARTITIONED_QUEUES = frozenset({"provisioning"})
 DBOS_SCHEMA = "dbos"
+# A DBOS schedule: {"schedule_name", "workflow_fn", "schedule" (cron, seconds first), "queue_name"}.
+Schedule = ScheduleInput
 
 _client: DBOSClient | None = None
 _client_lock = threading.Lock()
 _launched = False
-# Set once this process's screening index is built (readiness waits for it where workers run).
-screener_ready = threading.Event()
 
 
 def system_database_url(settings: Settings) -> str:
@@ -68,19 +69,26 @@ def get_client() -> DBOSClient:
         return _client
 
 
-def launch(settings: Settings | None = None) -> bool:
+_on_launch: list[Callable[[], None]] = []
+
+
+def on_launch(fn: Callable[[], None]) -> Callable[[], None]:
+    """Run `fn` in a background thread once this process's workers are launched (e.g. warming a cache)."""
+    _on_launch.append(fn)
+    return fn
+
+
+def launch(settings: Settings | None = None, *, schedules: list[Schedule] | None = None) -> bool:
     """Start this process's workers: recover unfinished workflows, then dequeue and run cron.
 
+    Every workflow must be imported before (`wholesale.workers.launch` does that and passes the schedules).
     Returns True when this call started them (and so owns stopping them), False when they already ran.
     """
     global _launched
     if _launched:
         return False
     settings = settings or get_settings()
-    from wholesale.jobs import registry  # noqa: F401  (imports every workflow so DBOS knows them)
-    from wholesale.jobs.schedules import apply_schedules
-
-    config: dict = {
+    config: DBOSConfig = {
         "name": "wholesale",
         "system_database_url": system_database_url(settings),
         "dbos_system_schema": DBOS_SCHEMA,
@@ -104,26 +112,12 @@ def launch(settings: Settings | None = None) -> bool:
             polling_interval_sec=max(settings.queue_polling_interval, SLOW_POLL.get(name, 0.0)),
             on_conflict="always_update",
         )
-    apply_schedules()
-    # Build the screening index now, off the request path: the first screening would otherwise stall
-    # this process for seconds while every customer provisioning waits on the GIL.
-    threading.Thread(target=_warm_screener, name="screener-warmup", daemon=True).start()
+    DBOS.apply_schedules(schedules or [])
+    for fn in _on_launch:
+        threading.Thread(target=fn, name=f"on-launch-{fn.__name__}", daemon=True).start()
     _launched = True
     log.info("workers launched", extra={"fields": {"executorId": settings.executor_id, "queues": list(QUEUES)}})
     return True
-
-
-def _warm_screener() -> None:
-    from wholesale.compliance.lists import get_screener
-    from wholesale.db.session import get_database
-
-    try:
-        with get_database().session(write=False) as session:
-            get_screener(session)
-    except Exception:  # the first screening job will build it (and report) instead
-        log.exception("screening index warm-up failed")
-    finally:
-        screener_ready.set()
 
 
 def is_launched() -> bool:

@@ -5,9 +5,9 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
-from typing import Any
+from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
@@ -85,6 +85,9 @@ async def get_session(request: Request) -> Session:
     return request.state.uow.session
 
 
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
 def _finishing_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a sync endpoint so its transaction ends in the endpoint's own worker thread (no extra hop)."""
 
@@ -137,11 +140,25 @@ class UnitOfWorkRoute(APIRoute):
         return handler
 
 
+class _Caller(Protocol):
+    @property
+    def org_id(self) -> str: ...
+
+
+_authenticate: Callable[[Request], _Caller] | None = None
+
+
+def use_authenticator(authenticate: Callable[[Request], _Caller]) -> None:
+    """Install how a request's caller is resolved (the app installs identity's); Idempotency-Keys are per org."""
+    global _authenticate
+    _authenticate = authenticate
+
+
 async def _claim_key(request: Request, uow: UnitOfWork, key: str) -> Response | None:
     """Claim an Idempotency-Key for the caller's org; return the stored response on a replay."""
-    from wholesale.deps import authenticate_request
-
-    principal = await run_in_threadpool(authenticate_request, request)
+    if _authenticate is None:
+        raise RuntimeError("kit.http.use_authenticator was not called")
+    principal = await run_in_threadpool(_authenticate, request)
     body = await request.body()
     fp = idempotency.fingerprint(request.method, request.url.path, request.url.query, body)
     stored = await run_in_threadpool(
@@ -174,14 +191,28 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-async def handle_domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+ExcT = TypeVar("ExcT", bound=Exception)
+
+
+def _expect(exc: Exception, kind: type[ExcT]) -> ExcT:
+    """Narrow what Starlette hands a handler to the exception class it was registered for."""
+    if not isinstance(exc, kind):
+        raise TypeError(f"the {kind.__name__} handler was given a {type(exc).__name__}") from exc
+    return exc
+
+
+# Handlers take `Exception`, the type Starlette's add_exception_handler declares; each is registered
+# for one exception class only, and narrows to it.
+async def handle_domain_error(_request: Request, raised: Exception) -> JSONResponse:
     """Render a DomainError."""
+    exc = _expect(raised, DomainError)
     return error_response(exc.status_code, exc.message, exc.errors, exc.headers)
 
 
-async def handle_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def handle_validation_error(_request: Request, raised: Exception) -> JSONResponse:
     """Render request validation failures as 400 naming each offending field."""
-    errors = []
+    exc = _expect(raised, RequestValidationError)
+    errors: list[dict[str, Any]] = []
     for err in exc.errors():
         field = _field_name(tuple(err.get("loc", ())))
         text = err.get("msg", "invalid")
@@ -194,8 +225,9 @@ async def handle_validation_error(_request: Request, exc: RequestValidationError
     return error_response(400, message, errors)
 
 
-async def handle_http_exception(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def handle_http_exception(_request: Request, raised: Exception) -> JSONResponse:
     """Render routing errors (unknown path, wrong method) in the same format."""
+    exc = _expect(raised, StarletteHTTPException)
     messages = {404: "The requested resource could not be found.", 405: "The method is not allowed on this resource."}
     message = messages.get(exc.status_code, str(exc.detail))
     return error_response(

@@ -4,9 +4,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -106,5 +107,6 @@ def store(session: Session, *, org_id: str, key: str, status_code: int, body: by
 
 def purge_older_than(session: Session, cutoff: datetime) -> int:
     """Delete keys older than a cutoff (run daily; Stripe keeps keys for 24 hours)."""
-    result = session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.created < cutoff))
+    # A DML statement's result is a CursorResult (Session.execute is typed as returning the base Result).
+    result = cast(CursorResult[Any], session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.created < cutoff)))
     return result.rowcount or 0

@@ -7,10 +7,11 @@ from typing import TypeVar
 from wholesale.kit.errors import InvalidTransition
 
 S = TypeVar("S", bound=StrEnum)
+E = TypeVar("E", bound=str)  # an event enum, or plain str for a table keyed by strings
 
 
 def transition(
-    table: Mapping[tuple[S, str], S], status_type: type[S], status: str, event: str, subject: str, hint: str = ""
+    table: Mapping[tuple[S, E], S], status_type: type[S], status: str, event: E, subject: str, hint: str = ""
 ) -> S:
     """Return the status after `event`, or raise InvalidTransition naming the subject, status and event."""
     try:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wholesale.compliance import lists
 from wholesale.db.session import get_database
 from wholesale.jobs import runtime
 from wholesale.jobs.enqueue import enqueue
-from wholesale.jobs.schedules import SCHEDULES
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import BadRequest
 from wholesale.ops.models import SandboxState
@@ -35,12 +35,14 @@ def move_clock(session: Session, *, advance_seconds: float | None, now: datetime
         if advance_seconds < 0:
             raise BadRequest("advanceSeconds: must not be negative (the clock only moves forward).")
         new_offset = current_offset + advance_seconds
-    else:
+    elif now is not None:
         if now.tzinfo is None:
             raise BadRequest("now: must carry a timezone, e.g. 2026-12-31T00:00:00Z.")
         new_offset = (now - real).total_seconds()
         if new_offset < current_offset:
             raise BadRequest("now: must not be earlier than the sandbox clock's current time.")
+    else:  # ruled out by the exactly-one check above
+        raise BadRequest("Give exactly one of advanceSeconds or now.")
     row.value = new_offset
     session.merge(row)
     return real + timedelta(seconds=new_offset)
@@ -50,6 +52,8 @@ def tick(session: Session) -> list[str]:
     """Enqueue every scheduled job now (in this transaction); return their workflow ids."""
     started = clock.now()
     workflow_ids = []
+    from wholesale.workers import SCHEDULES  # the tick runs what the workers schedule
+
     for name, (workflow, _fn, _cron) in SCHEDULES.items():
         key = f"tick:{name}:{ids.new_tracking_id()}"
         enqueue(session, workflow, started, None, key=key)
@@ -85,5 +89,5 @@ def check_ready() -> dict[str, str]:
         status["jobs"] = f"error: {exc.__class__.__name__}"
     if runtime.is_launched():
         # Until the screening index is built, this process would stall every job for seconds.
-        status["screening"] = "ok" if runtime.screener_ready.is_set() else "warming up"
+        status["screening"] = "ok" if lists.screener_ready.is_set() else "warming up"
     return status

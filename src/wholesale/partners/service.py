@@ -7,11 +7,11 @@ from sqlalchemy.orm import Session
 from wholesale.events import service as events
 from wholesale.identity import service as identity
 from wholesale.identity.roles import Role
-from wholesale.identity.schemas import Principal
+from wholesale.identity.schemas import OrganizationRead, Principal
 from wholesale.kit import clock
-from wholesale.kit.errors import BadRequest, Forbidden, NotFound
+from wholesale.kit.errors import BadRequest, NotFound
 from wholesale.kit.pagination import Page, PageParams, page_from_rows
-from wholesale.partners import repository
+from wholesale.partners import repository, tenancy
 from wholesale.partners.models import Partner
 from wholesale.partners.schemas import SubPartnerRead
 
@@ -49,23 +49,11 @@ def create_partner(session: Session, *, name: str, parent_org_id: str | None = N
     return partner
 
 
-def resolve_acting_partner(session: Session, principal: Principal, on_behalf_of: str | None) -> str:
-    """Return the partner org a wholesale request acts for; onBehalfOfSubPartnerOrgId must name a sub-partner."""
-    if principal.role != Role.PARTNER_ADMIN:
-        raise Forbidden(f"Role {principal.role} cannot use the wholesale partner API.")
-    if not on_behalf_of:
-        return principal.org_id
-    sub = repository.get_partner(session, on_behalf_of)
-    if sub is None or sub.parent_org_id != principal.org_id:
-        raise Forbidden("onBehalfOfSubPartnerOrgId is not a sub-partner of the calling partner.")
-    return sub.org_id
-
-
 def list_sub_partners(
     session: Session, principal: Principal, params: PageParams, provisioning_state: str | None
 ) -> Page[SubPartnerRead]:
     """List the calling partner's sub-partners."""
-    partner_org_id = resolve_acting_partner(session, principal, None)
+    partner_org_id = tenancy.resolve(session, principal, None, writing=False).partner
     if provisioning_state not in (None, "", "active", "suspended"):
         raise BadRequest("provisioningState: must be one of active, suspended.")
     rows = repository.list_sub_partners(session, partner_org_id, params, provisioning_state or None)
@@ -84,3 +72,34 @@ def list_sub_partners(
         params=params,
         has_more=page.has_more,
     )
+
+
+def read_organization(session: Session, principal: Principal, org_id: str) -> OrganizationRead:
+    """Return an identity org to its partner, its own admins, or operators; anyone else gets 404."""
+    org = identity.repository.get_org(session, org_id)
+    allowed = org is not None and (
+        principal.role == Role.OPERATOR
+        or org.id == principal.org_id
+        or (
+            principal.role == Role.PARTNER_ADMIN
+            and org.managed_by_org_id is not None
+            and _partner_manages(session, principal.org_id, org.managed_by_org_id)
+        )
+    )
+    if org is None or not allowed:
+        raise NotFound(f"Organization {org_id} not found.")
+    return OrganizationRead(
+        id=org.id,
+        displayName=org.display_name,
+        countryCode=org.country_code,
+        language=org.language,
+        created=clock.isoformat(org.created),
+    )
+
+
+def _partner_manages(session: Session, partner_org_id: str, managing_org_id: str) -> bool:
+    """True when the managing org is the partner itself or one of its sub-partners."""
+    if managing_org_id == partner_org_id:
+        return True
+    sub = repository.get_partner(session, managing_org_id)
+    return sub is not None and sub.parent_org_id == partner_org_id

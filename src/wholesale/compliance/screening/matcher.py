@@ -14,7 +14,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .config import ScreeningConfig
 from .index import NameIndex, token_similarity, token_similarity_strict
-from .model import Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
+from .model import Decision, Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
 from .normalize import NormalizedName, country_code, fold_text, normalize_name
 
 
@@ -257,7 +257,9 @@ class Screener:
                     )
         hits = sorted(best.values(), key=lambda h: (-h.score, h.source, h.entry_id))[: cfg.max_hits]
         top = hits[0].score if hits else 0.0
-        decision = "match" if top >= cfg.match_threshold else "review" if top >= cfg.review_threshold else "clear"
+        decision: Decision = (
+            "match" if top >= cfg.match_threshold else "review" if top >= cfg.review_threshold else "clear"
+        )
         return ScreeningResult(id=query.id, decision=decision, score=top, hits=hits)
 
     def screen_many(self, queries: Iterable[ScreeningQuery]) -> list[ScreeningResult]:

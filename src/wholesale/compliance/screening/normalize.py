@@ -298,6 +298,7 @@ def normalize_name(text: str, is_person: bool = False) -> NormalizedName:
     folded = fold_text(text)
     # Honorifics never identify anyone, whatever the kind of name.
     unprefixed = fold_text(remove_person_prefixes(folded)) or folded
+    forms: tuple[str, ...]
     if is_person:
         core, forms = unprefixed, ()
     else:
