@@ -11,9 +11,10 @@ from starlette.staticfiles import StaticFiles
 
 import wholesale
 from wholesale.config import Settings, get_settings
-from wholesale.kit import clock
+from wholesale.identity.auth import authenticate_request
+from wholesale.kit import clock, faults
 from wholesale.kit.errors import DomainError
-from wholesale.kit.http import handle_domain_error, handle_http_exception, handle_validation_error
+from wholesale.kit.http import handle_domain_error, handle_http_exception, handle_validation_error, use_authenticator
 from wholesale.kit.observability import RequestMiddleware, configure_logging
 from wholesale.kit.ratelimit import RateLimiter
 
@@ -33,14 +34,17 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     install_clock(settings)
+    if settings.sandbox:
+        faults.enable()  # chaos drills against a sandbox; never in production
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from wholesale import workers as job_workers
         from wholesale.customers.validation import warm_up
         from wholesale.jobs import runtime
 
         await run_in_threadpool(warm_up)
-        launched = workers and await run_in_threadpool(runtime.launch, settings)
+        launched = workers and await run_in_threadpool(job_workers.launch, settings)
         try:
             yield
         finally:
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
         description="Wholesale route-to-market provisioning (Webex Wholesale compatible).",
         lifespan=lifespan,
     )
+    use_authenticator(authenticate_request)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
@@ -65,9 +70,9 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     from wholesale.compliance.endpoints import router as compliance_router
     from wholesale.customers.endpoints import router as customers_router
     from wholesale.dialin.endpoints import router as dialin_router
-    from wholesale.identity.endpoints import router as identity_router
     from wholesale.ops.endpoints import router as ops_router
     from wholesale.ops.endpoints import sandbox_router
+    from wholesale.partners.endpoints import organizations_router
     from wholesale.partners.endpoints import router as partners_router
     from wholesale.subscribers.endpoints import router as subscribers_router
 
@@ -78,7 +83,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(compliance_router)
     app.include_router(compliance_partner_router)
     app.include_router(subscribers_router)
-    app.include_router(identity_router)
+    app.include_router(organizations_router)
     from wholesale.portal.routes import STATIC_DIR
     from wholesale.portal.routes import router as portal_router
 

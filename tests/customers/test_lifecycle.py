@@ -126,52 +126,6 @@ def test_update_adds_and_removes_packages(client, partner):
     assert customer["packages"] == ["webex_calling", "webex_suite"]
 
 
-def test_update_is_refused_while_provisioning(client, partner):
-    faults.inject("customers.org", times=3)  # keeps the first run busy for a moment
-    url = _create(client, partner)
-    response = client.put(url, json={"packages": ["webex_meetings"]}, headers=partner.headers)
-    assert "cannot take 'update_requested'" in assert_error_body(response, 409)["message"]
-    _settled(client, partner, url)
-
-
-def test_removing_a_package_in_use_is_409_naming_the_holders(client, partner, db):
-    from wholesale.customers.models import CustomerPackageRow
-
-    url = _create(client, partner)
-    customer = _settled(client, partner, url)
-    with db.transaction() as s:
-        s.execute(
-            sa.update(CustomerPackageRow)
-            .where(CustomerPackageRow.customer_id == customer["id"], CustomerPackageRow.name == "webex_calling")
-            .values(assigned=3)
-        )
-    response = client.put(url, json={"packages": ["webex_meetings"]}, headers=partner.headers)
-    assert "while 3 user(s) hold it" in assert_error_body(response, 409)["message"]
-    below = client.put(
-        url,
-        json={
-            "packages": ["webex_meetings", "webex_calling"],
-            "provisioningParameters": {"packages": {"limits": {"webex_calling": 2}}},
-        },
-        headers=partner.headers,
-    )
-    assert "2 is below the 3 already assigned" in assert_error_body(below, 409)["message"]
-    assert client.get(url, headers=partner.headers).json()["status"] == "provisioned"  # nothing changed
-
-
-def test_limits_are_stored_and_shown(client, partner):
-    """R2/R8: the partner states quantities per package and sees caps and assigned units to reconcile with."""
-    body = customer_body(partner.template_id)
-    body["provisioningParameters"]["packages"] = {"limits": {"webex_calling": 5, "webex_suite": 9}}
-    url = _create(client, partner, provisioningParameters=body["provisioningParameters"])
-    customer = _settled(client, partner, url)
-    packages = {p["name"]: p for p in customer["resourceDetails"]["packages"]}
-    assert packages["webex_calling"]["quantityLimit"] == 5 and "quantityLimit" not in packages["webex_meetings"]
-    client.put(url, json={"packages": ["webex_meetings", "webex_calling", "webex_suite"]}, headers=partner.headers)
-    customer = _settled(client, partner, url)
-    assert {p["name"]: p.get("quantityLimit") for p in customer["resourceDetails"]["packages"]}["webex_suite"] == 9
-
-
 def test_address_change_moves_the_org_country(client, partner):
     """R16 after a change: the org country follows the billing country."""
     url = _create(client, partner)

@@ -22,7 +22,7 @@ def api_schema(app, client):
 @pytest.fixture(scope="module")
 def fuzz_partner(database_url):
     from wholesale.customers.schemas import TemplateIn
-    from wholesale.customers.service import add_template
+    from wholesale.customers.templates import add_template
     from wholesale.db.session import get_database
     from wholesale.identity.roles import Role
     from wholesale.identity.service import create_token

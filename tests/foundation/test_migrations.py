@@ -5,9 +5,9 @@ from alembic.migration import MigrationContext
 
 
 def test_migrated_schema_matches_the_models(db):
-    from wholesale.db import models  # noqa: F401
+    from wholesale import tables  # noqa: F401
     from wholesale.db.base import Base
-    from wholesale.db.migrate import include_object
+    from wholesale.migrate import include_object
 
     with db.write_engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": True})

@@ -154,7 +154,7 @@ def test_request_log_is_one_json_line_with_tracking_and_partner(database_url, pa
 
 
 def test_a_revoked_token_is_refused_once_the_cache_expires(database_url, client, partner):
-    from wholesale.deps import token_cache
+    from wholesale.identity.auth import token_cache
 
     assert client.get("/v1/wholesale/subPartners", headers=partner.headers).status_code == 200
     revoked = _cli("tokens", "revoke", partner.token, url=database_url)

@@ -7,10 +7,11 @@ from starlette.responses import JSONResponse
 
 from wholesale.compliance import service
 from wholesale.compliance.schemas import ContactAttemptIn, DecisionIn, ScreeningIn
-from wholesale.deps import OnBehalfOf, SessionDep, require
+from wholesale.identity.auth import require
 from wholesale.identity.roles import Scope
 from wholesale.identity.schemas import Principal
-from wholesale.kit.http import UnitOfWorkRoute
+from wholesale.kit.http import SessionDep, UnitOfWorkRoute
+from wholesale.partners.tenancy import Tenant, acting
 
 router = APIRouter(prefix="/v1/compliance", tags=["Compliance"], route_class=UnitOfWorkRoute)
 partner_router = APIRouter(prefix="/v1/wholesale", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute)
@@ -71,8 +72,7 @@ def screen(body: ScreeningIn, session: SessionDep, principal: Team) -> JSONRespo
 def customer_compliance(
     customerId: str,
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require(Scope.CUSTOMERS_READ))],
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    tenant: Annotated[Tenant, Depends(acting(Scope.CUSTOMERS_READ))],
 ) -> JSONResponse:
     """A customer's compliance status and deadline, for its partner (never the list entries)."""
-    return JSONResponse(service.customer_status(session, principal, onBehalfOfSubPartnerOrgId, customerId))
+    return JSONResponse(service.customer_status(session, tenant, customerId))

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.responses import JSONResponse
 
-from wholesale.customers import service
+from wholesale.customers import service, templates
 from wholesale.customers.schemas import (
     CustomerCreate,
     CustomerListOut,
@@ -17,15 +17,16 @@ from wholesale.customers.schemas import (
     TemplateIn,
     TemplateOut,
 )
-from wholesale.deps import OnBehalfOf, SessionDep, require
 from wholesale.identity.roles import Scope
-from wholesale.identity.schemas import Principal
-from wholesale.kit.http import UnitOfWorkRoute, list_response, public_base
+from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, public_base
 from wholesale.kit.pagination import parse_page
+from wholesale.partners.tenancy import Tenant, acting
 
 router = APIRouter(prefix="/v1/wholesale", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute)
-Reader = Annotated[Principal, Depends(require(Scope.CUSTOMERS_READ))]
-Writer = Annotated[Principal, Depends(require(Scope.CUSTOMERS_WRITE))]
+Reader = Annotated[Tenant, Depends(acting(Scope.CUSTOMERS_READ))]
+# A suspended sub-partner may still precheck and delete, but not create or change (Webex semantics).
+Deleter = Annotated[Tenant, Depends(acting(Scope.CUSTOMERS_WRITE))]
+Writer = Annotated[Tenant, Depends(acting(Scope.CUSTOMERS_WRITE, writing=True))]
 
 
 def _accepted(request: Request, customer_id: str) -> JSONResponse:
@@ -41,8 +42,7 @@ def _statuses(values: list[str]) -> list[str]:
 def list_customers(
     request: Request,
     session: SessionDep,
-    principal: Reader,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    tenant: Reader,
     externalId: str | None = None,
     orgId: str | None = None,
     status: Annotated[list[str], Query(description="Comma list or repeated.")] = [],  # noqa: B006
@@ -53,8 +53,7 @@ def list_customers(
     """List the partner's customers."""
     page = service.list_customers(
         session,
-        principal,
-        onBehalfOfSubPartnerOrgId,
+        tenant,
         parse_page(max, offset, default=100, limit=1000),
         external_id=externalId,
         org_id=orgId,
@@ -69,20 +68,17 @@ def create_customer(
     request: Request,
     body: CustomerCreate,
     session: SessionDep,
-    principal: Writer,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    tenant: Writer,
 ) -> JSONResponse:
     """Provision a customer (asynchronously: poll the URL until the status settles)."""
-    customer = service.create_customer(session, principal, onBehalfOfSubPartnerOrgId, body)
+    customer = service.create_customer(session, tenant, body)
     return _accepted(request, customer.id)
 
 
 @router.post("/customers/validate", response_model=PrecheckOut)
-def validate_customer(
-    body: CustomerValidate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
-) -> JSONResponse:
+def validate_customer(body: CustomerValidate, session: SessionDep, tenant: Deleter) -> JSONResponse:
     """Precheck a customer provisioning without writing anything."""
-    return JSONResponse(service.precheck(session, principal, onBehalfOfSubPartnerOrgId, body))
+    return JSONResponse(service.precheck(session, tenant, body))
 
 
 @router.get("/customers/{customerId}", response_model=CustomerOut)
@@ -90,14 +86,11 @@ def get_customer(
     request: Request,
     customerId: str,
     session: SessionDep,
-    principal: Reader,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    tenant: Reader,
     includePackageLicenseInfo: bool = False,
 ) -> JSONResponse:
     """Read a customer."""
-    body = service.get_customer(
-        session, principal, onBehalfOfSubPartnerOrgId, customerId, include_licenses=includePackageLicenseInfo
-    )
+    body = service.get_customer(session, tenant, customerId, include_licenses=includePackageLicenseInfo)
     return JSONResponse(body, headers={"Location": f"{public_base(request)}/v1/wholesale/customers/{customerId}"})
 
 
@@ -107,20 +100,17 @@ def update_customer(
     customerId: str,
     body: CustomerUpdate,
     session: SessionDep,
-    principal: Writer,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    tenant: Writer,
 ) -> JSONResponse:
     """Update a customer's packages, address or limits (asynchronously)."""
-    customer = service.update_customer(session, principal, onBehalfOfSubPartnerOrgId, customerId, body)
+    customer = service.update_customer(session, tenant, customerId, body)
     return _accepted(request, customer.id)
 
 
 @router.delete("/customers/{customerId}", status_code=202)
-def delete_customer(
-    customerId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
-) -> Response:
+def delete_customer(customerId: str, session: SessionDep, tenant: Deleter) -> Response:
     """Remove a customer (asynchronously: status `deleting`, then 404)."""
-    service.delete_customer(session, principal, onBehalfOfSubPartnerOrgId, customerId)
+    service.delete_customer(session, tenant, customerId)
     return Response(status_code=202)
 
 
@@ -128,32 +118,25 @@ def delete_customer(
 def list_templates(
     request: Request,
     session: SessionDep,
-    principal: Reader,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    tenant: Reader,
     offset: str | None = None,
     max: str | None = None,
 ) -> JSONResponse:
     """List the partner's customer templates (their ids are provisioningIds)."""
-    page = service.list_templates(
-        session, principal, onBehalfOfSubPartnerOrgId, parse_page(max, offset, default=100, limit=1000)
-    )
+    page = templates.list_templates(session, tenant, parse_page(max, offset, default=100, limit=1000))
     return list_response(request, page, list(page.items))
 
 
 @router.post("/customerTemplates", status_code=201, response_model=TemplateOut)
-def create_template(
-    body: TemplateIn, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
-) -> JSONResponse:
+def create_template(body: TemplateIn, session: SessionDep, tenant: Writer) -> JSONResponse:
     """Create a customer template."""
-    return JSONResponse(service.create_template(session, principal, onBehalfOfSubPartnerOrgId, body), status_code=201)
+    return JSONResponse(templates.create_template(session, tenant, body), status_code=201)
 
 
 @router.get("/customerTemplates/{templateId}", response_model=TemplateOut)
-def get_template(
-    templateId: str, session: SessionDep, principal: Reader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
-) -> JSONResponse:
+def get_template(templateId: str, session: SessionDep, tenant: Reader) -> JSONResponse:
     """Read a customer template."""
-    return JSONResponse(service.get_template(session, principal, onBehalfOfSubPartnerOrgId, templateId))
+    return JSONResponse(templates.get_template(session, tenant, templateId))
 
 
 @router.put("/customerTemplates/{templateId}", response_model=TemplateOut)
@@ -161,17 +144,14 @@ def replace_template(
     templateId: str,
     body: TemplateIn,
     session: SessionDep,
-    principal: Writer,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    tenant: Writer,
 ) -> JSONResponse:
     """Replace a customer template's settings."""
-    return JSONResponse(service.replace_template(session, principal, onBehalfOfSubPartnerOrgId, templateId, body))
+    return JSONResponse(templates.replace_template(session, tenant, templateId, body))
 
 
 @router.delete("/customerTemplates/{templateId}", status_code=204)
-def delete_template(
-    templateId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
-) -> Response:
+def delete_template(templateId: str, session: SessionDep, tenant: Writer) -> Response:
     """Delete a customer template no customer uses."""
-    service.delete_template(session, principal, onBehalfOfSubPartnerOrgId, templateId)
+    templates.delete_template(session, tenant, templateId)
     return Response(status_code=204)

@@ -7,15 +7,24 @@ from sqlalchemy.orm import Session
 
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate
 from wholesale.kit.pagination import PageParams
+from wholesale.partners.tenancy import Tenant
 
 
-def get_live(
-    session: Session, customer_id: str, partner_org_id: str | None = None, *, for_update: bool = False
-) -> Customer | None:
-    """Return a customer that is not deleted (optionally only if it belongs to a partner)."""
+def get_owned(session: Session, tenant: Tenant, customer_id: str, *, for_update: bool = False) -> Customer | None:
+    """Return a live customer the tenant may see (its partner's, or a customer admin's own org's), else None."""
     query = sa.select(Customer).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
-    if partner_org_id is not None:
-        query = query.where(Customer.partner_org_id == partner_org_id)
+    if tenant.partner_org_id is not None:
+        query = query.where(Customer.partner_org_id == tenant.partner_org_id)
+    if tenant.org_id is not None:
+        query = query.where(Customer.org_id == tenant.org_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def get_live_unscoped(session: Session, customer_id: str, *, for_update: bool = False) -> Customer | None:
+    """Return a live customer whoever owns it: for jobs and operator work only, never for a request's tenant."""
+    query = sa.select(Customer).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
     if for_update:
         query = query.with_for_update()
     return session.scalars(query).first()

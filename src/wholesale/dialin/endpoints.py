@@ -6,18 +6,37 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse
 
 from wholesale.config import get_settings
-from wholesale.deps import OnBehalfOf, SessionDep, require
 from wholesale.dialin import service
+from wholesale.identity.auth import require
 from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
-from wholesale.kit.http import UnitOfWorkRoute
+from wholesale.kit.errors import Forbidden
+from wholesale.kit.http import SessionDep, UnitOfWorkRoute
 from wholesale.kit.pagination import next_link, parse_page
 from wholesale.kit.schemas import RequestModel
+from wholesale.partners import tenancy
+from wholesale.partners.tenancy import OnBehalfOf, Tenant
 
 router = APIRouter(route_class=UnitOfWorkRoute)
 Operator = Annotated[Principal, Depends(require(Scope.PLATFORM_ADMIN, Role.OPERATOR))]
-# Every role that may read a site holds organizations_read; the service decides which sites each one sees.
-SiteReader = Annotated[Principal, Depends(require(Scope.ORGANIZATIONS_READ))]
+
+
+def site_tenant(
+    principal: Annotated[Principal, Depends(require(Scope.ORGANIZATIONS_READ))],
+    session: SessionDep,
+    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+) -> Tenant | None:
+    """Every role that may read a site holds organizations_read; the service decides which sites each tenant
+    sees. A sub-partner that is not the caller's sees nothing (404 rather than 403, so ids are not revealed)."""
+    try:
+        return tenancy.resolve(
+            session, principal, onBehalfOfSubPartnerOrgId, writing=False, customer_admins=True, platform=True
+        )
+    except Forbidden:
+        return None
+
+
+SiteReader = Annotated[Tenant | None, Depends(site_tenant)]
 
 _UPLOAD = {
     "requestBody": {
@@ -76,16 +95,13 @@ def put_location_overrides(request: Request, raw: RawBody, session: SessionDep, 
 def list_sites(
     request: Request,
     session: SessionDep,
-    principal: SiteReader,
+    tenant: SiteReader,
     orgId: str | None = None,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
     offset: str | None = None,
     max: str | None = None,
 ) -> JSONResponse:
     """List the meetings sites the caller may read (optionally of one org)."""
-    page = service.list_sites(
-        session, principal, onBehalfOfSubPartnerOrgId, parse_page(max, offset, default=100, limit=1000), org_id=orgId
-    )
+    page = service.list_sites(session, tenant, parse_page(max, offset, default=100, limit=1000), org_id=orgId)
     # Not list_response: it drops None, and defaultCallInNumber is an explicit null.
     response = JSONResponse({"items": list(page.items)})
     link = next_link(request.url, page, get_settings().public_base_url)
@@ -95,11 +111,9 @@ def list_sites(
 
 
 @router.get("/v1/meetings/sites/{siteId}", tags=["Meetings Sites"])
-def get_site(
-    siteId: str, session: SessionDep, principal: SiteReader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
-) -> JSONResponse:
+def get_site(siteId: str, session: SessionDep, tenant: SiteReader) -> JSONResponse:
     """Read a meetings site and its default global call-in number."""
-    return JSONResponse(service.get_site(session, principal, onBehalfOfSubPartnerOrgId, siteId))
+    return JSONResponse(service.get_site(session, tenant, siteId))
 
 
 @router.put("/v1/meetings/sites/{siteId}/defaultCallInNumber", tags=["Meetings Sites"])

@@ -1,4 +1,8 @@
-"""Fault injection for workflow steps: lets tests (and sandbox chaos drills) make a step fail N times."""
+"""Fault injection for workflow steps: lets tests (and sandbox chaos drills) make a step fail N times.
+
+Off unless switched on: the app switches it on only in the sandbox (`WHOLESALE_SANDBOX=1`) and the test suite
+switches it on for itself; in production `check` returns at once and `inject` refuses.
+"""
 
 import threading
 
@@ -12,17 +16,26 @@ class InjectedFault(RuntimeError):
         self.error_code = error_code
         self.description = description or f"injected failure at {point}"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type["InjectedFault"], tuple[str, int, str]]:
         # Survives DBOS's pickling of step errors with every field intact.
         return (InjectedFault, (self.point, self.error_code, self.description))
 
 
 _pending: dict[str, tuple[int, int, str | None]] = {}
 _lock = threading.Lock()
+_enabled = False
+
+
+def enable() -> None:
+    """Allow faults to be injected in this process (sandbox and tests only)."""
+    global _enabled
+    _enabled = True
 
 
 def inject(point: str, times: int = 1, *, error_code: int = 2560, description: str | None = None) -> None:
     """Make the next `times` passes through `point` fail."""
+    if not _enabled:
+        raise RuntimeError("fault injection is off: it is available in the sandbox and in tests only")
     with _lock:
         _pending[point] = (times, error_code, description)
 
@@ -35,7 +48,7 @@ def clear() -> None:
 
 def check(point: str) -> None:
     """Raise InjectedFault when a fault is pending at this point."""
-    if not _pending:
+    if not _enabled or not _pending:
         return
     with _lock:
         pending = _pending.get(point)

@@ -5,12 +5,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from wholesale.deps import SessionDep, require
+from wholesale.identity.auth import require
 from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
 from wholesale.jobs import probe as probes
 from wholesale.kit import clock
-from wholesale.kit.http import UnitOfWorkRoute
+from wholesale.kit.http import SessionDep, UnitOfWorkRoute
 from wholesale.ops import service
 from wholesale.ops.schemas import ClockMove, ClockRead, JobProbeCreate, JobProbeRead, TickRead
 

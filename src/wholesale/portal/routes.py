@@ -20,21 +20,24 @@ from starlette.responses import RedirectResponse, Response
 
 from wholesale.compliance import service as compliance
 from wholesale.customers import service as customers
+from wholesale.customers import templates as customer_templates
 from wholesale.customers.schemas import CustomerCreate, TemplateIn
 from wholesale.customers.states import CustomerStatus
 from wholesale.db.session import get_database
-from wholesale.deps import SessionDep, token_cache
 from wholesale.dialin import service as dialin
 from wholesale.identity import service as identity
+from wholesale.identity.auth import token_cache
 from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
 from wholesale.kit import clock
 from wholesale.kit.context import set_actor
 from wholesale.kit.errors import DomainError, Forbidden, Unauthorized
-from wholesale.kit.http import UnitOfWorkRoute
+from wholesale.kit.http import SessionDep, UnitOfWorkRoute
 from wholesale.kit.pagination import PageParams
 from wholesale.packages.catalog import CALLING_PACKAGES, CustomerPackage
 from wholesale.partners import service as partners
+from wholesale.partners import tenancy
+from wholesale.partners.tenancy import Tenant
 
 log = logging.getLogger("wholesale.portal")
 
@@ -186,10 +189,11 @@ def signed_in(request: Request, scope: Scope | None, *roles: Role) -> Principal:
     return principal
 
 
-def partner_admin(
-    request: Request, session: Session, scope: Scope = Scope.CUSTOMERS_READ
-) -> tuple[Principal, str | None]:
-    """Sign in a partner admin; return the principal and the sub-partner it acts for (None = itself)."""
+def partner_admin(request: Request, session: Session, scope: Scope = Scope.CUSTOMERS_READ) -> Tenant:
+    """Sign in a partner admin; return its tenant: the partner itself, or the sub-partner it chose to act for.
+
+    Pages that change customers or templates (`customers_write`) resolve it as a write, so a suspended
+    sub-partner is refused as the API refuses it."""
     principal = signed_in(request, scope, Role.PARTNER_ADMIN)
     acting = request.cookies.get(ACTING_COOKIE) or None
     subs: list[Any] = []
@@ -198,7 +202,7 @@ def partner_admin(
     if acting and acting not in {s.orgId for s in subs}:
         acting = None  # a stale choice (sub-partner gone, or another login) falls back to the partner itself
     request.state.portal_nav = {"sub_partners": subs, "acting": acting}
-    return principal, acting
+    return tenancy.resolve(session, principal, acting, writing=scope == Scope.CUSTOMERS_WRITE)
 
 
 def reviewer(request: Request) -> Principal:
@@ -284,11 +288,11 @@ def signout(request: Request, form: Form) -> Response:
 def switch_acting(request: Request, form: Form, session: SessionDep) -> Response:
     """Act for one of the partner's sub-partners (onBehalfOfSubPartnerOrgId), or for the partner itself."""
     _check_csrf(request, form)
-    principal, _ = partner_admin(request, session)
+    principal = partner_admin(request, session).principal
     org_id = str(form.get("org_id") or "")
     response = RedirectResponse("/portal/customers", status_code=303)
     if org_id:
-        partners.resolve_acting_partner(session, principal, org_id)  # 403 unless it is our sub-partner
+        tenancy.resolve(session, principal, org_id, writing=False)  # 403 unless it is our sub-partner
         _cookie(response, request, ACTING_COOKIE, org_id)
     else:
         response.delete_cookie(ACTING_COOKIE, path="/portal")
@@ -302,19 +306,18 @@ def switch_acting(request: Request, form: Form, session: SessionDep) -> Response
 @page
 def customer_list(request: Request, session: SessionDep, status: str = "", offset: int = 0) -> Response:
     """The partner's customers, filterable by status, PAGE_SIZE per page."""
-    principal, acting = partner_admin(request, session)
+    tenant = partner_admin(request, session)
     params = PageParams(max=PAGE_SIZE, offset=max(offset, 0))
     result = customers.list_customers(
         session,
-        principal,
-        acting,
+        tenant,
         params,
         external_id=None,
         org_id=None,
         statuses=[status] if status else [],
         include_licenses=False,
     )
-    names = {c["id"]: customers.owned_customer(session, principal, acting, c["id"]).name for c in result.items}
+    names = {c["id"]: customers.owned_customer(session, tenant, c["id"]).name for c in result.items}
     query = {"status": status} if status else {}
     return render(
         request,
@@ -333,23 +336,19 @@ def customer_list(request: Request, session: SessionDep, status: str = "", offse
     )
 
 
-def _create_context(
-    session: Session, principal: Principal, acting: str | None, values: dict[str, Any]
-) -> dict[str, Any]:
-    tpls = list(customers.list_templates(session, principal, acting, PageParams(max=1000, offset=0)).items)
+def _create_context(session: Session, tenant: Tenant, values: dict[str, Any]) -> dict[str, Any]:
+    tpls = list(customer_templates.list_templates(session, tenant, PageParams(max=1000, offset=0)).items)
     values.setdefault("template", tpls[0]["id"] if tpls else "")
     preview = None
     if values.get("country"):
-        preview = _preview(session, principal, acting, values["country"], values.get("template") or "")
+        preview = _preview(session, tenant, values["country"], values.get("template") or "")
     return {"templates_": tpls, "countries": COUNTRIES, "packages": PACKAGES, "values": values, "preview": preview}
 
 
-def _preview(
-    session: Session, principal: Principal, acting: str | None, country: str, template_id: str
-) -> dict[str, Any]:
+def _preview(session: Session, tenant: Tenant, country: str, template_id: str) -> dict[str, Any]:
     """What dialin.service.preview says for the country under the chosen template (R17, R18)."""
     try:
-        pstn = customers.get_template(session, principal, acting, template_id)["pstnEnabled"] if template_id else True
+        pstn = customer_templates.get_template(session, tenant, template_id)["pstnEnabled"] if template_id else True
         return dialin.preview(session, country, pstn) | {"country": country}
     except DomainError as exc:
         return {"error": exc.message, "country": country}
@@ -359,18 +358,18 @@ def _preview(
 @page
 def customer_new(request: Request, session: SessionDep) -> Response:
     """The create-customer form (query parameters refill it, so the preview works without JavaScript too)."""
-    principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
     values: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "packages"}
     values["packages"] = request.query_params.getlist("packages") or ["webex_meetings"]
-    return render(request, "customer_new.html", errors={}, **_create_context(session, principal, acting, values))
+    return render(request, "customer_new.html", errors={}, **_create_context(session, tenant, values))
 
 
 @router.get("/customers/preview")
 @page
 def customer_preview(request: Request, session: SessionDep, country: str = "", template: str = "") -> Response:
     """htmx fragment: the location and default dial-in number a new customer in `country` gets."""
-    principal, acting = partner_admin(request, session)
-    preview = _preview(session, principal, acting, country, template) if country else None
+    tenant = partner_admin(request, session)
+    preview = _preview(session, tenant, country, template) if country else None
     return render(request, "_preview.html", preview=preview)
 
 
@@ -413,9 +412,9 @@ def _customer_body(form: FormData) -> CustomerCreate:
 def customer_create(request: Request, form: Form, session: SessionDep) -> Response:
     """Create a customer with the API's own validation; errors come back next to their fields."""
     _check_csrf(request, form)
-    principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
     try:
-        customer = customers.create_customer(session, principal, acting, _customer_body(form))
+        customer = customers.create_customer(session, tenant, _customer_body(form))
     except (DomainError, ValidationError) as exc:
         if isinstance(exc, DomainError) and exc.status_code in (401, 403, 404):
             raise  # not a field problem: the error page says what is wrong
@@ -427,7 +426,7 @@ def customer_create(request: Request, form: Form, session: SessionDep) -> Respon
             "customer_new.html",
             400,
             errors=field_errors(exc),
-            **_create_context(session, principal, acting, values),
+            **_create_context(session, tenant, values),
         )
     return RedirectResponse(f"/portal/customers/{customer.id}?created=1", status_code=303)
 
@@ -436,16 +435,16 @@ def customer_create(request: Request, form: Form, session: SessionDep) -> Respon
 @page
 def customer_detail(request: Request, session: SessionDep, customer_id: str) -> Response:
     """One customer: packages, caps, org country, meetings site and call-in number, compliance status."""
-    principal, acting = partner_admin(request, session)
-    body = customers.get_customer(session, principal, acting, customer_id, include_licenses=False)  # 404 unless ours
-    model = customers.owned_customer(session, principal, acting, customer_id)
-    org = identity.read_organization(session, principal, body["orgId"]) if body.get("orgId") else None
+    tenant = partner_admin(request, session)
+    body = customers.get_customer(session, tenant, customer_id, include_licenses=False)  # 404 unless ours
+    model = customers.owned_customer(session, tenant, customer_id)
+    org = partners.read_organization(session, tenant.principal, body["orgId"]) if body.get("orgId") else None
     sites = (
-        list(dialin.list_sites(session, principal, acting, PageParams(max=10, offset=0), org_id=body["orgId"]).items)
+        list(dialin.list_sites(session, tenant, PageParams(max=10, offset=0), org_id=body["orgId"]).items)
         if body.get("orgId")
         else []
     )
-    status = compliance.customer_status(session, principal, acting, customer_id)
+    status = compliance.customer_status(session, tenant, customer_id)
     return render(
         request,
         "customer_detail.html",
@@ -490,8 +489,8 @@ def _template_values(t: dict[str, Any] | None) -> dict[str, Any]:
 @page
 def template_list(request: Request, session: SessionDep) -> Response:
     """The partner's customer templates."""
-    principal, acting = partner_admin(request, session)
-    items = list(customers.list_templates(session, principal, acting, PageParams(max=1000, offset=0)).items)
+    tenant = partner_admin(request, session)
+    items = list(customer_templates.list_templates(session, tenant, PageParams(max=1000, offset=0)).items)
     return render(request, "templates.html", items=items, error=request.query_params.get("error"))
 
 
@@ -509,8 +508,8 @@ def template_new(request: Request, session: SessionDep) -> Response:
 @page
 def template_edit(request: Request, session: SessionDep, template_id: str) -> Response:
     """A template's edit form."""
-    principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
-    t = customers.get_template(session, principal, acting, template_id)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    t = customer_templates.get_template(session, tenant, template_id)
     return render(
         request, "template_form.html", template_id=template_id, values=_template_values(t), errors={}, packages=PACKAGES
     )
@@ -532,13 +531,13 @@ def template_replace(request: Request, form: Form, session: SessionDep, template
 
 def _save_template(request: Request, form: FormData, session: Session, template_id: str | None) -> Response:
     _check_csrf(request, form)
-    principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
     try:
         body = _template_body(form)
         if template_id:
-            customers.replace_template(session, principal, acting, template_id, body)
+            customer_templates.replace_template(session, tenant, template_id, body)
         else:
-            customers.create_template(session, principal, acting, body)
+            customer_templates.create_template(session, tenant, body)
     except (DomainError, ValidationError) as exc:
         if isinstance(exc, DomainError) and exc.status_code in (401, 403, 404):
             raise
@@ -567,14 +566,14 @@ def _save_template(request: Request, form: FormData, session: Session, template_
 def template_delete(request: Request, form: Form, session: SessionDep, template_id: str) -> Response:
     """Delete a template no customer uses (a template in use is refused with the API's message)."""
     _check_csrf(request, form)
-    principal, acting = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
     try:
-        customers.delete_template(session, principal, acting, template_id)
+        customer_templates.delete_template(session, tenant, template_id)
     except DomainError as exc:
         if exc.status_code != 409:
             raise
         session.rollback()
-        items = list(customers.list_templates(session, principal, acting, PageParams(max=1000, offset=0)).items)
+        items = list(customer_templates.list_templates(session, tenant, PageParams(max=1000, offset=0)).items)
         return render(request, "templates.html", 409, items=items, error=exc.message)
     return RedirectResponse("/portal/templates", status_code=303)
 

@@ -1,4 +1,5 @@
-"""Apply Alembic migrations and DBOS's own system-table migrations."""
+"""Apply Alembic migrations (`wholesale/migrations`, over every table in `wholesale.tables`) and DBOS's own
+system-table migrations. Above every domain: it is the one place that knows all tables."""
 
 import sqlite3
 from pathlib import Path
@@ -8,6 +9,7 @@ from alembic.config import Config
 
 from wholesale.config import Settings, get_settings
 from wholesale.db.session import normalise_url
+from wholesale.jobs.runtime import migrate_system_database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,6 +37,4 @@ def migrate(settings: Settings | None = None) -> None:
             conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
     # "heads": domains add migrations on their own branches from 0001; all of them apply.
     command.upgrade(alembic_config(settings.database_url), "heads")
-    from wholesale.jobs.runtime import migrate_system_database
-
     migrate_system_database(settings)

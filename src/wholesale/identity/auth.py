@@ -1,10 +1,8 @@
-"""FastAPI dependencies: who is calling, with which scope, acting for which partner."""
+"""FastAPI dependencies for who is calling and with which scope (401/403 in the Webex error body)."""
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable
 
-from fastapi import Depends, Query, Request
-from sqlalchemy.orm import Session
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from wholesale.config import get_settings
@@ -14,7 +12,6 @@ from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
 from wholesale.kit.context import set_actor
 from wholesale.kit.errors import Forbidden
-from wholesale.kit.http import get_session
 from wholesale.kit.ids import hash_token
 
 _token_cache: identity.TokenCache | None = None
@@ -30,7 +27,7 @@ def token_cache() -> identity.TokenCache:
 
 def authenticate_request(request: Request) -> Principal:
     """Resolve the caller once per request (401 on a missing or bad token)."""
-    principal = getattr(request.state, "principal", None)
+    principal: Principal | None = getattr(request.state, "principal", None)
     if principal is not None:
         return principal
     principal = identity.authenticate(
@@ -53,7 +50,7 @@ def _cached_principal(request: Request) -> Principal | None:
     return principal
 
 
-def require(scope: Scope, *roles: Role) -> Callable[[Request], Principal]:
+def require(scope: Scope, *roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     """Dependency factory: the caller must hold a scope (and, when given, one of the roles)."""
 
     async def dependency(request: Request) -> Principal:
@@ -68,10 +65,3 @@ def require(scope: Scope, *roles: Role) -> Callable[[Request], Principal]:
 
     dependency.__name__ = f"require_{scope.name.lower()}"
     return dependency
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
-OnBehalfOf = Annotated[
-    str | None,
-    Query(description="Act for this sub-partner of the calling partner (Webex semantics)."),
-]

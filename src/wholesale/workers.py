@@ -1,0 +1,44 @@
+"""The worker side of a process: every workflow module (so DBOS knows them), the periodic schedules, and launch.
+
+Above every domain: it is the one place that imports all their workflows. Services never import it; they
+enqueue by job name (`jobs/catalog.py`).
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from wholesale.compliance import workflows as compliance_workflows
+from wholesale.config import Settings
+from wholesale.dialin import workflows as dialin_workflows
+from wholesale.jobs import housekeeping, probe, runtime
+from wholesale.provisioning import workflows as provisioning_workflows
+from wholesale.subscribers import workflows as subscriber_workflows
+
+WORKFLOW_MODULES = (
+    compliance_workflows,
+    dialin_workflows,
+    housekeeping,
+    probe,
+    provisioning_workflows,
+    subscriber_workflows,
+)
+
+# Every periodic job, in one place; `POST /v1/sandbox/tick` runs them all at once.
+# name -> (workflow name, workflow function, cron with seconds first)
+SCHEDULES: dict[str, tuple[str, Callable[[datetime, Any], Any], str]] = {
+    "purge-idempotency-keys": ("ops.purge_idempotency_keys", housekeeping.purge_idempotency_keys, "0 17 3 * * *"),
+    # Hourly, so a 30-day deadline (R14) bites within the hour it falls due.
+    "compliance-deadlines": ("compliance.check_deadlines", compliance_workflows.check_deadlines, "0 5 * * * *"),
+}
+
+
+def launch(settings: Settings | None = None) -> bool:
+    """Start this process's workers with every workflow and schedule (see `jobs.runtime.launch`)."""
+    return runtime.launch(
+        settings,
+        schedules=[
+            {"schedule_name": name, "workflow_fn": fn, "schedule": cron, "queue_name": "default"}
+            for name, (_workflow, fn, cron) in SCHEDULES.items()
+        ],
+    )
