@@ -8,16 +8,16 @@ URL = "/v1/wholesale/subscribers"
 def _run(db, customer_id, numbered, *, chunked):
     """Import rows in a transaction that is rolled back; return the results (subscriber ids as row references) and units."""
     from wholesale.customers.models import CustomerPackageRow
-    from wholesale.subscribers import repository, service
+    from wholesale.subscribers import bulk, repository
 
     session = db.session(write=True)
     try:
-        customer = service.customer_for_import(session, customer_id)
+        customer = bulk.customer_for_import(session, customer_id)
         packages = repository.package_rows(session, customer.id)
         if chunked:
-            results = service.import_chunk(session, customer, numbered, packages)
+            results = bulk.import_chunk(session, customer, numbered, packages)
         else:
-            results = [service.import_row(session, customer, number, row, packages) for number, row in numbered]
+            results = [bulk.import_row(session, customer, number, row, packages) for number, row in numbered]
         session.flush()
         units = {
             r.name: r.assigned

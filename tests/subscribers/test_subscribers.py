@@ -182,7 +182,7 @@ def test_r9_helper_refuses_addon_without_base_even_if_customer_holds_the_addon()
     from types import SimpleNamespace
 
     from wholesale.kit.errors import BadRequest
-    from wholesale.subscribers.service import check_package
+    from wholesale.subscribers.rules import check_package
 
     rows = {
         "attendant_console": SimpleNamespace(status="provisioned"),
@@ -372,7 +372,7 @@ def test_r5_full_admin_with_a_zero_cap_is_a_package_warning(client, partner, mak
 def test_r5_tier_order_is_the_default_catalogue():
     from types import SimpleNamespace
 
-    from wholesale.subscribers.service import person_tier
+    from wholesale.subscribers.rules import person_tier
 
     rows = lambda *names: {n: SimpleNamespace(status="provisioned") for n in names}  # noqa: E731
     assert person_tier(rows("webex_voice", "webex_meetings")) == "webex_meetings"
@@ -578,12 +578,12 @@ def test_list_refuses_bad_filters(client, partner, params):
 
 
 def test_list_max_default_50_and_at_most_100(client, partner, make_customer, db):
-    from wholesale.subscribers import service
-    from wholesale.subscribers.service import Wanted
+    from wholesale.subscribers import bulk, service
+    from wholesale.subscribers.rules import Wanted
 
     customer = make_customer(partner, packages=["webex_meetings"])
     with db.transaction() as s:
-        target = service.customer_for_import(s, customer.id)
+        target = bulk.customer_for_import(s, customer.id)
         for _ in range(120):
             service.provision(s, target, Wanted(email=new_email(), package="webex_meetings"))
     assert len(client.get(URL, params={"customerId": customer.id}, headers=partner.headers).json()["items"]) == 50

@@ -21,3 +21,17 @@ def get_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
 def get_user_by_email(session: Session, email: str) -> User | None:
     """Return the user with this (already normalised) email."""
     return session.scalars(sa.select(User).where(User.email == email)).first()
+
+
+def insert_users(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert many users in one statement (values as `User`'s columns)."""
+    if rows:
+        session.execute(sa.insert(User), rows)
+
+
+def delete_users(session: Session, org_id: str, user_ids: list[str] | None = None) -> None:
+    """Delete an org's users in one statement: all of them, or only those among `user_ids`."""
+    query = sa.delete(User).where(User.org_id == org_id)
+    if user_ids is not None:
+        query = query.where(User.id.in_(user_ids))
+    session.execute(query)

@@ -57,7 +57,7 @@ def run_import(
     """Import (or only check) every row; return (done now, skipped as already done, failed)."""
     from wholesale.db.session import get_database
     from wholesale.kit.context import set_actor
-    from wholesale.subscribers import repository, service
+    from wholesale.subscribers import bulk, repository
 
     set_actor("cli:subscribers.import")
     rows = read_rows(file)
@@ -74,11 +74,11 @@ def run_import(
             # One transaction that is rolled back: every rule (caps included, row after row) runs, nothing is written.
             session = database.session(write=True)
             try:
-                customer = service.customer_for_import(session, customer_id)
+                customer = bulk.customer_for_import(session, customer_id)
                 packages = repository.package_rows(session, customer.id)
                 for start in range(0, len(todo), BATCH):
                     batch = todo[start : start + BATCH]
-                    for result in service.import_chunk(session, customer, batch, packages):
+                    for result in bulk.import_chunk(session, customer, batch, packages):
                         results[result["row"]] = _flat(result)
                         ok, failed = (ok + 1, failed) if result["status"] != "error" else (ok, failed + 1)
                     bar.advance(task, len(batch))
@@ -87,13 +87,13 @@ def run_import(
                 session.close()
         else:
             with database.transaction() as session:
-                service.customer_for_import(session, customer_id)
+                bulk.customer_for_import(session, customer_id)
             for start in range(0, len(todo), BATCH):
                 batch = todo[start : start + BATCH]
                 with database.transaction() as session:
-                    customer = service.customer_for_import(session, customer_id)
+                    customer = bulk.customer_for_import(session, customer_id)
                     packages = repository.package_rows(session, customer.id)
-                    batch_results = service.import_chunk(session, customer, batch, packages)
+                    batch_results = bulk.import_chunk(session, customer, batch, packages)
                 # Written after the commit: a crash in between re-runs the batch, whose rows are then found done.
                 for result in batch_results:
                     results[result["row"]] = _flat(result)

@@ -5,13 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.responses import JSONResponse
 
-from wholesale.deps import OnBehalfOf, SessionDep, require
 from wholesale.identity.roles import Scope
-from wholesale.identity.schemas import Principal
-from wholesale.kit.http import UnitOfWorkRoute, list_response, public_base
+from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, public_base
 from wholesale.kit.pagination import parse_page
-from wholesale.subscribers import service
+from wholesale.partners import tenancy
+from wholesale.partners.tenancy import Tenant
+from wholesale.subscribers import bulk, service
 from wholesale.subscribers.schemas import (
+    BulkImportAccepted,
     BulkImportCreate,
     BulkImportOut,
     ConsentOut,
@@ -24,8 +25,11 @@ from wholesale.subscribers.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute)
-Reader = Annotated[Principal, Depends(require(Scope.SUBSCRIBERS_READ))]
-Writer = Annotated[Principal, Depends(require(Scope.SUBSCRIBERS_WRITE))]
+# Partner admins (for themselves or, with onBehalfOfSubPartnerOrgId, a sub-partner) and customer admins (their own
+# org only, R4). A suspended partner may still read, precheck and delete, but not create or change.
+Reader = Annotated[Tenant, Depends(tenancy.acting(Scope.SUBSCRIBERS_READ, customer_admins=True))]
+Writer = Annotated[Tenant, Depends(tenancy.acting(Scope.SUBSCRIBERS_WRITE, writing=True, customer_admins=True))]
+WriterWhileSuspended = Annotated[Tenant, Depends(tenancy.acting(Scope.SUBSCRIBERS_WRITE, customer_admins=True))]
 
 
 def _location(request: Request, subscriber_id: str) -> str:
@@ -36,8 +40,7 @@ def _location(request: Request, subscriber_id: str) -> str:
 def list_subscribers(
     request: Request,
     session: SessionDep,
-    principal: Reader,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    tenant: Reader,
     customerId: str | None = None,
     personId: str | None = None,
     externalCustomerId: str | None = None,
@@ -62,9 +65,7 @@ def list_subscribers(
         sort_by=sortBy,
         sort_order=sortOrder,
     )
-    page = service.list_subscribers(
-        session, principal, onBehalfOfSubPartnerOrgId, parse_page(max, offset, default=50, limit=100), filters
-    )
+    page = service.list_subscribers(session, tenant, parse_page(max, offset, default=50, limit=100), filters)
     return list_response(request, page, list(page.items))
 
 
@@ -73,55 +74,40 @@ def create_subscriber(
     request: Request,
     body: SubscriberCreate,
     session: SessionDep,
-    principal: Writer,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    tenant: Writer,
 ) -> JSONResponse:
     """Provision a subscriber (202 with status pending_user_migration when a free account must consent to the move)."""
-    subscriber, rendered = service.create_subscriber(session, principal, onBehalfOfSubPartnerOrgId, body)
+    subscriber, rendered = service.create_subscriber(session, tenant, body)
     code = 202 if subscriber.status == "pending_user_migration" else 200
     return JSONResponse(rendered, status_code=code, headers={"Location": _location(request, subscriber.id)})
 
 
 @router.post("/wholesale/subscribers/validate", response_model=PrecheckOut)
-def validate_subscriber(
-    body: SubscriberValidate, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
-) -> JSONResponse:
+def validate_subscriber(body: SubscriberValidate, session: SessionDep, tenant: WriterWhileSuspended) -> JSONResponse:
     """Precheck a subscriber provisioning without writing anything."""
-    return JSONResponse(service.precheck(session, principal, onBehalfOfSubPartnerOrgId, body))
+    return JSONResponse(service.precheck(session, tenant, body))
 
 
-@router.post("/wholesale/subscribers/bulk", status_code=202, response_model=BulkImportOut)
-def start_bulk(
-    request: Request,
-    body: BulkImportCreate,
-    session: SessionDep,
-    principal: Writer,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
-) -> JSONResponse:
+@router.post("/wholesale/subscribers/bulk", status_code=202, response_model=BulkImportAccepted)
+def start_bulk(request: Request, body: BulkImportCreate, session: SessionDep, tenant: Writer) -> JSONResponse:
     """Import up to 1,000 subscribers in the background; poll the Location for per-row results."""
-    bulk = service.start_bulk(session, principal, onBehalfOfSubPartnerOrgId, body)
-    url = f"{public_base(request)}/v1/wholesale/subscribers/bulk/{bulk.id}"
-    return JSONResponse({"id": bulk.id, "url": url, "status": bulk.status}, status_code=202, headers={"Location": url})
+    started = bulk.start_bulk(session, tenant, body)
+    url = f"{public_base(request)}/v1/wholesale/subscribers/bulk/{started.id}"
+    return JSONResponse(
+        {"id": started.id, "url": url, "status": started.status}, status_code=202, headers={"Location": url}
+    )
 
 
 @router.get("/wholesale/subscribers/bulk/{importId}", response_model=BulkImportOut)
-def get_bulk(
-    importId: str, session: SessionDep, principal: Reader, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
-) -> JSONResponse:
+def get_bulk(importId: str, session: SessionDep, tenant: Reader) -> JSONResponse:
     """Read a bulk import's progress and per-row results."""
-    return JSONResponse(service.get_bulk(session, principal, onBehalfOfSubPartnerOrgId, importId))
+    return JSONResponse(bulk.get_bulk(session, tenant, importId))
 
 
 @router.get("/wholesale/subscribers/{subscriberId}", response_model=SubscriberOut)
-def get_subscriber(
-    request: Request,
-    subscriberId: str,
-    session: SessionDep,
-    principal: Reader,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
-) -> JSONResponse:
+def get_subscriber(request: Request, subscriberId: str, session: SessionDep, tenant: Reader) -> JSONResponse:
     """Read a subscriber."""
-    body = service.get_subscriber(session, principal, onBehalfOfSubPartnerOrgId, subscriberId)
+    body = service.get_subscriber(session, tenant, subscriberId)
     return JSONResponse(body, headers={"Location": _location(request, subscriberId)})
 
 
@@ -131,30 +117,25 @@ def update_subscriber(
     subscriberId: str,
     body: SubscriberUpdate,
     session: SessionDep,
-    principal: Writer,
-    onBehalfOfSubPartnerOrgId: OnBehalfOf = None,
+    tenant: Writer,
 ) -> JSONResponse:
     """Change a subscriber's package (one unit moves from the old package to the new)."""
-    subscriber = service.update_subscriber(session, principal, onBehalfOfSubPartnerOrgId, subscriberId, body)
-    return JSONResponse(service.read(session, subscriber), headers={"Location": _location(request, subscriberId)})
+    rendered = service.update_subscriber(session, tenant, subscriberId, body)
+    return JSONResponse(rendered, headers={"Location": _location(request, subscriberId)})
 
 
 @router.delete("/wholesale/subscribers/{subscriberId}", status_code=204)
-def delete_subscriber(
-    subscriberId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
-) -> Response:
+def delete_subscriber(subscriberId: str, session: SessionDep, tenant: WriterWhileSuspended) -> Response:
     """Remove a subscriber; its package unit is free at once."""
-    service.delete_subscriber(session, principal, onBehalfOfSubPartnerOrgId, subscriberId)
+    service.delete_subscriber(session, tenant, subscriberId)
     return Response(status_code=204)
 
 
 @router.post("/subscribers/{subscriberId}/emails/consentMove", status_code=204)
 @router.post("/wholesale/subscribers/{subscriberId}/emails/consentMove", status_code=204)
-def resend_consent(
-    subscriberId: str, session: SessionDep, principal: Writer, onBehalfOfSubPartnerOrgId: OnBehalfOf = None
-) -> Response:
+def resend_consent(subscriberId: str, session: SessionDep, tenant: Writer) -> Response:
     """Send the consent-to-move email again to a pending subscriber."""
-    service.resend_consent(session, principal, onBehalfOfSubPartnerOrgId, subscriberId)
+    service.resend_consent(session, tenant, subscriberId)
     return Response(status_code=204)
 
 

@@ -2,47 +2,27 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import CursorResult
 from sqlalchemy.orm import Session
 
 from wholesale.customers.models import Customer, CustomerPackageRow
 from wholesale.identity.models import Org, User
 from wholesale.kit.pagination import PageParams
+from wholesale.partners.tenancy import Tenant
 from wholesale.subscribers.models import BulkImport, CustomerAdminTier, Subscriber
-
-
-def take_unit(
-    session: Session, customer_id: str, package: str, *, statuses: tuple[str, ...] = ("provisioned",)
-) -> bool:
-    """Assign one unit of a customer's package if its cap allows; False when it does not (R8).
-
-    One conditional UPDATE: SQLite serialises writers, PostgreSQL re-checks the condition under the row
-    lock, so parallel requests never push `assigned` past `quantity_limit`.
-    """
-    result = session.execute(
-        sa.update(CustomerPackageRow)
-        .where(
-            CustomerPackageRow.customer_id == customer_id,
-            CustomerPackageRow.name == package,
-            CustomerPackageRow.status.in_(statuses),
-            sa.or_(
-                CustomerPackageRow.quantity_limit.is_(None),
-                CustomerPackageRow.assigned < CustomerPackageRow.quantity_limit,
-            ),
-        )
-        .values(assigned=CustomerPackageRow.assigned + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
 
 
 def take_units(
     session: Session, customer_id: str, package: str, count: int, *, statuses: tuple[str, ...] = ("provisioned",)
 ) -> bool:
-    """Assign `count` units at once if the cap leaves that many; False (nothing taken) when it does not (R8).
+    """Assign `count` units of a customer's package if its cap leaves that many; False (nothing taken) when it
+    does not (R8).
 
-    The same single conditional UPDATE as take_unit, so it is as race-proof on SQLite and PostgreSQL.
+    One conditional UPDATE: SQLite serialises writers, PostgreSQL re-checks the condition under the row
+    lock, so parallel requests never push `assigned` past `quantity_limit`.
     """
     result = session.execute(
         sa.update(CustomerPackageRow)
@@ -58,14 +38,19 @@ def take_units(
         .values(assigned=CustomerPackageRow.assigned + count)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    # A DML statement's result is a CursorResult (Session.execute is typed as returning the base Result).
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
-def release_units(session: Session, customer_id: str, package: str, count: int) -> None:
-    """Give back units taken in this transaction and not used (a bulk chunk took an upper bound)."""
+def release_units(session: Session, customer_id: str, package: str, count: int = 1) -> None:
+    """Give units back: a subscriber left the package, or a bulk chunk took an upper bound and used fewer."""
     session.execute(
         sa.update(CustomerPackageRow)
-        .where(CustomerPackageRow.customer_id == customer_id, CustomerPackageRow.name == package)
+        .where(
+            CustomerPackageRow.customer_id == customer_id,
+            CustomerPackageRow.name == package,
+            CustomerPackageRow.assigned >= count,
+        )
         .values(assigned=CustomerPackageRow.assigned - count)
         .execution_options(synchronize_session=False)
     )
@@ -81,22 +66,8 @@ def package_row_locked(session: Session, customer_id: str, package: str) -> Cust
     ).first()
 
 
-def release_unit(session: Session, customer_id: str, package: str) -> None:
-    """Give a unit back (a subscriber left the package)."""
-    session.execute(
-        sa.update(CustomerPackageRow)
-        .where(
-            CustomerPackageRow.customer_id == customer_id,
-            CustomerPackageRow.name == package,
-            CustomerPackageRow.assigned > 0,
-        )
-        .values(assigned=CustomerPackageRow.assigned - 1)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def package_row(session: Session, customer_id: str, package: str) -> CustomerPackageRow | None:
-    """Return a customer's package row, read fresh (not from the identity map: take_unit changed it in SQL)."""
+    """Return a customer's package row, read fresh (not from the identity map: take_units changed it in SQL)."""
     return session.scalars(
         sa.select(CustomerPackageRow)
         .where(CustomerPackageRow.customer_id == customer_id, CustomerPackageRow.name == package)
@@ -114,8 +85,21 @@ def package_rows(session: Session, customer_id: str) -> dict[str, CustomerPackag
     return {r.name: r for r in rows}
 
 
-def get(session: Session, subscriber_id: str) -> Subscriber | None:
-    """Return a subscriber by id."""
+def _scoped(query: sa.Select[Subscriber], tenant: Tenant) -> sa.Select[Subscriber]:
+    if tenant.partner_org_id is not None:
+        query = query.where(Subscriber.partner_org_id == tenant.partner_org_id)
+    if tenant.org_id is not None:
+        query = query.where(Subscriber.org_id == tenant.org_id)
+    return query
+
+
+def get_owned(session: Session, tenant: Tenant, subscriber_id: str) -> Subscriber | None:
+    """Return a subscriber the tenant may see (its partner's, or a customer admin's own org's), else None."""
+    return session.scalars(_scoped(sa.select(Subscriber).where(Subscriber.id == subscriber_id), tenant)).first()
+
+
+def get_unscoped(session: Session, subscriber_id: str) -> Subscriber | None:
+    """Return a subscriber whoever owns it: for jobs only, never for a request's tenant."""
     return session.get(Subscriber, subscriber_id)
 
 
@@ -165,7 +149,7 @@ def phones_taken(session: Session, customer_id: str, numbers: set[str]) -> set[s
     query = sa.select(Subscriber.primary_phone_number).where(
         Subscriber.customer_id == customer_id, Subscriber.primary_phone_number.in_(numbers)
     )
-    return set(session.scalars(query))
+    return {n for n in session.scalars(query) if n is not None}
 
 
 def extensions_taken(session: Session, location_id: str, extensions: set[str]) -> set[str]:
@@ -175,7 +159,7 @@ def extensions_taken(session: Session, location_id: str, extensions: set[str]) -
     query = sa.select(Subscriber.extension).where(
         Subscriber.location_id == location_id, Subscriber.extension.in_(extensions)
     )
-    return set(session.scalars(query))
+    return {e for e in session.scalars(query) if e is not None}
 
 
 def phone_taken(session: Session, customer_id: str, number: str, *, exclude_id: str | None = None) -> bool:
@@ -211,20 +195,10 @@ class ListFilters:
     descending: bool = False
 
 
-def list_page(
-    session: Session,
-    params: PageParams,
-    filters: ListFilters,
-    *,
-    partner_org_id: str | None = None,
-    org_id: str | None = None,
-) -> list[Subscriber]:
-    """Return max + 1 subscribers of a partner (or of one customer org), filtered and in a stable order."""
-    query = sa.select(Subscriber)
-    if partner_org_id is not None:
-        query = query.where(Subscriber.partner_org_id == partner_org_id)
-    if org_id is not None:
-        query = query.where(Subscriber.org_id == org_id)
+def list_page(session: Session, tenant: Tenant, params: PageParams, filters: ListFilters) -> list[Subscriber]:
+    """Return max + 1 subscribers the tenant may see (a partner's, or one customer org's), filtered and in a
+    stable order."""
+    query = _scoped(sa.select(Subscriber), tenant)
     if filters.customer_id is not None:
         query = query.where(Subscriber.customer_id == filters.customer_id)
     if filters.person_id is not None:
@@ -253,7 +227,7 @@ def external_ids(session: Session, customer_ids: set[str]) -> dict[str, str]:
     if not customer_ids:
         return {}
     rows = session.execute(sa.select(Customer.id, Customer.external_id).where(Customer.id.in_(customer_ids)))
-    return dict(rows)
+    return dict(rows.tuples().all())
 
 
 def of_customer(session: Session, customer_id: str) -> list[Subscriber]:
@@ -273,6 +247,29 @@ def get_tier(session: Session, customer_id: str) -> CustomerAdminTier | None:
     return session.get(CustomerAdminTier, customer_id)
 
 
-def get_bulk(session: Session, bulk_id: str) -> BulkImport | None:
-    """Return a bulk import."""
-    return session.get(BulkImport, bulk_id)
+def get_bulk_owned(session: Session, tenant: Tenant, bulk_id: str) -> BulkImport | None:
+    """Return a bulk import the tenant may see: its partner's, or (customer admins) one of its live customer's."""
+    query = sa.select(BulkImport).where(BulkImport.id == bulk_id)
+    if tenant.partner_org_id is not None:
+        query = query.where(BulkImport.partner_org_id == tenant.partner_org_id)
+    if tenant.org_id is not None:
+        mine = sa.select(Customer.id).where(Customer.org_id == tenant.org_id, Customer.deleted_at.is_(None))
+        query = query.where(BulkImport.customer_id.in_(mine))
+    return session.scalars(query).first()
+
+
+def get_bulk_for_update_unscoped(session: Session, bulk_id: str) -> BulkImport | None:
+    """Return a bulk import locked until commit, whoever owns it: for its import job only."""
+    return session.scalars(sa.select(BulkImport).where(BulkImport.id == bulk_id).with_for_update()).first()
+
+
+def insert_subscribers(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert many subscribers in one statement (a bulk chunk; values as `Subscriber`'s columns)."""
+    if rows:
+        session.execute(sa.insert(Subscriber), rows)
+
+
+def delete_of_customer(session: Session, customer_id: str) -> None:
+    """Delete every subscriber of a customer and its recorded admin tier."""
+    session.execute(sa.delete(Subscriber).where(Subscriber.customer_id == customer_id))
+    session.execute(sa.delete(CustomerAdminTier).where(CustomerAdminTier.customer_id == customer_id))

@@ -141,6 +141,14 @@ class BulkRowResult(BaseModel):
     errors: list[ErrorOut] | None = None
 
 
+class BulkImportAccepted(BaseModel):
+    """A bulk import just accepted (202): poll its url (also the Location header)."""
+
+    id: str
+    url: str
+    status: Literal["queued"]
+
+
 class BulkImportOut(BaseModel):
     """A bulk import's progress and per-row results."""
 

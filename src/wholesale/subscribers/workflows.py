@@ -1,20 +1,16 @@
 """Durable subscriber jobs: bulk imports (a chunk per transaction, resumable) and consent emails."""
 
-from dbos import DBOS
-
 from wholesale.config import get_settings
 from wholesale.db.session import get_database
-from wholesale.jobs.workflow import job
-from wholesale.subscribers import service
-
-RETRY = {"retries_allowed": True, "max_attempts": 5, "interval_seconds": 0.2, "backoff_rate": 2.0}
+from wholesale.jobs.workflow import job, step
+from wholesale.subscribers import bulk, service
 
 
-@DBOS.step(**RETRY)
+@step()
 def step_import_chunk(bulk_id: str) -> bool:
     """Import the next chunk; its rows and their results commit together, so a re-run continues where it stopped."""
     with get_database().transaction() as session:
-        return service.process_bulk_chunk(session, bulk_id)
+        return bulk.process_bulk_chunk(session, bulk_id)
 
 
 @job("subscribers.bulk_import")
@@ -24,7 +20,7 @@ def bulk_import(bulk_id: str) -> None:
         pass
 
 
-@DBOS.step(**RETRY)
+@step()
 def step_send_consent_email(subscriber_id: str) -> bool:
     """Hand the consent email to the mailer (simulated: the audit trail records it with its link)."""
     base = get_settings().public_base_url.rstrip("/") or "http://127.0.0.1:8000"
