@@ -190,20 +190,6 @@ def test_three_unreachable_attempts_deprovision(client, partner, db, listed_cust
     assert reasons and "unreachable after 3 contact attempts" in reasons[0]
 
 
-def test_two_unreachable_then_reached_does_not_deprovision(client, partner, db, listed_customer, team):
-    cid, case_id = listed_customer
-    reviewer, _ = team
-    for outcome in ("unreachable", "unreachable", "reached"):
-        client.post(
-            f"/v1/compliance/cases/{case_id}/contactAttempts",
-            json={"channel": "phone", "outcome": outcome},
-            headers=reviewer,
-        )
-    case = client.get(f"/v1/compliance/cases/{case_id}", headers=reviewer).json()
-    assert case["status"] == "open" and case["unreachableAttempts"] == 2 and len(case["contactAttempts"]) == 3
-    assert _customer(client, partner, cid).status_code == 200
-
-
 def test_thirty_days_on_the_clock_deprovision_and_twenty_nine_do_not(client, partner, db, listed_customer, team):
     """R14 on the injectable clock: move the sandbox clock, tick, and watch."""
     cid, case_id = listed_customer
