@@ -4,17 +4,33 @@ import os
 import signal
 import sys
 import threading
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from wholesale.compliance.cli import lists_app, screen
 from wholesale.config import get_settings
 from wholesale.dialin.cli import telephony_app
 from wholesale.subscribers.cli import subscribers_app
 
+
+class _PlainErrorsOffTerminal(TyperGroup):
+    """Usage errors in Rich's box on a terminal, as plain `Error: ...` lines otherwise.
+
+    Rich wraps the box to the console width, which splits a message across lines in logs, pipes and tests
+    (COLUMNS=80, no terminal); a plain line keeps every message whole and greppable.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        self.rich_markup_mode = "rich" if sys.stderr.isatty() else None
+        return super().main(*args, **kwargs)
+
+
 app = typer.Typer(
+    cls=_PlainErrorsOffTerminal,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -29,11 +45,12 @@ app.command("screen")(screen)
 app.add_typer(telephony_app, name="telephony")
 app.add_typer(subscribers_app, name="subscribers")
 
-err = Console(stderr=True)
+# soft_wrap: a message is never broken to the console width (it stays one line in logs and in tests).
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}")
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(1)
 
 
@@ -187,4 +204,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

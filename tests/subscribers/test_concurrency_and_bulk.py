@@ -3,6 +3,7 @@
 import csv
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from helpers import assert_error_body, wait_for
@@ -192,15 +193,22 @@ def test_cli_import_resumes_when_the_results_file_was_lost(client, partner, make
     assert [r["status"] for r in _results(results_path(file))] == ["provisioned"] * 3
 
 
-def test_cli_import_refuses_a_bad_header(tmp_path, database_url):
+@pytest.mark.parametrize("columns", ["40", "80", "200"])
+def test_cli_import_refuses_a_bad_header(tmp_path, database_url, monkeypatch, columns):
     from typer.testing import CliRunner
 
     from wholesale.cli import app
 
+    monkeypatch.setenv("COLUMNS", columns)
     file = tmp_path / "bad.csv"
     file.write_text("mail,pkg\nx@example.com,webex_meetings\n")
     result = CliRunner().invoke(app, ["subscribers", "import", "some-customer", str(file)])
-    assert result.exit_code != 0 and "header lacks email, package" in result.output
+    # The whole message on one line, whatever the width (COLUMNS) and whether or not a terminal is attached.
+    message = (
+        f"{file}: header lacks email, package (expected email,firstName,lastName,package,primaryPhoneNumber,extension)"
+    )
+    assert result.exit_code == 2
+    assert any(line.endswith(message) for line in result.output.splitlines()), result.output
 
 
 def test_cli_creates_a_free_account_for_the_consent_demo(database_url):

@@ -5,10 +5,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 lists_app = typer.Typer(no_args_is_help=True, help="Restricted-party lists (operator data).")
-err = Console(stderr=True, soft_wrap=True)
+# soft_wrap: a message is never broken to the console width (it stays one line in logs and in tests).
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+out = Console(soft_wrap=True, highlight=False)
 
 
 @lists_app.command("load")
@@ -24,10 +27,10 @@ def load(
         with get_database().transaction() as session:
             loaded = service.load_lists(session, paths)
     except (ListFormatError, OSError) as exc:
-        err.print(f"[red]refused:[/red] {exc}")
+        err.print(f"[red]refused:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     for v in loaded["versions"]:
-        err.print(f"{v['source']}: {v['entryCount']} entries, sha256 {v['sha256'][:12]}")
+        err.print(escape(f"{v['source']}: {v['entryCount']} entries, sha256 {v['sha256'][:12]}"))
     typer.echo(loaded["id"])
 
 
@@ -41,11 +44,12 @@ def show() -> None:
         active = lists.active_list_set(session)
     table = Table("source", "entries", "sha256", "format", "loaded")
     if active is None:
-        Console().print("No lists loaded: the shipped default lists (BIS DPL, OFAC SDN) are in force.")
+        out.print("No lists loaded: the shipped default lists (BIS DPL, OFAC SDN) are in force.")
         return
     for v in active.versions:
         table.add_row(v["source"], str(v["entryCount"]), v["sha256"][:16], v.get("format", ""), str(active.loaded_at))
-    Console().print(table)
+    # A terminal's own width; elsewhere (pipes, logs, tests) wide enough that no cell wraps.
+    (out if out.is_terminal else Console(width=160)).print(table)
 
 
 def screen(
@@ -64,5 +68,5 @@ def screen(
                 screener = lists.get_screener(session)
         screen_jsonl(sys.stdin, sys.stdout, screener)
     except (ListFormatError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None

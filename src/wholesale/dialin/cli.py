@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 telephony_app = typer.Typer(no_args_is_help=True, help="Manage the telephony domain (call-in numbers).")
-err = Console(stderr=True)
+# soft_wrap: a message is never broken to the console width (it stays one line in logs and in tests).
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 @telephony_app.command("load")
@@ -24,19 +26,19 @@ def load(
     try:
         data = file.read_bytes()
     except OSError as exc:
-        err.print(f"[red]error:[/red] cannot read {file}: {exc.strerror}")
+        err.print(f"[red]error:[/red] {escape(f'cannot read {file}: {exc.strerror}')}")
         raise typer.Exit(1) from None
     try:
         numbers = parse_telephony_csv(data)
     except TelephonyFileError as exc:
-        err.print(f"[red]error:[/red] {file} refused; the old telephony domain stays in force:", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(file))} refused; the old telephony domain stays in force:")
         for line in exc.errors:
             # Plain print: Rich markup would eat "[...]" in operator data.
             print(f"{file}: {line}", file=sys.stderr)
         raise typer.Exit(1) from None
     with get_database().transaction() as session:
         job = service.replace_domain(session, numbers)
-    err.print(f"loaded {len(numbers)} call-in numbers; sites are re-derived by job {job}", highlight=False)
+    err.print(escape(f"loaded {len(numbers)} call-in numbers; sites are re-derived by job {job}"))
 
 
 @telephony_app.command("show")

@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 subscribers_app = typer.Typer(no_args_is_help=True, help="Manage subscribers.")
-err = Console(stderr=True)
+# soft_wrap: a message is never broken to the console width (it stays one line in logs and in tests).
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 COLUMNS = ("email", "firstName", "lastName", "package", "primaryPhoneNumber", "extension")
 RESULT_COLUMNS = ("row", "email", "status", "subscriberId", "error")
@@ -103,7 +105,7 @@ def run_import(
     if validate_only:
         for number in sorted(results):
             if results[number]["status"] == "error":
-                err.print(f"row {number} ({results[number]['email']}): {results[number]['error']}")
+                err.print(escape(f"row {number} ({results[number]['email']}): {results[number]['error']}"))
     else:
         _write(out, results)
     return ok, len(previous), failed
@@ -136,13 +138,13 @@ def import_command(
     from wholesale.kit.errors import DomainError
 
     try:
-        ok, skipped, failed = run_import(customer_id, file, validate_only=validate_only)
+        ok, skipped, failed = run_import(customer_id, file, validate_only=validate_only, progress=err.is_terminal)
     except DomainError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
+        err.print(f"[red]error:[/red] {escape(exc.message)}")
         raise typer.Exit(1) from None
     verb = "valid" if validate_only else "done"
     where = "" if validate_only else f"; results in {results_path(file)}"
-    err.print(f"{ok} {verb}, {skipped} already done, {failed} failed{where}")
+    err.print(escape(f"{ok} {verb}, {skipped} already done, {failed} failed{where}"))
     if failed:
         raise typer.Exit(2)
 
@@ -158,6 +160,6 @@ def free_account_command(email: Annotated[str, typer.Argument(help="The free acc
         with get_database().transaction() as session:
             user = create_free_account(session, email)
     except DomainError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
+        err.print(f"[red]error:[/red] {escape(exc.message)}")
         raise typer.Exit(1) from None
     typer.echo(user.id)
