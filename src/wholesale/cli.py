@@ -12,7 +12,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from wholesale.compliance.cli import lists_app, screen
-from wholesale.config import get_settings
+from wholesale.config import Settings, get_settings
 from wholesale.dialin.cli import telephony_app
 from wholesale.subscribers.cli import subscribers_app
 
@@ -54,12 +54,21 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def _migrate(settings: Settings) -> None:
+    """Bring the database to the latest schema and make sure the platform's own org (operators, reviewers) exists."""
+    from wholesale.db.session import get_database
+    from wholesale.identity.service import ensure_platform_org
+    from wholesale.migrate import migrate as run
+
+    run(settings)
+    with get_database(settings).transaction() as session:
+        ensure_platform_org(session)
+
+
 @app.command()
 def migrate() -> None:
-    """Upgrade the database to the latest schema (ours and the job engine's)."""
-    from wholesale.db.migrate import migrate as run
-
-    run(get_settings())
+    """Upgrade the database to the latest schema (ours and the job engine's); create the platform's own org."""
+    _migrate(get_settings())
     err.print("database is at the latest schema")
 
 
@@ -77,9 +86,7 @@ def serve(
 
     settings = get_settings()
     if settings.is_sqlite:
-        from wholesale.db.migrate import migrate as run
-
-        run(settings)
+        _migrate(settings)
     if http_workers > 1 and (settings.is_sqlite or not no_workers):
         _fail("--http-workers > 1 needs PostgreSQL and --no-workers (run `wholesale worker` for jobs).")
     os.environ["WHOLESALE_SERVE_WORKERS"] = "0" if no_workers else "1"
@@ -162,8 +169,11 @@ def tokens_revoke(token: Annotated[str, typer.Argument(help="The token, as `toke
 
 @tokens_app.command("create")
 def tokens_create(
-    org: Annotated[str, typer.Option("--org", help="Org id the token acts for.")],
     role: Annotated[str, typer.Option("--role", help="partner-admin | reviewer | operator | customer-admin")],
+    org: Annotated[
+        str | None,
+        typer.Option("--org", help="Org id the token acts for; operator and reviewer default to the platform's own."),
+    ] = None,
     scope: Annotated[
         list[str] | None, typer.Option("--scope", help="Scope (repeat); default: the role's scopes.")
     ] = None,
@@ -171,17 +181,21 @@ def tokens_create(
 ) -> None:
     """Issue a token; prints the token and nothing else."""
     from wholesale.db.session import get_database
-    from wholesale.identity.roles import Role
-    from wholesale.identity.service import create_token
+    from wholesale.identity.roles import ROLE_ORG_KIND, Role
+    from wholesale.identity.service import create_token, ensure_platform_org
     from wholesale.kit.errors import DomainError
 
     try:
         role_value = Role(role)
     except ValueError:
         _fail(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}")
+    kind = ROLE_ORG_KIND[role_value]
+    if org is None and kind != "platform":
+        _fail(f"a {role_value} token needs --org (the id of the {kind} org it acts for)")
     try:
         with get_database().transaction() as session:
-            token = create_token(session, org_id=org, role=role_value, scopes=scope, label=label)
+            org_id = org or ensure_platform_org(session).id
+            token = create_token(session, org_id=org_id, role=role_value, scopes=scope, label=label)
     except DomainError as exc:
         _fail(exc.message)
     typer.echo(token)
