@@ -84,6 +84,9 @@ def serve(
     """Serve the API and portal, with in-process job workers unless --no-workers."""
     import uvicorn
 
+    # Links made outside a request (the consent email) point here unless WHOLESALE_PUBLIC_BASE_URL says otherwise.
+    os.environ["WHOLESALE_SERVE_BASE_URL"] = _origin(host, port)
+    get_settings.cache_clear()
     settings = get_settings()
     if settings.is_sqlite:
         _migrate(settings)
@@ -100,6 +103,13 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+
+
+def _origin(host: str, port: int) -> str:
+    """The http origin of a listening address (a wildcard address is reached on loopback)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def asgi_app():

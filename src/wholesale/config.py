@@ -6,6 +6,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Where `wholesale serve` listens unless told otherwise (`make run`).
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
 
 def _default_database_url() -> str:
     return f"sqlite:///{Path('var').absolute() / 'wholesale.db'}"
@@ -17,8 +20,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WHOLESALE_", extra="ignore")
 
     database_url: str = Field(default_factory=_default_database_url)
-    # Origin clients reach us at (https://host[:port]); empty = taken from each request's Host.
+    # Origin clients reach us at (https://host[:port]). Empty: API responses take it from each request's Host, and
+    # links made outside a request (the consent email, the demo's printout) use `serve_base_url`.
     public_base_url: str = ""
+    # Where `wholesale serve` listens: serve sets it from --host/--port for its own process and in-process workers.
+    serve_base_url: str = DEFAULT_BASE_URL
     sandbox: bool = False
     # Requests per token per minute; 0 disables limiting. Generous by default (Webex-like clients retry on 429).
     rate_limit_per_minute: int = 6000
@@ -34,6 +40,11 @@ class Settings(BaseSettings):
     # Seconds a resolved token stays cached in-process (revocation takes at most this long to bite).
     token_cache_seconds: float = 5.0
     db_pool_size: int = 20
+
+    @property
+    def link_base_url(self) -> str:
+        """The origin for links made outside a request: public_base_url, else where `wholesale serve` listens."""
+        return (self.public_base_url or self.serve_base_url).rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

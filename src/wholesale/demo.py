@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from wholesale.config import get_settings
 from wholesale.customers.models import CustomerTemplate
 from wholesale.customers.schemas import TemplateIn
-from wholesale.customers.service import add_template
+from wholesale.customers.templates import add_template
 from wholesale.db.session import get_database
 from wholesale.dialin import service as dialin
 from wholesale.dialin.telephony import load_demo_numbers
@@ -52,7 +52,7 @@ def seed() -> dict[str, str]:
         partner_token = identity.create_token(session, org_id=partner.org_id, role=Role.PARTNER_ADMIN, label="demo")
         operator_token = identity.create_token(session, org_id=platform.id, role=Role.OPERATOR, label="demo")
         reviewer_token = identity.create_token(session, org_id=platform.id, role=Role.REVIEWER, label="demo")
-    base = get_settings().public_base_url or "http://127.0.0.1:8000"
+    base = get_settings().link_base_url
     return {
         "partner org id": partner.org_id,
         "sub-partner org id": sub.org_id,

@@ -94,3 +94,17 @@ def test_operator_and_reviewer_tokens_need_no_org_after_migrate(tmp_path: Path):
             assert len(platform) == 1 and set(token_orgs) == set(platform)
     finally:
         engine.dispose()
+
+
+def test_links_made_outside_a_request_use_the_public_base_url_else_where_serve_listens(monkeypatch):
+    """The consent email's link: WHOLESALE_PUBLIC_BASE_URL when set, else `wholesale serve`'s --host/--port."""
+    from wholesale.cli import _origin
+    from wholesale.config import DEFAULT_BASE_URL, Settings
+
+    monkeypatch.delenv("WHOLESALE_SERVE_BASE_URL", raising=False)
+
+    assert Settings(public_base_url="").link_base_url == DEFAULT_BASE_URL == "http://127.0.0.1:8000"
+    assert Settings(public_base_url="https://wholesale.example.com/").link_base_url == "https://wholesale.example.com"
+    served = Settings(public_base_url="", serve_base_url=_origin("0.0.0.0", 9000))
+    assert served.link_base_url == "http://127.0.0.1:9000"
+    assert _origin("::1", 8443) == "http://[::1]:8443" and _origin("10.1.2.3", 80) == "http://10.1.2.3:80"

@@ -23,7 +23,7 @@ def bulk_import(bulk_id: str) -> None:
 @step()
 def step_send_consent_email(subscriber_id: str) -> bool:
     """Hand the consent email to the mailer (simulated: the audit trail records it with its link)."""
-    base = get_settings().public_base_url.rstrip("/") or "http://127.0.0.1:8000"
+    base = get_settings().link_base_url
     with get_database().transaction() as session:
         return service.record_consent_email(session, subscriber_id, base)
 
