@@ -124,6 +124,7 @@ def worker(
     metrics_port: Annotated[int | None, typer.Option(help="Serve this worker's /metrics on this port.")] = None,
 ) -> None:
     """Run background jobs only (start several on PostgreSQL, each with its own WHOLESALE_EXECUTOR_ID)."""
+    from wholesale import workers as job_workers
     from wholesale.app import install_clock
     from wholesale.jobs import runtime
     from wholesale.kit.observability import configure_logging
@@ -138,7 +139,7 @@ def worker(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    runtime.launch(settings)
+    job_workers.launch(settings)  # every workflow module and schedule, as `serve` launches them
     err.print(f"worker {settings.executor_id} running; Ctrl-C to stop")
     stop.wait()
     runtime.shutdown()
