@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+import openapi_check
+
 PG_URL = os.environ.get("WHOLESALE_TEST_DATABASE_URL", "")
 os.environ.setdefault("WHOLESALE_LOG_REQUESTS", "false")
 os.environ["WHOLESALE_SANDBOX"] = "1"
@@ -79,6 +81,7 @@ def client(app):
     from fastapi.testclient import TestClient
 
     with TestClient(app, raise_server_exceptions=False) as c:
+        openapi_check.attach(c, app)  # every JSON response is validated against our own OpenAPI
         yield c
 
 

@@ -15,23 +15,28 @@ from wholesale.customers.schemas import (
     PrecheckOut,
     ResourceUrlOut,
     TemplateIn,
+    TemplateListOut,
     TemplateOut,
 )
 from wholesale.identity.roles import Scope
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, public_base
 from wholesale.kit.pagination import parse_page
+from wholesale.kit.schemas import ERROR_RESPONSES
 from wholesale.partners.tenancy import Tenant, acting
 
-router = APIRouter(prefix="/v1/wholesale", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute)
+router = APIRouter(
+    prefix="/v1/wholesale", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute, responses=ERROR_RESPONSES
+)
 Reader = Annotated[Tenant, Depends(acting(Scope.CUSTOMERS_READ))]
 # A suspended sub-partner may still precheck and delete, but not create or change (Webex semantics).
 Deleter = Annotated[Tenant, Depends(acting(Scope.CUSTOMERS_WRITE))]
 Writer = Annotated[Tenant, Depends(acting(Scope.CUSTOMERS_WRITE, writing=True))]
 
 
-def _accepted(request: Request, customer_id: str) -> JSONResponse:
+def _accepted(request: Request, response: Response, customer_id: str) -> ResourceUrlOut:
     url = f"{public_base(request)}/v1/wholesale/customers/{customer_id}"
-    return JSONResponse({"url": url}, status_code=202, headers={"Location": url})
+    response.headers["Location"] = url
+    return ResourceUrlOut(url=url)
 
 
 def _statuses(values: list[str]) -> list[str]:
@@ -63,58 +68,63 @@ def list_customers(
     return list_response(request, page, list(page.items))
 
 
-@router.post("/customers", status_code=202, response_model=ResourceUrlOut)
+@router.post("/customers", status_code=202)
 def create_customer(
     request: Request,
+    response: Response,
     body: CustomerCreate,
     session: SessionDep,
     tenant: Writer,
-) -> JSONResponse:
+) -> ResourceUrlOut:
     """Provision a customer (asynchronously: poll the URL until the status settles)."""
     customer = service.create_customer(session, tenant, body)
-    return _accepted(request, customer.id)
+    return _accepted(request, response, customer.id)
 
 
-@router.post("/customers/validate", response_model=PrecheckOut)
-def validate_customer(body: CustomerValidate, session: SessionDep, tenant: Deleter) -> JSONResponse:
+@router.post("/customers/validate")
+def validate_customer(body: CustomerValidate, session: SessionDep, tenant: Deleter) -> PrecheckOut:
     """Precheck a customer provisioning without writing anything."""
-    return JSONResponse(service.precheck(session, tenant, body))
+    return PrecheckOut.model_validate(service.precheck(session, tenant, body))
 
 
-@router.get("/customers/{customerId}", response_model=CustomerOut)
+# Optional fields a customer does not have are left out (as Webex does), not sent as null.
+@router.get("/customers/{customerId}", response_model_exclude_unset=True)
 def get_customer(
     request: Request,
+    response: Response,
     customerId: str,
     session: SessionDep,
     tenant: Reader,
     includePackageLicenseInfo: bool = False,
-) -> JSONResponse:
+) -> CustomerOut:
     """Read a customer."""
     body = service.get_customer(session, tenant, customerId, include_licenses=includePackageLicenseInfo)
-    return JSONResponse(body, headers={"Location": f"{public_base(request)}/v1/wholesale/customers/{customerId}"})
+    response.headers["Location"] = f"{public_base(request)}/v1/wholesale/customers/{customerId}"
+    return CustomerOut.model_validate(body)
 
 
-@router.put("/customers/{customerId}", status_code=202, response_model=ResourceUrlOut)
+@router.put("/customers/{customerId}", status_code=202)
 def update_customer(
     request: Request,
+    response: Response,
     customerId: str,
     body: CustomerUpdate,
     session: SessionDep,
     tenant: Writer,
-) -> JSONResponse:
+) -> ResourceUrlOut:
     """Update a customer's packages, address or limits (asynchronously)."""
     customer = service.update_customer(session, tenant, customerId, body)
-    return _accepted(request, customer.id)
+    return _accepted(request, response, customer.id)
 
 
-@router.delete("/customers/{customerId}", status_code=202)
+@router.delete("/customers/{customerId}", status_code=202, response_class=Response)
 def delete_customer(customerId: str, session: SessionDep, tenant: Deleter) -> Response:
     """Remove a customer (asynchronously: status `deleting`, then 404)."""
     service.delete_customer(session, tenant, customerId)
     return Response(status_code=202)
 
 
-@router.get("/customerTemplates", response_model=list[TemplateOut])
+@router.get("/customerTemplates", response_model=TemplateListOut)
 def list_templates(
     request: Request,
     session: SessionDep,
@@ -127,30 +137,30 @@ def list_templates(
     return list_response(request, page, list(page.items))
 
 
-@router.post("/customerTemplates", status_code=201, response_model=TemplateOut)
-def create_template(body: TemplateIn, session: SessionDep, tenant: Writer) -> JSONResponse:
+@router.post("/customerTemplates", status_code=201, response_model_exclude_unset=True)
+def create_template(body: TemplateIn, session: SessionDep, tenant: Writer) -> TemplateOut:
     """Create a customer template."""
-    return JSONResponse(templates.create_template(session, tenant, body), status_code=201)
+    return TemplateOut.model_validate(templates.create_template(session, tenant, body))
 
 
-@router.get("/customerTemplates/{templateId}", response_model=TemplateOut)
-def get_template(templateId: str, session: SessionDep, tenant: Reader) -> JSONResponse:
+@router.get("/customerTemplates/{templateId}", response_model_exclude_unset=True)
+def get_template(templateId: str, session: SessionDep, tenant: Reader) -> TemplateOut:
     """Read a customer template."""
-    return JSONResponse(templates.get_template(session, tenant, templateId))
+    return TemplateOut.model_validate(templates.get_template(session, tenant, templateId))
 
 
-@router.put("/customerTemplates/{templateId}", response_model=TemplateOut)
+@router.put("/customerTemplates/{templateId}", response_model_exclude_unset=True)
 def replace_template(
     templateId: str,
     body: TemplateIn,
     session: SessionDep,
     tenant: Writer,
-) -> JSONResponse:
+) -> TemplateOut:
     """Replace a customer template's settings."""
-    return JSONResponse(templates.replace_template(session, tenant, templateId, body))
+    return TemplateOut.model_validate(templates.replace_template(session, tenant, templateId, body))
 
 
-@router.delete("/customerTemplates/{templateId}", status_code=204)
+@router.delete("/customerTemplates/{templateId}", status_code=204, response_class=Response)
 def delete_template(templateId: str, session: SessionDep, tenant: Writer) -> Response:
     """Delete a customer template no customer uses."""
     templates.delete_template(session, tenant, templateId)

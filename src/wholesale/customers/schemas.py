@@ -2,9 +2,9 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from wholesale.kit.schemas import RequestModel
+from wholesale.kit.schemas import RequestModel, ResponseModel
 from wholesale.packages.catalog import CustomerPackage
 
 Limit = Annotated[int, Field(ge=0, le=10_000_000)]
@@ -107,14 +107,14 @@ class CustomerValidate(RequestModel):
     provisioningParameters: ProvisioningParametersIn | None = None
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(ResponseModel):
     """An error or warning inside a resource."""
 
     errorCode: int
     description: str
 
 
-class PackageOut(BaseModel):
+class PackageOut(ResponseModel):
     """A customer package and how its provisioning went."""
 
     name: CustomerPackage
@@ -126,7 +126,7 @@ class PackageOut(BaseModel):
     assigned: int | None = None
 
 
-class AddressOut(BaseModel):
+class AddressOut(ResponseModel):
     """An address as the spec returns it."""
 
     addressLine1: str | None = None
@@ -137,46 +137,51 @@ class AddressOut(BaseModel):
     country: str | None = None
 
 
-class ResourceDetailsOut(BaseModel):
+class ResourceDetailsOut(ResponseModel):
     """Per-package detail."""
 
     packages: list[PackageOut]
 
 
-class CustomerOut(BaseModel):
-    """A customer as the spec returns it (plus isPartnerOrg, R6)."""
+CustomerStatusOut = Literal[
+    "provisioned", "provisioned_with_errors", "provisioning", "updating", "deleting", "error", "pending_rpl_review"
+]
+
+
+class CustomerOut(ResponseModel):
+    """A customer as the spec returns it (plus isPartnerOrg, R6); orgId once provisioning has made the org."""
 
     id: str
     orgId: str | None = None
     externalId: str
     address: AddressOut
-    status: str
+    status: CustomerStatusOut
     packages: list[CustomerPackage]
     resourceDetails: ResourceDetailsOut
     errors: list[ErrorOut] | None = None
     isPartnerOrg: bool = False
 
 
-class CustomerListOut(BaseModel):
+class CustomerListOut(ResponseModel):
     """GET /v1/wholesale/customers."""
 
     items: list[CustomerOut]
 
 
-class ResourceUrlOut(BaseModel):
+class ResourceUrlOut(ResponseModel):
     """The spec's ResourceURL."""
 
     url: str
 
 
-class PrecheckInfo(BaseModel):
+class PrecheckInfo(ResponseModel):
     """A precheck info code."""
 
     infoCode: int
     description: str
 
 
-class PrecheckOut(BaseModel):
+class PrecheckOut(ResponseModel):
     """A successful precheck (see docs/API_DECISIONS.md on `info`)."""
 
     message: Literal["success"]
@@ -193,8 +198,8 @@ class TemplateIn(RequestModel):
     allowedPackages: list[CustomerPackage] | None = None
 
 
-class TemplateOut(BaseModel):
-    """A customer template; `id` is the provisioningId."""
+class TemplateOut(ResponseModel):
+    """A customer template; `id` is the provisioningId (unset optional fields are left out)."""
 
     id: str
     name: str
@@ -204,6 +209,12 @@ class TemplateOut(BaseModel):
     allowedPackages: list[CustomerPackage] | None = None
     created: str
     updated: str
+
+
+class TemplateListOut(ResponseModel):
+    """GET /v1/wholesale/customerTemplates: `{"items": [...]}` like every list."""
+
+    items: list[TemplateOut]
 
 
 def drop_none(data: dict[str, Any]) -> dict[str, Any]:

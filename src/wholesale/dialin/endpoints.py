@@ -2,22 +2,23 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.responses import JSONResponse
 
 from wholesale.config import get_settings
 from wholesale.dialin import service
+from wholesale.dialin.schemas import CallInNumbersOut, LocationOverridesOut, PinIn, SiteListOut, SiteOut
 from wholesale.identity.auth import require
 from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
 from wholesale.kit.errors import Forbidden
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute
 from wholesale.kit.pagination import next_link, parse_page
-from wholesale.kit.schemas import RequestModel
+from wholesale.kit.schemas import ERROR_RESPONSES
 from wholesale.partners import tenancy
 from wholesale.partners.tenancy import OnBehalfOf, Tenant
 
-router = APIRouter(route_class=UnitOfWorkRoute)
+router = APIRouter(route_class=UnitOfWorkRoute, responses=ERROR_RESPONSES)
 Operator = Annotated[Principal, Depends(require(Scope.PLATFORM_ADMIN, Role.OPERATOR))]
 
 
@@ -58,40 +59,38 @@ async def _raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
-class PinIn(RequestModel):
-    """Pin a domain number (E.164), or null to unpin and re-derive."""
-
-    number: str | None
-
-
 @router.get("/v1/telephony/callInNumbers", tags=["Telephony"])
-def get_call_in_numbers(session: SessionDep, principal: Operator) -> JSONResponse:
+def get_call_in_numbers(session: SessionDep, principal: Operator) -> CallInNumbersOut:
     """Read the telephony domain in order."""
-    return JSONResponse(service.read_domain(session))
+    return CallInNumbersOut.model_validate(service.read_domain(session))
 
 
 @router.put("/v1/telephony/callInNumbers", tags=["Telephony"], openapi_extra=_UPLOAD)
-def put_call_in_numbers(request: Request, raw: RawBody, session: SessionDep, principal: Operator) -> JSONResponse:
+def put_call_in_numbers(
+    request: Request, response: Response, raw: RawBody, session: SessionDep, principal: Operator
+) -> CallInNumbersOut:
     """Replace the telephony domain (JSON items or text/csv); affected sites are re-derived by a job."""
     numbers = service.parse_domain_body(raw, request.headers.get("content-type", ""))
-    job = service.replace_domain(session, numbers)
-    return JSONResponse(service.read_domain(session), headers={"X-Rederive-Job": job})
+    response.headers["X-Rederive-Job"] = service.replace_domain(session, numbers)
+    return CallInNumbersOut.model_validate(service.read_domain(session))
 
 
 @router.get("/v1/telephony/locationOverrides", tags=["Telephony"])
-def get_location_overrides(session: SessionDep, principal: Operator) -> JSONResponse:
+def get_location_overrides(session: SessionDep, principal: Operator) -> LocationOverridesOut:
     """Read the operator's country -> location overrides."""
-    return JSONResponse(service.read_overrides(session))
+    return LocationOverridesOut.model_validate(service.read_overrides(session))
 
 
 @router.put("/v1/telephony/locationOverrides", tags=["Telephony"], openapi_extra=_UPLOAD)
-def put_location_overrides(request: Request, raw: RawBody, session: SessionDep, principal: Operator) -> JSONResponse:
+def put_location_overrides(
+    request: Request, raw: RawBody, session: SessionDep, principal: Operator
+) -> LocationOverridesOut:
     """Replace the country -> location overrides (JSON items or text/csv `country,location`)."""
     service.replace_overrides(session, service.parse_overrides_body(raw, request.headers.get("content-type", "")))
-    return JSONResponse(service.read_overrides(session))
+    return LocationOverridesOut.model_validate(service.read_overrides(session))
 
 
-@router.get("/v1/meetings/sites", tags=["Meetings Sites"])
+@router.get("/v1/meetings/sites", tags=["Meetings Sites"], response_model=SiteListOut)
 def list_sites(
     request: Request,
     session: SessionDep,
@@ -110,13 +109,16 @@ def list_sites(
     return response
 
 
-@router.get("/v1/meetings/sites/{siteId}", tags=["Meetings Sites"])
-def get_site(siteId: str, session: SessionDep, tenant: SiteReader) -> JSONResponse:
+# `warning` is left out when there is none; `defaultCallInNumber` stays an explicit null.
+@router.get("/v1/meetings/sites/{siteId}", tags=["Meetings Sites"], response_model_exclude_unset=True)
+def get_site(siteId: str, session: SessionDep, tenant: SiteReader) -> SiteOut:
     """Read a meetings site and its default global call-in number."""
-    return JSONResponse(service.get_site(session, tenant, siteId))
+    return SiteOut.model_validate(service.get_site(session, tenant, siteId))
 
 
-@router.put("/v1/meetings/sites/{siteId}/defaultCallInNumber", tags=["Meetings Sites"])
-def pin_default_call_in_number(siteId: str, body: PinIn, session: SessionDep, principal: Operator) -> JSONResponse:
+@router.put(
+    "/v1/meetings/sites/{siteId}/defaultCallInNumber", tags=["Meetings Sites"], response_model_exclude_unset=True
+)
+def pin_default_call_in_number(siteId: str, body: PinIn, session: SessionDep, principal: Operator) -> SiteOut:
     """Pin the site's default call-in number to a domain number, or unpin it with null (operator)."""
-    return JSONResponse(service.pin_number(session, principal, siteId, body.number))
+    return SiteOut.model_validate(service.pin_number(session, principal, siteId, body.number))

@@ -1,8 +1,11 @@
-"""The base of every request body: unknown fields ignored (as Webex clients expect), NUL characters refused."""
+"""The bases of request and response bodies, and the Webex error body every 4xx/5xx carries.
+
+Request bodies ignore unknown fields (as Webex clients expect) and refuse NUL characters; response bodies declare
+exactly the fields they send (an undeclared one fails validation instead of slipping through)."""
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 def _has_nul(value: Any) -> bool:
@@ -26,3 +29,32 @@ class RequestModel(BaseModel):
         if _has_nul(value):
             raise ValueError("must not contain NUL (\\u0000) characters")
         return value
+
+
+class ResponseModel(BaseModel):
+    """A response body model: exactly its declared fields (`additionalProperties: false` in the OpenAPI)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(ResponseModel):
+    """One entry of an error body's `errors`."""
+
+    description: str
+    errorCode: int
+
+
+class ErrorBody(ResponseModel):
+    """The Webex error body that wxc_sdk and other clients parse (every 4xx and 5xx)."""
+
+    message: str
+    errors: list[ErrorDetail] = Field(min_length=1)
+    trackingId: str
+
+
+# Declared on every router: our errors are this body with status 400, 401, 403, 404, 405, 409, 429, 500, ...
+# (Declaring 4XX also keeps FastAPI from documenting a 422 HTTPValidationError we never send.)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "The request was refused: the Webex error body."},
+    "5XX": {"model": ErrorBody, "description": "Server error: the Webex error body; quote the trackingId."},
+}

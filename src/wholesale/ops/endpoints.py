@@ -3,7 +3,6 @@
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
 
 from wholesale.identity.auth import require
 from wholesale.identity.roles import Role, Scope
@@ -11,26 +10,39 @@ from wholesale.identity.schemas import Principal
 from wholesale.jobs import probe as probes
 from wholesale.kit import clock
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute
+from wholesale.kit.schemas import ERROR_RESPONSES
 from wholesale.ops import service
-from wholesale.ops.schemas import ClockMove, ClockRead, JobProbeCreate, JobProbeRead, TickRead
+from wholesale.ops.schemas import (
+    ClockMove,
+    ClockRead,
+    HealthRead,
+    JobProbeCreate,
+    JobProbeRead,
+    JobProbeRun,
+    ReadyRead,
+    TickRead,
+)
 
-router = APIRouter(route_class=UnitOfWorkRoute)
-sandbox_router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], route_class=UnitOfWorkRoute)
+router = APIRouter(route_class=UnitOfWorkRoute, responses=ERROR_RESPONSES)
+sandbox_router = APIRouter(
+    prefix="/v1/sandbox", tags=["sandbox"], route_class=UnitOfWorkRoute, responses=ERROR_RESPONSES
+)
 Operator = Depends(require(Scope.PLATFORM_ADMIN, Role.OPERATOR))
 
 
 @router.get("/healthz", tags=["ops"])
-def healthz() -> dict[str, str]:
+def healthz() -> HealthRead:
     """Liveness: the process answers."""
-    return {"status": "ok"}
+    return HealthRead(status="ok")
 
 
-@router.get("/readyz", tags=["ops"])
-def readyz() -> JSONResponse:
+@router.get("/readyz", tags=["ops"], responses={503: {"model": ReadyRead, "description": "A check failed."}})
+def readyz(response: Response) -> ReadyRead:
     """Readiness: the database and the job engine are reachable."""
     status = service.check_ready()
     ok = all(v.startswith("ok") for v in status.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": status}, status_code=200 if ok else 503)
+    response.status_code = 200 if ok else 503
+    return ReadyRead(status="ok" if ok else "unavailable", checks=status)
 
 
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
@@ -63,7 +75,7 @@ def _probe_read(probe: probes.JobProbe, runs: list[probes.JobProbeRun]) -> JobPr
         created=clock.isoformat(probe.created),
         finishedAt=clock.isoformat(probe.finished_at),
         finishedBy=probe.finished_by,
-        runs=[{"step": r.step, "executorId": r.executor_id, "at": clock.isoformat(r.at)} for r in runs],
+        runs=[JobProbeRun(step=r.step, executorId=r.executor_id, at=clock.isoformat(r.at)) for r in runs],
     )
 
 

@@ -1,10 +1,11 @@
 """Operator API shapes."""
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from wholesale.kit.schemas import RequestModel
+from wholesale.kit.schemas import RequestModel, ResponseModel
 
 
 class ClockMove(RequestModel):
@@ -14,14 +15,27 @@ class ClockMove(RequestModel):
     now: datetime | None = None
 
 
-class ClockRead(BaseModel):
+class HealthRead(ResponseModel):
+    """Liveness."""
+
+    status: Literal["ok"]
+
+
+class ReadyRead(ResponseModel):
+    """Readiness (200 when every check is ok, 503 otherwise): a status per component."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]
+
+
+class ClockRead(ResponseModel):
     """The sandbox clock."""
 
     now: str
     offsetSeconds: float
 
 
-class TickRead(BaseModel):
+class TickRead(ResponseModel):
     """Scheduled jobs run by a tick and how they ended."""
 
     now: str
@@ -34,7 +48,15 @@ class JobProbeCreate(RequestModel):
     sleepSeconds: float = 0
 
 
-class JobProbeRead(BaseModel):
+class JobProbeRun(ResponseModel):
+    """One execution of a probe's step: which executor ran it, when."""
+
+    step: str
+    executorId: str
+    at: str
+
+
+class JobProbeRead(ResponseModel):
     """A probe job and its step executions."""
 
     id: str
@@ -43,4 +65,4 @@ class JobProbeRead(BaseModel):
     created: str
     finishedAt: str | None = None
     finishedBy: str | None = None
-    runs: list[dict[str, str]]
+    runs: list[JobProbeRun]

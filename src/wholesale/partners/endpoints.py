@@ -10,10 +10,13 @@ from wholesale.identity.roles import Scope
 from wholesale.identity.schemas import OrganizationRead, Principal
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response
 from wholesale.kit.pagination import parse_page
+from wholesale.kit.schemas import ERROR_RESPONSES
 from wholesale.partners import service
 from wholesale.partners.schemas import SubPartnerList
 
-router = APIRouter(prefix="/v1/wholesale", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute)
+router = APIRouter(
+    prefix="/v1/wholesale", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute, responses=ERROR_RESPONSES
+)
 
 
 @router.get("/subPartners", response_model=SubPartnerList)
@@ -32,7 +35,9 @@ def list_sub_partners(
     return list_response(request, page, list(page.items))
 
 
-organizations_router = APIRouter(prefix="/v1/organizations", tags=["Organizations"], route_class=UnitOfWorkRoute)
+organizations_router = APIRouter(
+    prefix="/v1/organizations", tags=["Organizations"], route_class=UnitOfWorkRoute, responses=ERROR_RESPONSES
+)
 
 
 @organizations_router.get("/{orgId}", response_model=OrganizationRead, response_model_exclude_none=True)

@@ -2,10 +2,10 @@
 
 from typing import Literal
 
-from pydantic import BaseModel
+from wholesale.kit.schemas import ResponseModel
 
 
-class SubPartnerRead(BaseModel):
+class SubPartnerRead(ResponseModel):
     """A sub-partner as GET /v1/wholesale/subPartners lists it."""
 
     orgId: str
@@ -15,7 +15,7 @@ class SubPartnerRead(BaseModel):
     billingStartDate: str
 
 
-class SubPartnerList(BaseModel):
+class SubPartnerList(ResponseModel):
     """The list body: `items` (what wxc_sdk reads; the spec's example says subPartners, see docs/API_DECISIONS.md)."""
 
     items: list[SubPartnerRead]
