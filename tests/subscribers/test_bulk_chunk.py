@@ -1,16 +1,16 @@
-"""The set-based bulk chunk gives exactly the per-row results of the row-by-row path (caps, duplicates, failures)."""
+"""The set-based bulk chunk gives exactly the per-row results of the row-by-row path (caps, duplicates, failures).
+
+Service level, on the test's rolled-back session: each path runs in a savepoint that is rolled back in turn.
+"""
 
 from subscribers_support import new_email, sub_body
 
-URL = "/v1/wholesale/subscribers"
 
-
-def _run(db, customer_id, numbered, *, chunked):
-    """Import rows in a transaction that is rolled back; return the results (subscriber ids as row references) and units."""
-    from wholesale.customers.models import CustomerPackageRow
+def _run(session, customer_id, numbered, *, chunked):
+    """Import rows in a savepoint that is rolled back; return the results (subscriber ids as row references) and units."""
     from wholesale.subscribers import bulk, repository
 
-    session = db.session(write=True)
+    savepoint = session.begin_nested()
     try:
         customer = bulk.customer_for_import(session, customer_id)
         packages = repository.package_rows(session, customer.id)
@@ -19,13 +19,9 @@ def _run(db, customer_id, numbered, *, chunked):
         else:
             results = [bulk.import_row(session, customer, number, row, packages) for number, row in numbered]
         session.flush()
-        units = {
-            r.name: r.assigned
-            for r in session.query(CustomerPackageRow).filter_by(customer_id=customer_id).populate_existing()
-        }
+        units = {name: row.assigned for name, row in repository.package_rows(session, customer_id).items()}
     finally:
-        session.rollback()
-        session.close()
+        savepoint.rollback()
     first_row: dict[str, int] = {}
     for result in results:
         if "subscriberId" in result:
@@ -71,16 +67,31 @@ def _mixed_rows(customer, other_email, free):
     ]
 
 
-def test_chunk_results_equal_row_by_row_results(client, partner, make_customer, free_account, db):
-    customer = make_customer(partner, limits={"webex_meetings": 4, "webex_calling": 3})
-    other = make_customer(partner)
-    other_email = client.post(URL, json=sub_body(other.id), headers=partner.headers).json()["email"]
-    taken = client.post(URL, json=sub_body(customer.id, "webex_meetings"), headers=partner.headers)
-    assert taken.status_code == 200, taken.text
-    numbered = list(enumerate(_mixed_rows(customer, other_email, free_account()), start=1))
+def _subscriber(session, ctx, package="webex_meetings", **params):
+    from wholesale.subscribers import service
+    from wholesale.subscribers.schemas import SubscriberCreate
 
-    expected, expected_units = _run(db, customer.id, numbered, chunked=False)
-    got, units = _run(db, customer.id, numbered, chunked=True)
+    body = SubscriberCreate.model_validate(sub_body(ctx.id, package, **params))
+    return service.create_subscriber(session, ctx.tenant, body)[0].email
+
+
+def _free_account(session):
+    from wholesale.subscribers import service
+
+    email = new_email()
+    service.create_free_account(session, email, first_name="Free", last_name="User")
+    return email
+
+
+def test_chunk_results_equal_row_by_row_results(session, provisioned):
+    customer = provisioned(limits={"webex_meetings": 4, "webex_calling": 3})
+    other = provisioned()
+    other_email = _subscriber(session, other)
+    _subscriber(session, customer, "webex_meetings")
+    numbered = list(enumerate(_mixed_rows(customer, other_email, _free_account(session)), start=1))
+
+    expected, expected_units = _run(session, customer.id, numbered, chunked=False)
+    got, units = _run(session, customer.id, numbered, chunked=True)
     assert got == expected
     assert units == expected_units
     statuses = [r["status"] for r in got]
@@ -95,14 +106,14 @@ def test_chunk_results_equal_row_by_row_results(client, partner, make_customer, 
     assert units["webex_meetings"] == 4 and units["webex_calling"] == 3
 
 
-def test_cap_reached_mid_chunk_takes_units_in_row_order(client, partner, make_customer, db):
-    customer = make_customer(partner, limits={"webex_meetings": 5})
+def test_cap_reached_mid_chunk_takes_units_in_row_order(session, provisioned):
+    customer = provisioned(limits={"webex_meetings": 5})
     for _ in range(2):
-        assert client.post(URL, json=sub_body(customer.id), headers=partner.headers).status_code == 200
+        _subscriber(session, customer)
     numbered = [(i, {"email": new_email(), "package": "webex_meetings"}) for i in range(1, 8)]
     numbered.insert(1, (99, {"email": "bad", "package": "webex_meetings"}))
-    expected, expected_units = _run(db, customer.id, numbered, chunked=False)
-    got, units = _run(db, customer.id, numbered, chunked=True)
+    expected, expected_units = _run(session, customer.id, numbered, chunked=False)
+    got, units = _run(session, customer.id, numbered, chunked=True)
     assert got == expected and units == expected_units == {
         "webex_meetings": 5,
         **{k: v for k, v in units.items() if k != "webex_meetings"},
@@ -110,24 +121,22 @@ def test_cap_reached_mid_chunk_takes_units_in_row_order(client, partner, make_cu
     assert [r["status"] for r in got] == ["provisioned", "error", "provisioned", "provisioned"] + ["error"] * 4
 
 
-def test_chunk_without_caps_takes_all_units_at_once(partner, make_customer, db):
-    customer = make_customer(partner)
+def test_chunk_without_caps_takes_all_units_at_once(session, provisioned):
+    customer = provisioned()
     numbered = [
         (i, {"email": new_email(), "package": "webex_calling", "extension": str(300 + i)}) for i in range(1, 51)
     ]
-    got, units = _run(db, customer.id, numbered, chunked=True)
+    got, units = _run(session, customer.id, numbered, chunked=True)
     assert {r["status"] for r in got} == {"provisioned"} and units["webex_calling"] == 50
 
 
-def test_chunk_falls_back_to_row_by_row_when_a_unique_value_was_taken_meanwhile(
-    client, partner, make_customer, db, monkeypatch
-):
+def test_chunk_falls_back_to_row_by_row_when_a_unique_value_was_taken_meanwhile(session, provisioned, monkeypatch):
     """A concurrent writer wins an email between the chunk's reads and its inserts: the rows are redone one by one."""
     from wholesale.subscribers import repository
 
-    customer = make_customer(partner, limits={"webex_meetings": 10})
-    clash = client.post(URL, json=sub_body(customer.id), headers=partner.headers).json()["email"]
-    other = make_customer(partner)
+    customer = provisioned(limits={"webex_meetings": 10})
+    clash = _subscriber(session, customer)
+    other = provisioned()
     numbered = [
         (1, {"email": new_email(), "package": "webex_meetings"}),
         (2, {"email": clash, "package": "webex_meetings"}),
@@ -135,7 +144,7 @@ def test_chunk_falls_back_to_row_by_row_when_a_unique_value_was_taken_meanwhile(
     # Blind the chunk's batched reads so its bulk insert meets the unique constraint, as after a race.
     monkeypatch.setattr(repository, "by_emails", lambda session, emails: {})
     monkeypatch.setattr(repository, "users_by_emails", lambda session, emails: {})
-    got, units = _run(db, other.id, numbered, chunked=True)
+    got, units = _run(session, other.id, numbered, chunked=True)
     assert [r["status"] for r in got] == ["provisioned", "error"]
     assert got[1]["errors"][0]["errorCode"] == 10022
     assert units["webex_meetings"] == 1
