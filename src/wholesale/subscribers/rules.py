@@ -21,7 +21,7 @@ from wholesale.identity.models import Org, User
 from wholesale.kit.errors import BadRequest, Conflict, DomainError, field_error
 from wholesale.packages.catalog import ADDON_DEPENDENCIES, DEFAULT_PERSON_TIERS, SubscriberPackage
 from wholesale.subscribers import repository
-from wholesale.subscribers.schemas import BulkRowIn
+from wholesale.subscribers.schemas import BulkRowIn, ProvisioningParametersIn
 
 EMAIL_IN_USE = 10022
 # The docs call every subscriber package except webex_meetings "calling-enabled".
@@ -64,6 +64,22 @@ class Planned:
     package: str
     calling: Calling
     free: User | None  # the free account that moves in once its owner consents, or None for a new user
+
+
+def wanted(
+    email: str, package: str | None, params: ProvisioningParametersIn | None, *, administrator: bool = False
+) -> Wanted:
+    """A create or precheck request as a subscriber to provision."""
+    return Wanted(
+        email=email,
+        package=package,
+        first_name=params.firstName if params else None,
+        last_name=params.lastName if params else None,
+        phone=params.primaryPhoneNumber if params else None,
+        extension=params.extension if params else None,
+        location_id=params.locationId if params else None,
+        administrator=administrator,
+    )
 
 
 def wanted_from_row(parsed: BulkRowIn) -> Wanted:

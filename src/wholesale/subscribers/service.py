@@ -188,20 +188,10 @@ def create_subscriber(session: Session, tenant: Tenant, body: SubscriberCreate) 
     """Provision a subscriber in a customer of the caller's tenant; return it and its rendering."""
     package = rules.one_package(body.package, body.packages, required=not body.administrator)
     customer = customer_of(session, tenant, body.customerId)
-    params = body.provisioningParameters
     subscriber = provision(
         session,
         customer,
-        Wanted(
-            email=body.email,
-            package=package,
-            first_name=params.firstName,
-            last_name=params.lastName,
-            phone=params.primaryPhoneNumber,
-            extension=params.extension,
-            location_id=params.locationId,
-            administrator=body.administrator,
-        ),
+        rules.wanted(body.email, package, body.provisioningParameters, administrator=body.administrator),
         # Any error fails the whole request and its transaction is rolled back: no savepoint needed.
         savepoint=False,
     )
@@ -219,16 +209,7 @@ def precheck(session: Session, tenant: Tenant, body: SubscriberValidate) -> dict
     if customer is None or package is None:
         rules.find_free_account(session, email)
         return {"message": "success", "info": PRECHECK_OK}
-    params = body.provisioningParameters
-    wanted = Wanted(
-        email=email,
-        package=package,
-        first_name=params.firstName if params else None,
-        last_name=params.lastName if params else None,
-        phone=params.primaryPhoneNumber if params else None,
-        extension=params.extension if params else None,
-        location_id=params.locationId if params else None,
-    )
+    wanted = rules.wanted(email, package, body.provisioningParameters)
     rows = repository.package_rows(session, customer.id)
     rules.check_create(rules.Lookup(session, customer), email, wanted, rows)
     rules.check_unit_left(customer, package, repository.package_row(session, customer.id, package))  # R8
