@@ -17,6 +17,10 @@ PG_URL = os.environ.get("WHOLESALE_TEST_DATABASE_URL", "")
 os.environ.setdefault("WHOLESALE_LOG_REQUESTS", "false")
 os.environ["WHOLESALE_SANDBOX"] = "1"
 
+from wholesale.kit import faults  # noqa: E402  (after the environment above)
+
+faults.enable()  # the test hook: workflow fault points may be armed in this process
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"wholesale database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary file)'}"
@@ -58,8 +62,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'wholesale.db'}"
     os.environ["WHOLESALE_DATABASE_URL"] = url
     from wholesale.config import get_settings
-    from wholesale.db.migrate import migrate
     from wholesale.db.session import reset_database
+    from wholesale.migrate import migrate
 
     get_settings.cache_clear()
     reset_database()
@@ -110,7 +114,7 @@ class PartnerCtx:
 def make_partner(database_url: str) -> Callable[..., PartnerCtx]:
     """Factory: a new partner (or sub-partner) with a partner-admin token and a template."""
     from wholesale.customers.schemas import TemplateIn
-    from wholesale.customers.service import add_template
+    from wholesale.customers.templates import add_template
     from wholesale.db.session import get_database
     from wholesale.identity.roles import Role
     from wholesale.identity.service import create_token
@@ -145,3 +149,58 @@ def platform_token(database_url: str) -> Callable[[str], str]:
             return create_token(session, org_id=org.id, role=Role(role))
 
     return make
+
+
+@pytest.fixture
+def session(database_url: str):
+    """A write session rolled back after the test: service-level rule tests leave nothing behind and need no
+    HTTP client or worker. (On SQLite it holds the write lock for the test; workers simply wait.)"""
+    from wholesale.db.session import get_database
+
+    s = get_database().session(write=True)
+    try:
+        yield s
+    finally:
+        s.rollback()
+        s.close()
+
+
+@dataclass
+class TenantCtx:
+    """A partner made inside the test's rolled-back session, as services see it."""
+
+    tenant: Any  # wholesale.partners.tenancy.Tenant
+    template_id: str
+
+    @property
+    def partner_org_id(self) -> str:
+        return self.tenant.partner_org_id
+
+
+@pytest.fixture
+def make_tenant(session) -> Callable[..., TenantCtx]:
+    """Factory: a partner (or sub-partner) with a template, in the test's session; its tenant as a request resolves it."""
+    from wholesale.customers.schemas import TemplateIn
+    from wholesale.customers.templates import add_template
+    from wholesale.identity.roles import Role
+    from wholesale.identity.schemas import Principal
+    from wholesale.partners import tenancy
+    from wholesale.partners.service import create_partner
+
+    def make(parent: str | None = None, **template: Any) -> TenantCtx:
+        partner = create_partner(session, name=f"Partner {uuid.uuid4().hex[:6]}", parent_org_id=parent)
+        tpl = add_template(session, partner.org_id, TemplateIn(**({"name": "Standard"} | template)))
+        caller = parent or partner.org_id
+        principal = Principal(
+            token_id="test", org_id=caller, role=Role.PARTNER_ADMIN, scopes=frozenset(), partner_org_id=caller
+        )
+        tenant = tenancy.resolve(session, principal, partner.org_id if parent else None, writing=True)
+        return TenantCtx(tenant, tpl.id)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant) -> TenantCtx:
+    """A fresh partner in the test's session."""
+    return make_tenant()
