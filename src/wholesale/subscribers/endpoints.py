@@ -5,9 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.responses import JSONResponse
 
+from wholesale.customers.schemas import PrecheckOut
 from wholesale.identity.roles import Scope
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, public_base
 from wholesale.kit.pagination import parse_page
+from wholesale.kit.schemas import ERROR_RESPONSES
 from wholesale.partners import tenancy
 from wholesale.partners.tenancy import Tenant
 from wholesale.subscribers import bulk, service
@@ -16,7 +18,6 @@ from wholesale.subscribers.schemas import (
     BulkImportCreate,
     BulkImportOut,
     ConsentOut,
-    PrecheckOut,
     SubscriberCreate,
     SubscriberListOut,
     SubscriberOut,
@@ -24,7 +25,9 @@ from wholesale.subscribers.schemas import (
     SubscriberValidate,
 )
 
-router = APIRouter(prefix="/v1", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute)
+router = APIRouter(
+    prefix="/v1", tags=["Wholesale Provisioning"], route_class=UnitOfWorkRoute, responses=ERROR_RESPONSES
+)
 # Partner admins (for themselves or, with onBehalfOfSubPartnerOrgId, a sub-partner) and customer admins (their own
 # org only, R4). A suspended partner may still read, precheck and delete, but not create or change.
 Reader = Annotated[Tenant, Depends(tenancy.acting(Scope.SUBSCRIBERS_READ, customer_admins=True))]

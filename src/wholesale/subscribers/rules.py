@@ -21,7 +21,7 @@ from wholesale.identity.models import Org, User
 from wholesale.kit.errors import BadRequest, Conflict, DomainError, field_error
 from wholesale.packages.catalog import ADDON_DEPENDENCIES, DEFAULT_PERSON_TIERS, SubscriberPackage
 from wholesale.subscribers import repository
-from wholesale.subscribers.schemas import BulkRowIn, ProvisioningParametersIn
+from wholesale.subscribers.schemas import BulkRowIn, SubscriberProvisioningParametersIn
 
 EMAIL_IN_USE = 10022
 # The docs call every subscriber package except webex_meetings "calling-enabled".
@@ -67,7 +67,7 @@ class Planned:
 
 
 def wanted(
-    email: str, package: str | None, params: ProvisioningParametersIn | None, *, administrator: bool = False
+    email: str, package: str | None, params: SubscriberProvisioningParametersIn | None, *, administrator: bool = False
 ) -> Wanted:
     """A create or precheck request as a subscriber to provision."""
     return Wanted(

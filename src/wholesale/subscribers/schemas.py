@@ -2,9 +2,10 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from wholesale.kit.schemas import RequestModel
+from wholesale.customers.schemas import ErrorOut
+from wholesale.kit.schemas import RequestModel, ResponseModel
 from wholesale.packages.catalog import SubscriberPackage
 
 # The deprecated single `package` of POST and validate takes only the first six values (the PUT takes all nine).
@@ -14,7 +15,7 @@ LegacyPackage = Literal[
 MAX_BULK_ROWS = 1000
 
 
-class ProvisioningParametersIn(RequestModel):
+class SubscriberProvisioningParametersIn(RequestModel):
     """Person and calling details of a new subscriber."""
 
     firstName: str | None = Field(default=None, max_length=200)
@@ -31,7 +32,7 @@ class SubscriberCreate(RequestModel):
     email: str
     package: LegacyPackage | None = None
     packages: list[SubscriberPackage] | None = None
-    provisioningParameters: ProvisioningParametersIn
+    provisioningParameters: SubscriberProvisioningParametersIn
     # Not in the spec: make the subscriber an administrator of the customer (R5: it gets the customer's tier package).
     administrator: bool = False
 
@@ -52,7 +53,7 @@ class SubscriberUpdate(RequestModel):
     provisioningParameters: CallingParametersIn | None = None
 
 
-class PrecheckCustomerInfoIn(RequestModel):
+class SubscriberPrecheckCustomerInfoIn(RequestModel):
     """customerInfo of a subscriber precheck."""
 
     primaryEmail: str
@@ -66,8 +67,8 @@ class SubscriberValidate(RequestModel):
     customerId: str | None = None
     package: LegacyPackage | None = None
     packages: list[SubscriberPackage] | None = None
-    provisioningParameters: ProvisioningParametersIn | None = None
-    customerInfo: PrecheckCustomerInfoIn | None = None
+    provisioningParameters: SubscriberProvisioningParametersIn | None = None
+    customerInfo: SubscriberPrecheckCustomerInfoIn | None = None
 
 
 class BulkRowIn(RequestModel):
@@ -88,14 +89,7 @@ class BulkImportCreate(RequestModel):
     rows: list[BulkRowIn] = Field(min_length=1, max_length=MAX_BULK_ROWS)
 
 
-class ErrorOut(BaseModel):
-    """An error inside a resource."""
-
-    errorCode: int
-    description: str
-
-
-class SubscriberOut(BaseModel):
+class SubscriberOut(ResponseModel):
     """A subscriber as the spec returns it."""
 
     id: str
@@ -111,27 +105,13 @@ class SubscriberOut(BaseModel):
     lastStatusChange: str
 
 
-class SubscriberListOut(BaseModel):
+class SubscriberListOut(ResponseModel):
     """GET /v1/wholesale/subscribers."""
 
     items: list[SubscriberOut]
 
 
-class PrecheckInfo(BaseModel):
-    """A precheck info code."""
-
-    infoCode: int
-    description: str
-
-
-class PrecheckOut(BaseModel):
-    """A successful precheck."""
-
-    message: Literal["success"]
-    info: PrecheckInfo
-
-
-class BulkRowResult(BaseModel):
+class BulkRowResult(ResponseModel):
     """What happened to one bulk row."""
 
     row: int
@@ -141,7 +121,7 @@ class BulkRowResult(BaseModel):
     errors: list[ErrorOut] | None = None
 
 
-class BulkImportAccepted(BaseModel):
+class BulkImportAccepted(ResponseModel):
     """A bulk import just accepted (202): poll its url (also the Location header)."""
 
     id: str
@@ -149,7 +129,7 @@ class BulkImportAccepted(BaseModel):
     status: Literal["queued"]
 
 
-class BulkImportOut(BaseModel):
+class BulkImportOut(ResponseModel):
     """A bulk import's progress and per-row results."""
 
     id: str
@@ -164,7 +144,7 @@ class BulkImportOut(BaseModel):
     results: list[BulkRowResult]
 
 
-class ConsentOut(BaseModel):
+class ConsentOut(ResponseModel):
     """The outcome of accepting a consent-to-move email."""
 
     subscriberId: str
