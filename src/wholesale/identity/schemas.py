@@ -2,9 +2,8 @@
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
 from wholesale.identity.roles import Role
+from wholesale.kit.schemas import ResponseModel
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class Principal:
     partner_org_id: str | None
 
 
-class OrganizationRead(BaseModel):
+class OrganizationRead(ResponseModel):
     """An identity organisation as GET /v1/organizations/{orgId} shows it."""
 
     id: str
