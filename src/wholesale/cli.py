@@ -44,6 +44,8 @@ app.add_typer(lists_app, name="lists")
 app.command("screen")(screen)
 app.add_typer(telephony_app, name="telephony")
 app.add_typer(subscribers_app, name="subscribers")
+ledger_app = typer.Typer(no_args_is_help=True, help="The usage ledger billing reports are made from (R2).")
+app.add_typer(ledger_app, name="ledger")
 
 # soft_wrap: a message is never broken to the console width (it stays one line in logs and in tests).
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -161,6 +163,23 @@ def partners_create(
     except DomainError as exc:
         _fail(exc.message)
     typer.echo(partner.org_id)
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    partner: Annotated[str | None, typer.Option("--partner", help="Check one partner's chain only.")] = None,
+) -> None:
+    """Recompute every row's hash and link; name each changed, removed or inserted row (exit 1 if any)."""
+    from wholesale.db.session import get_database
+    from wholesale.ledger.service import verify
+
+    with get_database().session(write=False) as session:
+        checked, problems = verify(session, partner)
+    for problem in problems:
+        err.print(f"[red]ledger:[/red] {escape(str(problem))}")
+    print(f"{checked} rows checked, {len(problems)} problem(s)")
+    if problems:
+        raise typer.Exit(1)
 
 
 @tokens_app.command("revoke")

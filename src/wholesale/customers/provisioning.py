@@ -7,7 +7,7 @@ other domains (the full admin's subscriber, the meetings site) live in `wholesal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wholesale.customers import repository, states
+from wholesale.customers import repository, states, usage
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow
 from wholesale.customers.schemas import drop_none
 from wholesale.customers.states import CustomerEvent, CustomerStatus, PackageStatus
@@ -164,8 +164,9 @@ def split_removed(rows: list[CustomerPackageRow]) -> tuple[list[CustomerPackageR
     return removed, [r for r in rows if r.status != PackageStatus.DELETING]
 
 
-def delete_rows(session: Session, rows: list[CustomerPackageRow]) -> None:
-    """Drop package rows (those marked for removal)."""
+def delete_rows(session: Session, customer: Customer, rows: list[CustomerPackageRow]) -> None:
+    """Drop package rows (those marked for removal): the customer no longer holds them (R2: the ledger says so)."""
+    usage.packages_removed(session, customer, rows)
     for row in rows:
         session.delete(row)
 
@@ -173,6 +174,7 @@ def delete_rows(session: Session, rows: list[CustomerPackageRow]) -> None:
 def leave_tombstone(session: Session, customer: Customer) -> None:
     """Delete the customer's location and packages and mark it deleted (its row stays as a tombstone)."""
     session.execute(sa.delete(CallingLocation).where(CallingLocation.customer_id == customer.id))
+    usage.packages_removed(session, customer, repository.packages_of(session, [customer.id])[customer.id])  # R2
     session.execute(sa.delete(CustomerPackageRow).where(CustomerPackageRow.customer_id == customer.id))
     customer.status = states.apply(customer.status, CustomerEvent.DELETED)
     now = clock.now()

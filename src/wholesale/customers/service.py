@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from wholesale.customers import repository, rules, states, validation
+from wholesale.customers import repository, rules, states, usage, validation
 from wholesale.customers.models import Customer, CustomerPackageRow, CustomerTemplate
 from wholesale.customers.schemas import AddressIn, CustomerCreate, CustomerUpdate, CustomerValidate, drop_none
 from wholesale.customers.states import CustomerEvent, CustomerStatus, PackageStatus
@@ -59,8 +59,9 @@ def create_customer(session: Session, tenant: Tenant, body: CustomerCreate) -> C
         updated=now,
     )
     session.add(customer)
-    for name in plan.packages:
-        session.add(_package_row(customer, name, now))
+    new_rows = [_package_row(customer, name, now) for name in plan.packages]
+    session.add_all(new_rows)
+    usage.packages_added(session, customer, new_rows)  # R2
     events.record(
         session,
         subject_type="customer",
@@ -128,13 +129,18 @@ def update_customer(session: Session, tenant: Tenant, customer_id: str, body: Cu
     added, removed = sorted(set(wanted) - set(rows)), sorted(set(rows) - set(wanted))
     for name in removed:
         rows[name].status = states.apply_package(rows[name].status, "remove")
-    for name in added:
-        session.add(_package_row(customer, name, now, merged_limits))
+    new_rows = [_package_row(customer, name, now, merged_limits) for name in added]
+    session.add_all(new_rows)
+    usage.packages_added(session, customer, new_rows)  # R2
+    capped = []
     for name in wanted:
         if name in rows:
-            rows[name].quantity_limit = merged_limits.get(name)
+            if rows[name].quantity_limit != merged_limits.get(name):
+                rows[name].quantity_limit = merged_limits.get(name)
+                capped.append(rows[name])
             if rows[name].status == PackageStatus.ERROR:
                 rows[name].status = states.apply_package(rows[name].status, "retry")
+    usage.limits_changed(session, customer, capped)  # R2
     customer.package_limits = merged_limits
     customer.status = new_status
     customer.errors = []

@@ -63,7 +63,7 @@ def remove_packages(session: Session, customer: Customer, rows: list[CustomerPac
     """Drop the customer's package rows marked for removal (and the site when no meetings package is left);
     return the rows that stay."""
     removed, kept = customer_steps.split_removed(rows)
-    customer_steps.delete_rows(session, removed)
+    customer_steps.delete_rows(session, customer, removed)
     if any(r.name in MEETINGS_PACKAGES for r in removed) and not {r.name for r in kept} & MEETINGS_PACKAGES:
         dialin.remove_site(session, customer.id)
     return kept

@@ -8,8 +8,11 @@ from wholesale.identity import repository as identity_repo
 from wholesale.identity import service as identity
 from wholesale.identity.models import User
 from wholesale.kit import clock, ids
-from wholesale.subscribers import repository, rules, service
+from wholesale.ledger import service as ledger
+from wholesale.ledger.service import Kind
+from wholesale.subscribers import repository, rules, service, usage
 from wholesale.subscribers.models import CustomerAdminTier, Subscriber
+from wholesale.subscribers.repository import Units
 from wholesale.subscribers.rules import Calling, Planned
 
 # The customer's packages are still being granted in the workflow step that creates its full admin.
@@ -44,7 +47,8 @@ def ensure_admin_subscriber(
         return  # no person package: nothing to give
     if recorded is None:
         session.add(CustomerAdminTier(customer_id=customer.id, package=tier, created=clock.now()))
-    if not repository.take_units(session, customer.id, tier, 1, statuses=GRANTING):  # R8
+    units = repository.take_units(session, customer.id, tier, 1, statuses=GRANTING)  # R8
+    if units is None:
         row = rows[tier]
         row.warnings = [
             *(row.warnings or []),
@@ -61,6 +65,7 @@ def ensure_admin_subscriber(
         )
     )
     session.add(subscriber)
+    usage.assigned(session, customer.partner_org_id, customer.id, subscriber.id, tier, units)  # R2
     service.audit(
         session, subscriber, "subscriber.created", {"customerId": customer.id, "package": tier, "fullAdmin": True}
     )
@@ -69,6 +74,19 @@ def ensure_admin_subscriber(
 def remove_customer_subscribers(session: Session, customer: Customer) -> int:
     """Delete every subscriber of a customer being removed, and the users of its org (a free account stays its owner's)."""
     subscribers = repository.of_customer(session, customer.id)
+    # R2: each gives its unit back; the packages themselves leave the ledger when the customer's rows go.
+    held = repository.package_rows(session, customer.id)
+    ledger.append(
+        session,
+        usage.in_order(
+            customer.partner_org_id,
+            customer.id,
+            Kind.SUBSCRIBER_RELEASED,
+            [(s.id, s.package) for s in subscribers],
+            {name: Units(0, row.quantity_limit) for name, row in held.items()}
+            | {s.package: Units(0, None) for s in subscribers if s.package not in held},
+        ),
+    )
     repository.delete_of_customer(session, customer.id)
     org = identity_repo.get_org(session, customer.org_id) if customer.org_id else None
     if org is not None and org.kind == "customer":

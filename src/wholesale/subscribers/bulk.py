@@ -21,9 +21,12 @@ from wholesale.identity.models import User
 from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import DomainError, NotFound
+from wholesale.ledger import service as ledger
+from wholesale.ledger.service import Kind
 from wholesale.partners.tenancy import Tenant
-from wholesale.subscribers import repository, rules, service, states
+from wholesale.subscribers import repository, rules, service, states, usage
 from wholesale.subscribers.models import BulkImport
+from wholesale.subscribers.repository import Units
 from wholesale.subscribers.rules import CALLING_ENABLED, EXTENSION, Planned, UnitState
 from wholesale.subscribers.schemas import BulkImportCreate, BulkRowIn
 from wholesale.subscribers.states import BulkStatus, SubscriberEvent, SubscriberStatus
@@ -178,19 +181,24 @@ class _Units:
     assigned: int
 
 
-def _take_for_chunk(session: Session, customer: Customer, package: str, wanted: int) -> tuple[int, UnitState | None]:
+def _take_for_chunk(
+    session: Session, customer: Customer, package: str, wanted: int
+) -> tuple[int, UnitState | None, Units | None]:
     """Take up to `wanted` units of a package: all at once when the cap allows, else what it leaves (R8).
-    Return how many were taken and, when fewer than wanted, the package's units as they now are."""
-    if repository.take_units(session, customer.id, package, wanted):
-        return wanted, None
+    Return how many were taken, when fewer than wanted the package's units as they now are, and the units
+    assigned after the take (None when nothing was taken)."""
+    units = repository.take_units(session, customer.id, package, wanted)
+    if units is not None:
+        return wanted, None, units
     # Locked (PostgreSQL) or under the single writer (SQLite): what is left cannot change before the take below.
     row = repository.package_row_locked(session, customer.id, package)
     if row is None or row.status != "provisioned":
-        return 0, row
+        return 0, row, None
     left = wanted if row.quantity_limit is None else max(0, min(wanted, row.quantity_limit - row.assigned))
-    if left and not repository.take_units(session, customer.id, package, left):
+    units = repository.take_units(session, customer.id, package, left) if left else None
+    if units is None:
         left = 0
-    return left, _Units(row.status, row.quantity_limit, row.assigned + left)
+    return left, _Units(row.status, row.quantity_limit, row.assigned + left), units
 
 
 def import_chunk(
@@ -234,9 +242,12 @@ def _import_items(
             wanted[str(item.parsed.package)] = wanted.get(str(item.parsed.package), 0) + 1
     left: dict[str, int] = {}
     short: dict[str, UnitState | None] = {}
+    after: dict[str, Units] = {}  # each package's units once the chunk is written (R2: the ledger's units)
     for package, count in wanted.items():
         if package in rules.held(rows):
-            left[package], state = _take_for_chunk(session, customer, package, count)
+            left[package], state, taken = _take_for_chunk(session, customer, package, count)
+            if taken is not None:
+                after[package] = taken
             if left[package] < count:
                 short[package] = state
     created = states.apply(SubscriberStatus.NEW, SubscriberEvent.CREATED)
@@ -266,13 +277,16 @@ def _import_items(
         results.append(item.result | done)
     for package, count in left.items():
         if count:
-            repository.release_units(session, customer.id, package, count)
-    _write(session, customer, accepted)
+            given_back = repository.release_units(session, customer.id, package, count)
+            if given_back is not None:
+                after[package] = given_back
+    _write(session, customer, accepted, after)
     return results
 
 
-def _write(session: Session, customer: Customer, accepted: list[_Accepted]) -> None:
-    """Users, subscribers and their audit rows of a chunk, one INSERT each; then the consent emails' jobs."""
+def _write(session: Session, customer: Customer, accepted: list[_Accepted], after: dict[str, Units]) -> None:
+    """Users, subscribers, their ledger rows (R2) and audit rows of a chunk, one INSERT each; then the consent
+    emails' jobs."""
     people = [
         (a.planned.email, service.stripped_name(a.first_name), service.stripped_name(a.last_name))
         for a in accepted
@@ -292,6 +306,16 @@ def _write(session: Session, customer: Customer, accepted: list[_Accepted]) -> N
         for a in accepted
     ]
     repository.insert_subscribers(session, values)
+    ledger.append(
+        session,
+        usage.in_order(
+            customer.partner_org_id,
+            customer.id,
+            Kind.SUBSCRIBER_ASSIGNED,
+            [(v["id"], v["package"]) for v in values],
+            after,
+        ),
+    )
     service.audit_many(
         session,
         customer,

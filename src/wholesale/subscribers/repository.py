@@ -2,10 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy import CursorResult
 from sqlalchemy.orm import Session
 
 from wholesale.customers.models import Customer, CustomerPackageRow
@@ -15,11 +14,18 @@ from wholesale.partners.tenancy import Tenant
 from wholesale.subscribers.models import BulkImport, CustomerAdminTier, Subscriber
 
 
+class Units(NamedTuple):
+    """A customer package's assigned units and cap right after a change (what the usage ledger records)."""
+
+    assigned: int
+    quantity_limit: int | None
+
+
 def take_units(
     session: Session, customer_id: str, package: str, count: int, *, statuses: tuple[str, ...] = ("provisioned",)
-) -> bool:
-    """Assign `count` units of a customer's package if its cap leaves that many; False (nothing taken) when it
-    does not (R8).
+) -> Units | None:
+    """Assign `count` units of a customer's package if its cap leaves that many: the units assigned after it and
+    the cap; None (nothing taken) when it does not (R8).
 
     One conditional UPDATE: SQLite serialises writers, PostgreSQL re-checks the condition under the row
     lock, so parallel requests never push `assigned` past `quantity_limit`.
@@ -36,15 +42,17 @@ def take_units(
             ),
         )
         .values(assigned=CustomerPackageRow.assigned + count)
+        .returning(CustomerPackageRow.assigned, CustomerPackageRow.quantity_limit)
         .execution_options(synchronize_session=False)
     )
-    # A DML statement's result is a CursorResult (Session.execute is typed as returning the base Result).
-    return cast(CursorResult[Any], result).rowcount == 1
+    row = result.first()
+    return Units(row.assigned, row.quantity_limit) if row is not None else None
 
 
-def release_units(session: Session, customer_id: str, package: str, count: int = 1) -> None:
-    """Give units back: a subscriber left the package, or a bulk chunk took an upper bound and used fewer."""
-    session.execute(
+def release_units(session: Session, customer_id: str, package: str, count: int = 1) -> Units | None:
+    """Give units back: a subscriber left the package, or a bulk chunk took an upper bound and used fewer.
+    Returns the units assigned after it and the cap (None when the package row is gone)."""
+    result = session.execute(
         sa.update(CustomerPackageRow)
         .where(
             CustomerPackageRow.customer_id == customer_id,
@@ -52,8 +60,11 @@ def release_units(session: Session, customer_id: str, package: str, count: int =
             CustomerPackageRow.assigned >= count,
         )
         .values(assigned=CustomerPackageRow.assigned - count)
+        .returning(CustomerPackageRow.assigned, CustomerPackageRow.quantity_limit)
         .execution_options(synchronize_session=False)
     )
+    row = result.first()
+    return Units(row.assigned, row.quantity_limit) if row is not None else None
 
 
 def package_row_locked(session: Session, customer_id: str, package: str) -> CustomerPackageRow | None:

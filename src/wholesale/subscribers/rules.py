@@ -249,10 +249,12 @@ def check_unit_left(customer: Customer, package: str, state: UnitState | None) -
         raise cap_error(customer, package, state)
 
 
-def assign(session: Session, customer: Customer, package: str) -> None:
-    """Take one unit of the package or refuse naming the cap and what is left (R8)."""
-    if not repository.take_units(session, customer.id, package, 1):
+def assign(session: Session, customer: Customer, package: str) -> repository.Units:
+    """Take one unit of the package or refuse naming the cap and what is left (R8); the units after it."""
+    units = repository.take_units(session, customer.id, package, 1)
+    if units is None:
         raise cap_error(customer, package, repository.package_row(session, customer.id, package))
+    return units
 
 
 # ---------------------------------------------------------------------------------------------- R5

@@ -25,7 +25,7 @@ from wholesale.kit import clock, ids
 from wholesale.kit.errors import NotFound, field_error
 from wholesale.kit.pagination import Page, PageParams, page_from_rows
 from wholesale.partners.tenancy import Tenant
-from wholesale.subscribers import repository, rules, states
+from wholesale.subscribers import repository, rules, states, usage
 from wholesale.subscribers.models import Subscriber
 from wholesale.subscribers.repository import ListFilters
 from wholesale.subscribers.rules import CALLING_ENABLED, Calling, Planned, Wanted
@@ -118,7 +118,7 @@ def provision(
     now = clock.now()
     try:
         with session.begin_nested() if savepoint else nullcontext():
-            rules.assign(session, customer, planned.package)  # R8
+            units = rules.assign(session, customer, planned.package)  # R8
             if planned.free is None:
                 user_id = identity.create_user(
                     session,
@@ -138,6 +138,7 @@ def provision(
             session.flush()
     except IntegrityError as exc:
         raise rules.integrity_error(exc) from None
+    usage.assigned(session, customer.partner_org_id, customer.id, subscriber.id, planned.package, units)  # R2
     audit(
         session,
         subscriber,
@@ -247,8 +248,10 @@ def update_subscriber(session: Session, tenant: Tenant, subscriber_id: str, body
     try:
         with session.begin_nested():
             if package != before:
-                rules.assign(session, customer, package)
-                repository.release_units(session, customer.id, before)
+                taken = rules.assign(session, customer, package)
+                given_back = repository.release_units(session, customer.id, before)
+                usage.released(session, customer.partner_org_id, customer.id, subscriber.id, before, given_back)
+                usage.assigned(session, customer.partner_org_id, customer.id, subscriber.id, package, taken)
             subscriber.package = package
             subscriber.primary_phone_number = calling.phone
             subscriber.extension = calling.extension
@@ -267,7 +270,10 @@ def delete_subscriber(session: Session, tenant: Tenant, subscriber_id: str) -> N
     user = session.get(User, subscriber.user_id)
     if user is not None and "full_admin" in (user.roles or []) and user.org_id == subscriber.org_id:
         raise rules.full_admin_stays(subscriber.email)
-    repository.release_units(session, subscriber.customer_id, subscriber.package)
+    given_back = repository.release_units(session, subscriber.customer_id, subscriber.package)
+    usage.released(
+        session, subscriber.partner_org_id, subscriber.customer_id, subscriber.id, subscriber.package, given_back
+    )  # R2
     session.delete(subscriber)
     session.flush()
     # A pending subscriber's user is still the owner's free account: it stays theirs.

@@ -1,0 +1,169 @@
+"""Append to the ledger inside the caller's transaction, and verify a partner's chain."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from wholesale.kit import clock
+from wholesale.kit.context import current_actor, current_tracking_id
+from wholesale.ledger.chain import GENESIS, digest
+from wholesale.ledger.models import LedgerHead, UsageEntry
+
+
+class Kind:
+    """What a row records."""
+
+    SUBSCRIBER_ASSIGNED = "subscriber.assigned"  # a user took a unit of the package (create, package change, bulk)
+    SUBSCRIBER_RELEASED = "subscriber.released"  # a user gave one back (delete, package change, customer removed)
+    PACKAGE_ADDED = "package.added"  # the customer holds the package from now (0 units)
+    PACKAGE_REMOVED = "package.removed"  # the customer no longer holds it
+    LIMIT_CHANGED = "package.limit_changed"  # the package's cap changed
+    OPENING = "opening"  # a package or an assignment that existed when the ledger began (migration 0005)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to record; the ledger adds time, actor, tracking id, sequence number and hashes."""
+
+    partner_org_id: str
+    customer_id: str
+    package: str
+    kind: str
+    delta: int
+    units_after: int
+    subscriber_id: str | None = None
+    quantity_limit: int | None = None
+
+
+def append(session: Session, changes: Sequence[Change]) -> None:
+    """Append rows in the caller's transaction, chained per partner: they commit or roll back with the change.
+
+    Per partner: lock its head, hash the rows in order, insert them in one statement, move the head.
+    """
+    if not changes:
+        return
+    now, actor, tracking_id = clock.now(), current_actor(), current_tracking_id()
+    by_partner: dict[str, list[Change]] = {}
+    for change in changes:
+        by_partner.setdefault(change.partner_org_id, []).append(change)
+    for partner_org_id, items in by_partner.items():
+        seq, prev = _lock_head(session, partner_org_id)
+        rows: list[dict[str, Any]] = []
+        for change in items:
+            seq += 1
+            row: dict[str, Any] = {
+                "partner_org_id": partner_org_id,
+                "seq": seq,
+                "at": now,
+                "kind": change.kind,
+                "customer_id": change.customer_id,
+                "subscriber_id": change.subscriber_id,
+                "package": change.package,
+                "delta": change.delta,
+                "units_after": change.units_after,
+                "quantity_limit": change.quantity_limit,
+                "actor": actor,
+                "tracking_id": tracking_id,
+                "prev_sha256": prev,
+            }
+            prev = row["sha256"] = digest(**row)
+            rows.append(row)
+        session.execute(sa.insert(UsageEntry), rows)
+        session.execute(
+            sa.update(LedgerHead).where(LedgerHead.partner_org_id == partner_org_id).values(seq=seq, sha256=prev)
+        )
+
+
+def _lock_head(session: Session, partner_org_id: str) -> tuple[int, str]:
+    """The partner's last sequence number and hash, its head row locked until commit (created on first use)."""
+    query = (
+        sa.select(LedgerHead.seq, LedgerHead.sha256)
+        .where(LedgerHead.partner_org_id == partner_org_id)
+        .with_for_update()
+    )
+    head = session.execute(query).first()
+    if head is None:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            insert(LedgerHead)
+            .values(partner_org_id=partner_org_id, seq=0, sha256=GENESIS)
+            .on_conflict_do_nothing(index_elements=["partner_org_id"])
+        )
+        head = session.execute(query).one()
+    return head.seq, head.sha256
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something `verify` found: which partner, which row (id and sequence number) and what."""
+
+    partner_org_id: str
+    row_id: int | None
+    seq: int | None
+    what: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row_id} (seq {self.seq})" if self.row_id is not None else f"after seq {self.seq}"
+        return f"partner {self.partner_org_id}: {where}: {self.what}"
+
+
+def verify(session: Session, partner_org_id: str | None = None) -> tuple[int, list[Problem]]:
+    """Walk each partner's chain; return how many rows were checked and every problem found.
+
+    A changed row no longer matches its own hash; a removed row leaves a gap in the sequence or a broken link;
+    an inserted row breaks the link of the row after it, or lies beyond the head.
+    """
+    heads = {h.partner_org_id: h for h in session.scalars(sa.select(LedgerHead))}
+    partners = set(heads) | set(session.scalars(sa.select(UsageEntry.partner_org_id).distinct()))
+    if partner_org_id is not None:
+        partners &= {partner_org_id}
+    checked, problems = 0, []
+    for partner in sorted(partners):
+        expected_seq, prev = 1, GENESIS
+        last_row_id: int | None = None
+        query = sa.select(UsageEntry).where(UsageEntry.partner_org_id == partner).order_by(UsageEntry.seq)
+        for row in session.scalars(query.execution_options(yield_per=5000)):
+            checked += 1
+            if row.seq != expected_seq:
+                problems.append(
+                    Problem(partner, row.id, row.seq, f"expected seq {expected_seq}: rows are missing before it")
+                )
+            if row.prev_sha256 != prev:
+                problems.append(Problem(partner, row.id, row.seq, "its link to the previous row is broken"))
+            recomputed = digest(
+                partner_org_id=row.partner_org_id,
+                seq=row.seq,
+                at=row.at,
+                kind=row.kind,
+                customer_id=row.customer_id,
+                subscriber_id=row.subscriber_id,
+                package=row.package,
+                delta=row.delta,
+                units_after=row.units_after,
+                quantity_limit=row.quantity_limit,
+                actor=row.actor,
+                tracking_id=row.tracking_id,
+                prev_sha256=row.prev_sha256,
+            )
+            if recomputed != row.sha256:
+                problems.append(Problem(partner, row.id, row.seq, "was changed: it no longer matches its hash"))
+            expected_seq, prev, last_row_id = row.seq + 1, row.sha256, row.id
+        head = heads.get(partner)
+        last_seq = expected_seq - 1
+        if head is None:
+            problems.append(Problem(partner, last_row_id, last_seq, "the partner's chain has no head row"))
+        elif head.seq != last_seq or head.sha256 != prev:
+            what = (
+                f"the head says seq {head.seq}: rows after seq {last_seq} were removed"
+                if head.seq > last_seq
+                else f"the head says seq {head.seq}: rows after it were inserted"
+                if head.seq < last_seq
+                else "the last row does not match the head's hash"
+            )
+            problems.append(Problem(partner, None, last_seq, what))
+    return checked, problems

@@ -1,0 +1,258 @@
+"""The usage ledger (R2): every change of what a customer or user holds appends a row in the same transaction,
+hash-chained per partner; `verify` names a changed, removed or inserted row. Service level, rolled back."""
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from helpers import customer_body
+from wholesale.customers import service as customers
+from wholesale.customers.models import CustomerPackageRow
+from wholesale.customers.schemas import CustomerCreate, CustomerUpdate
+from wholesale.ledger import service as ledger
+from wholesale.ledger.models import LedgerHead, UsageEntry
+from wholesale.provisioning import steps
+from wholesale.subscribers import service as subscribers
+from wholesale.subscribers.schemas import SubscriberCreate, SubscriberUpdate
+
+
+def _customer(session, ctx, **overrides: Any):
+    body = customer_body(ctx.template_id, packages=["webex_meetings", "webex_suite"], **overrides)
+    customer = customers.create_customer(session, ctx.tenant, CustomerCreate.model_validate(body))
+    assert steps.converge(session, customer, new=True) == ({}, "provisioned")
+    return customer
+
+
+def _rows(session, partner_org_id: str) -> list[UsageEntry]:
+    query = sa.select(UsageEntry).where(UsageEntry.partner_org_id == partner_org_id).order_by(UsageEntry.seq)
+    return list(session.scalars(query))
+
+
+def _units(session, customer_id: str) -> dict[str, int]:
+    """The ledger's units per package: the last row's units_after."""
+    units: dict[str, int] = {}
+    for row in session.scalars(
+        sa.select(UsageEntry).where(UsageEntry.customer_id == customer_id).order_by(UsageEntry.seq)
+    ):
+        units[row.package] = row.units_after
+    return units
+
+
+def _assigned(session, customer_id: str) -> dict[str, int]:
+    session.expire_all()
+    rows = session.scalars(sa.select(CustomerPackageRow).where(CustomerPackageRow.customer_id == customer_id))
+    return {r.name: r.assigned for r in rows}
+
+
+def test_a_subscriber_lifecycle_is_in_the_ledger_with_the_units_after_each_change(session, tenant):
+    customer = _customer(session, tenant)
+    # R5: the full admin holds the tier package from the provisioning run.
+    kinds = [(r.kind, r.package, r.delta, r.units_after) for r in _rows(session, tenant.partner_org_id)]
+    assert kinds == [
+        ("package.added", "webex_meetings", 0, 0),
+        ("package.added", "webex_suite", 0, 0),
+        ("subscriber.assigned", "webex_suite", 1, 1),
+    ]
+    body = {
+        "customerId": customer.id,
+        "email": "ann@example.com",
+        "package": "webex_meetings",
+        "provisioningParameters": {},
+    }
+    sub = subscribers.create_subscriber(session, tenant.tenant, SubscriberCreate.model_validate(body))
+    subscriber_id = sub[1]["id"] if isinstance(sub, tuple) else sub["id"]
+    subscribers.update_subscriber(
+        session,
+        tenant.tenant,
+        subscriber_id,
+        SubscriberUpdate.model_validate({"package": "webex_suite", "provisioningParameters": {"extension": "2001"}}),
+    )
+    subscribers.delete_subscriber(session, tenant.tenant, subscriber_id)
+    tail = [
+        (r.kind, r.subscriber_id, r.package, r.delta, r.units_after) for r in _rows(session, tenant.partner_org_id)
+    ][3:]
+    assert tail == [
+        ("subscriber.assigned", subscriber_id, "webex_meetings", 1, 1),
+        ("subscriber.released", subscriber_id, "webex_meetings", -1, 0),
+        ("subscriber.assigned", subscriber_id, "webex_suite", 1, 2),
+        ("subscriber.released", subscriber_id, "webex_suite", -1, 1),
+    ]
+    assert _units(session, customer.id) == _assigned(session, customer.id) == {"webex_meetings": 0, "webex_suite": 1}
+    checked, problems = ledger.verify(session, tenant.partner_org_id)
+    assert checked == 7 and problems == []
+
+
+def test_packages_added_removed_and_caps_changed_are_rows(session, tenant):
+    customer = _customer(session, tenant)
+    update = {
+        "packages": ["webex_suite", "webex_calling"],
+        "provisioningParameters": {
+            "packages": {"limits": {"webex_suite": 10}},
+            "calling": {"location": customer_body(tenant.template_id)["provisioningParameters"]["calling"]["location"]},
+        },
+    }
+    customers.update_customer(session, tenant.tenant, customer.id, CustomerUpdate.model_validate(update))
+    steps.converge(session, customer, new=False)
+    tail = [(r.kind, r.package, r.units_after, r.quantity_limit) for r in _rows(session, tenant.partner_org_id)][3:]
+    assert tail == [
+        ("package.added", "webex_calling", 0, None),
+        ("package.limit_changed", "webex_suite", 1, 10),
+        ("package.removed", "webex_meetings", 0, None),
+    ]
+    assert ledger.verify(session, tenant.partner_org_id)[1] == []
+
+
+def test_removing_a_customer_gives_every_unit_back_then_drops_its_packages(session, tenant):
+    customer = _customer(session, tenant)
+    for n in range(3):
+        body = {
+            "customerId": customer.id,
+            "email": f"u{n}@example.com",
+            "package": "webex_meetings",
+            "provisioningParameters": {},
+        }
+        subscribers.create_subscriber(session, tenant.tenant, SubscriberCreate.model_validate(body))
+    customers.delete_customer(session, tenant.tenant, customer.id)
+    assert steps.remove_everything(session, customer.id)
+    tail = [(r.kind, r.package, r.delta, r.units_after) for r in _rows(session, tenant.partner_org_id)][-6:]
+    assert tail[:4] == [
+        ("subscriber.released", "webex_suite", -1, 0),
+        ("subscriber.released", "webex_meetings", -1, 2),
+        ("subscriber.released", "webex_meetings", -1, 1),
+        ("subscriber.released", "webex_meetings", -1, 0),
+    ] or sorted(tail[:4]) == sorted(
+        [
+            ("subscriber.released", "webex_suite", -1, 0),
+            ("subscriber.released", "webex_meetings", -1, 2),
+            ("subscriber.released", "webex_meetings", -1, 1),
+            ("subscriber.released", "webex_meetings", -1, 0),
+        ]
+    )
+    assert {(k, p) for k, p, _d, _u in tail[4:]} == {
+        ("package.removed", "webex_meetings"),
+        ("package.removed", "webex_suite"),
+    }
+    assert ledger.verify(session, tenant.partner_org_id)[1] == []
+
+
+def test_a_bulk_chunk_writes_one_row_per_user_with_consecutive_units(session, tenant):
+    from wholesale.subscribers import bulk
+
+    customer = _customer(session, tenant)
+    rows = [
+        (n + 1, {"email": f"bulk{n}@example.com", "package": "webex_meetings", "provisioningParameters": {}})
+        for n in range(5)
+    ]
+    results = bulk.import_chunk(session, customer, rows)
+    assert [r["status"] for r in results] == ["provisioned"] * 5
+    tail = [(r.kind, r.delta, r.units_after) for r in _rows(session, tenant.partner_org_id)][3:]
+    assert tail == [("subscriber.assigned", 1, n) for n in range(1, 6)]
+    assert _units(session, customer.id)["webex_meetings"] == _assigned(session, customer.id)["webex_meetings"] == 5
+
+
+def test_verify_names_a_changed_a_removed_and_an_inserted_row(session, tenant):
+    customer = _customer(session, tenant)
+    for n in range(4):
+        body = {
+            "customerId": customer.id,
+            "email": f"v{n}@example.com",
+            "package": "webex_meetings",
+            "provisioningParameters": {},
+        }
+        subscribers.create_subscriber(session, tenant.tenant, SubscriberCreate.model_validate(body))
+    rows = _rows(session, tenant.partner_org_id)
+    assert len(rows) == 7 and ledger.verify(session, tenant.partner_org_id)[1] == []
+    partner = tenant.partner_org_id
+
+    changed, original = rows[3], rows[3].units_after
+    session.execute(sa.update(UsageEntry).where(UsageEntry.id == changed.id).values(units_after=99))
+    problems = ledger.verify(session, partner)[1]
+    assert [(p.row_id, "changed" in p.what) for p in problems] == [(changed.id, True)]
+    session.execute(sa.update(UsageEntry).where(UsageEntry.id == changed.id).values(units_after=original))
+
+    removed = rows[4]
+    session.execute(sa.delete(UsageEntry).where(UsageEntry.id == removed.id))
+    problems = ledger.verify(session, partner)[1]
+    assert problems and all(p.row_id == rows[5].id for p in problems)
+    assert any(f"expected seq {removed.seq}" in p.what for p in problems)
+    assert str(problems[0]).startswith(f"partner {partner}: row {rows[5].id} (seq {rows[5].seq})")
+
+
+def test_verify_names_a_row_added_behind_the_heads_back(session, tenant):
+    _customer(session, tenant)
+    last = _rows(session, tenant.partner_org_id)[-1]
+    forged = {c.key: getattr(last, c.key) for c in UsageEntry.__table__.columns if c.key != "id"}
+    session.execute(sa.insert(UsageEntry).values(forged | {"seq": last.seq + 1, "prev_sha256": last.sha256}))
+    problems = ledger.verify(session, tenant.partner_org_id)[1]
+    assert any("changed" in p.what for p in problems)  # its hash covers its seq and link, so it cannot be copied
+    assert any("inserted" in p.what for p in problems)
+
+
+def test_the_cli_verifies_the_whole_ledger_and_names_a_tampered_row(db, tmp_path):
+    from typer.testing import CliRunner
+
+    from wholesale.cli import app
+    from wholesale.ledger.service import Change
+
+    partner = f"ledger-cli-{tmp_path.name}"
+    with db.transaction() as s:
+        ledger.append(s, [Change(partner, "customer-x", "webex_meetings", "package.added", 0, 0) for _ in range(3)])
+    try:
+        ok = CliRunner().invoke(app, ["ledger", "verify", "--partner", partner])
+        assert ok.exit_code == 0 and "3 rows checked, 0 problem(s)" in ok.output
+        with db.transaction() as s:
+            second = s.scalars(
+                sa.select(UsageEntry).where(UsageEntry.partner_org_id == partner, UsageEntry.seq == 2)
+            ).one()
+            second.delta = 7
+            row_id = second.id
+        bad = CliRunner().invoke(app, ["ledger", "verify", "--partner", partner])
+        assert bad.exit_code == 1
+        assert f"row {row_id} (seq 2): was changed" in bad.output
+    finally:
+        with db.transaction() as s:
+            s.execute(sa.delete(UsageEntry).where(UsageEntry.partner_org_id == partner))
+            s.execute(sa.delete(LedgerHead).where(LedgerHead.partner_org_id == partner))
+
+
+def test_the_migration_opens_the_ledger_with_todays_holdings(session, tenant):
+    """Migration 0005's backfill, run again on this session's data: one opening row per package, one per
+    holder, and the units equal today's `assigned`."""
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    customer = _customer(session, tenant)
+    for n in range(2):
+        body = {
+            "customerId": customer.id,
+            "email": f"m{n}@example.com",
+            "package": "webex_meetings",
+            "provisioningParameters": {},
+        }
+        subscribers.create_subscriber(session, tenant.tenant, SubscriberCreate.model_validate(body))
+    session.flush()
+    session.execute(sa.delete(UsageEntry))
+    session.execute(sa.delete(LedgerHead))
+    path = Path(__file__).parents[2] / "src/wholesale/migrations/versions/0005_usage_ledger.py"
+    spec = importlib.util.spec_from_file_location("migration_0005", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with Operations.context(MigrationContext.configure(session.connection())):
+        migration._open_with_current_holdings()
+    rows = [
+        (r.kind, r.subscriber_id is not None, r.package, r.delta, r.units_after)
+        for r in _rows(session, tenant.partner_org_id)
+    ]
+    assert rows == [
+        ("opening", False, "webex_meetings", 0, 0),
+        ("opening", True, "webex_meetings", 1, 1),
+        ("opening", True, "webex_meetings", 1, 2),
+        ("opening", False, "webex_suite", 0, 0),
+        ("opening", True, "webex_suite", 1, 1),
+    ]
+    assert _units(session, customer.id) == _assigned(session, customer.id)
+    checked, problems = ledger.verify(session)
+    assert problems == [] and checked >= 5
