@@ -2,6 +2,7 @@
 the app with in-process DBOS workers, and factories for partners, tokens and templates."""
 
 import os
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import openapi_check
 PG_URL = os.environ.get("WHOLESALE_TEST_DATABASE_URL", "")
 os.environ.setdefault("WHOLESALE_LOG_REQUESTS", "false")
 os.environ["WHOLESALE_SANDBOX"] = "1"
+os.environ.setdefault("WHOLESALE_DATA_DIR", tempfile.mkdtemp(prefix="wholesale-data-"))  # report files
 
 from wholesale.kit import faults  # noqa: E402  (after the environment above)
 

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Seconds a resolved token stays cached in-process (revocation takes at most this long to bite).
     token_cache_seconds: float = 5.0
     db_pool_size: int = 20
+    # Files the service keeps (billing report CSVs, the generated signing key): shared by every process.
+    data_dir: str = Field(default_factory=lambda: str(Path("var/data").absolute()))
+    # Signs download links (billing tempDownloadURL). Empty: a random key is created once in data_dir.
+    secret_key: str = ""
 
     @property
     def link_base_url(self) -> str:

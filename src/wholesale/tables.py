@@ -1,5 +1,6 @@
 """Import every table so Base.metadata is complete (Alembic and tests rely on it)."""
 
+from wholesale.billing.models import BillingReport  # noqa: F401
 from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactAttempt, ListFile, ListSet, Screening  # noqa: F401
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate  # noqa: F401
 from wholesale.dialin.models import LocationOverride, MeetingsSite, TelephonyNumber  # noqa: F401

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from wholesale.billing import workflows as billing_workflows
 from wholesale.compliance import workflows as compliance_workflows
 from wholesale.config import Settings
 from wholesale.dialin import workflows as dialin_workflows
@@ -16,6 +17,7 @@ from wholesale.provisioning import workflows as provisioning_workflows
 from wholesale.subscribers import workflows as subscriber_workflows
 
 WORKFLOW_MODULES = (
+    billing_workflows,
     compliance_workflows,
     dialin_workflows,
     housekeeping,

@@ -16,6 +16,7 @@ JOBS: dict[str, str] = {
     "subscribers.bulk_import": "default",
     "subscribers.send_consent_email": "default",
     "dialin.rederive": "default",
+    "billing.generate_report": "default",
     "ops.probe": "default",
     "ops.purge_idempotency_keys": "default",
 }
