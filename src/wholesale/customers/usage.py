@@ -24,10 +24,7 @@ def packages_removed(session: Session, customer: Customer, rows: Iterable[Custom
     """The customer no longer holds these packages (their units were given back before)."""
     ledger.append(
         session,
-        [
-            Change(customer.partner_org_id, customer.id, r.name, Kind.PACKAGE_REMOVED, 0, 0, None, None)
-            for r in rows
-        ],
+        [Change(customer.partner_org_id, customer.id, r.name, Kind.PACKAGE_REMOVED, 0, 0, None, None) for r in rows],
     )
 
 
