@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from wholesale.billing import service as billing
+from wholesale.billing.schemas import ReportCreate
 from wholesale.compliance import service as compliance
 from wholesale.customers import service as customers
 from wholesale.customers import templates as customer_templates
@@ -32,7 +34,7 @@ from wholesale.identity.schemas import Principal
 from wholesale.kit import clock
 from wholesale.kit.context import set_actor
 from wholesale.kit.errors import DomainError, Forbidden, Unauthorized
-from wholesale.kit.http import SessionDep, UnitOfWorkRoute
+from wholesale.kit.http import SessionDep, UnitOfWorkRoute, public_base
 from wholesale.kit.pagination import PageParams
 from wholesale.packages.catalog import CALLING_PACKAGES, CustomerPackage
 from wholesale.partners import service as partners
@@ -81,6 +83,10 @@ FIELD_MAP = {
     "reason": "reason",
     "channel": "channel",
     "outcome": "outcome",
+    "billingStartDate": "start",
+    "billingEndDate": "end",
+    "type": "type",
+    "category": "category",
 }
 
 
@@ -456,6 +462,72 @@ def customer_detail(request: Request, session: SessionDep, customer_id: str) -> 
         compliance_status=status,
         created=request.query_params.get("created") == "1",
     )
+
+
+# ---------------------------------------------------------------------------------------------- billing
+
+
+def _billing_page(
+    request: Request, session: Session, tenant: Tenant, status_code: int = 200, **context: Any
+) -> Response:
+    filters = billing.list_filters(
+        billing_start_date=None, billing_end_date=None, type_=None, status=None, sort_by="id"
+    )
+    page_ = billing.list_reports(session, tenant, PageParams(max=100, offset=0), filters)
+    reports = sorted(page_.items, key=lambda r: r.created, reverse=True)
+    items = [billing.read(r, public_base(request)) for r in reports]
+    context.setdefault("values", {"type": "PARTNER", "category": "RECONCILIATION"})
+    return render(
+        request,
+        "billing.html",
+        status_code,
+        items=items,
+        generating=any(i["status"] == "IN_PROGRESS" for i in items),
+        **context,
+    )
+
+
+@router.get("/billing")
+@page
+def billing_reports(request: Request, session: SessionDep) -> Response:
+    """The partner's billing reports (the acting sub-partner's when one is chosen): ask for one, download it."""
+    tenant = partner_admin(request, session, Scope.BILLING_READ)
+    return _billing_page(request, session, tenant, created=request.query_params.get("created") == "1")
+
+
+@router.post("/billing")
+@page
+def billing_create(request: Request, form: Form, session: SessionDep) -> Response:
+    """Ask for a report with the API's own rules; errors come back next to their fields."""
+    _check_csrf(request, form)
+    tenant = partner_admin(request, session, Scope.BILLING_WRITE)
+    values = {k: str(form.get(k) or "") for k in ("start", "end", "type", "category")}
+    try:
+        body = ReportCreate.model_validate(
+            {
+                "billingStartDate": values["start"],
+                "billingEndDate": values["end"],
+                "type": values["type"] or None,
+                "category": values["category"] or None,
+            }
+        )
+        billing.create_report(session, tenant, body)
+    except (DomainError, ValidationError) as exc:
+        if isinstance(exc, DomainError) and exc.status_code in (401, 403, 404):
+            raise
+        session.rollback()
+        return _billing_page(request, session, tenant, 400, errors=field_errors(exc), values=values)
+    return RedirectResponse("/portal/billing?created=1", status_code=303)
+
+
+@router.post("/billing/{report_id}/delete")
+@page
+def billing_delete(request: Request, form: Form, session: SessionDep, report_id: str) -> Response:
+    """Delete a report and its file."""
+    _check_csrf(request, form)
+    tenant = partner_admin(request, session, Scope.BILLING_WRITE)
+    billing.delete_report(session, tenant, report_id)
+    return RedirectResponse("/portal/billing", status_code=303)
 
 
 # ---------------------------------------------------------------------------------------------- templates

@@ -1,0 +1,63 @@
+"""The portal's Billing page: ask for a report, watch it complete (htmx polls while one is generating), download
+it from its signed link, delete it."""
+
+import html
+import re
+
+import pytest
+
+from helpers import wait_for
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def web(client, app):
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+
+
+def sign_in(web, token: str) -> str:
+    csrf = CSRF.search(web.get("/portal/signin").text).group(1)
+    assert web.post("/portal/signin", data={"csrf": csrf, "token": token}).status_code == 303
+    return CSRF.search(web.get("/portal/signin").text).group(1)
+
+
+def test_the_billing_page_creates_polls_downloads_and_deletes(web, partner):
+    csrf = sign_in(web, partner.token)
+    page = web.get("/portal/billing")
+    assert page.status_code == 200 and "No billing reports yet." in page.text
+    assert '<a href="/portal/billing">Billing</a>' in page.text
+
+    refused = web.post("/portal/billing", data={"csrf": csrf, "start": "2026-01-10", "end": "2026-01-09"})
+    assert refused.status_code == 400 and "is after billingEndDate" in html.unescape(refused.text)
+
+    form = {"csrf": csrf, "start": "2026-01-01", "end": "2026-01-31", "type": "USER", "category": "POINT_IN_TIME"}
+    created = web.post("/portal/billing", data=form)
+    assert created.status_code == 303 and created.headers["location"] == "/portal/billing?created=1"
+    first = web.get("/portal/billing?created=1").text
+    assert "Report requested" in first and "2026-01-01 to 2026-01-31" in first and "point in time" in first
+    if "in progress" in first:
+        assert 'hx-trigger="every 2s"' in first  # the list refreshes itself while a report is generating
+
+    done = wait_for(lambda: web.get("/portal/billing").text, lambda text: "Download CSV" in text)
+    assert 'hx-trigger="every 2s"' not in done
+    link = html.unescape(re.search(r'<a href="([^"]+)" download>', done).group(1))
+    from fastapi.testclient import TestClient
+
+    anonymous = TestClient(web.app)  # the link needs no sign-in
+    csv = anonymous.get(link)
+    assert csv.status_code == 200 and csv.text.startswith("date,customerId,")
+
+    report_id = re.search(r'data-report-id="([^"]+)"', done).group(1)
+    deleted = web.post(f"/portal/billing/{report_id}/delete", data={"csrf": csrf})
+    assert deleted.status_code == 303
+    assert "No billing reports yet." in web.get("/portal/billing").text
+    assert anonymous.get(link).status_code == 404
+
+
+def test_the_billing_page_refuses_a_forged_form(web, partner):
+    sign_in(web, partner.token)
+    response = web.post("/portal/billing", data={"csrf": "forged", "start": "2026-01-01", "end": "2026-01-02"})
+    assert response.status_code == 403
