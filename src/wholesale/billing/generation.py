@@ -113,7 +113,7 @@ def replay(
                 peaks[key] = max(peaks.get(key, 0), units[key])
             pending = next(stream, None)
         packages = {key: (units.get(key, 0), peak) for key, peak in peaks.items()}
-        yield day, packages, dict(holders)
+        yield day, packages, dict(holders) if spec.type == "USER" else {}  # only USER reports list holders
 
 
 def _day(entry: Entry) -> date:
