@@ -2,10 +2,12 @@
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wholesale.billing import generation
 from wholesale.billing.models import BillingReport
 from wholesale.customers.models import Customer
 from wholesale.kit.pagination import PageParams
@@ -49,15 +51,23 @@ def list_page(
     return list(session.scalars(query.order_by(*order).offset(params.offset).limit(params.max + 1)))
 
 
-def ledger_rows(session: Session, partner_org_id: str, before: datetime) -> Iterator[UsageEntry]:
-    """The partner's ledger rows written before an instant, in ledger order (streamed)."""
+def ledger_rows(session: Session, partner_org_id: str, before: datetime) -> Iterator[generation.Entry]:
+    """The partner's ledger rows written before an instant, in ledger order (streamed), as plain rows of the
+    columns a report reads: no ORM objects, which cost three quarters of a report's time (bench/billing_report.py)."""
     query = (
-        sa.select(UsageEntry)
+        sa.select(
+            UsageEntry.at,
+            UsageEntry.kind,
+            UsageEntry.customer_id,
+            UsageEntry.subscriber_id,
+            UsageEntry.package,
+            UsageEntry.units_after,
+        )
         .where(UsageEntry.partner_org_id == partner_org_id, UsageEntry.at < before)
         .order_by(UsageEntry.seq)
         .execution_options(yield_per=5000)
     )
-    return iter(session.scalars(query))
+    return cast(Iterator[generation.Entry], iter(session.execute(query)))
 
 
 def customers_display(session: Session, customer_ids: Iterable[str]) -> dict[str, tuple[str, str, str, bool]]:
