@@ -45,8 +45,6 @@ async def one_round(ledger: bool, n: int, clients: int) -> dict[str, float]:
             after = server_figures(base)["cpu"]
             out["api"] = (middle - before) / n * 1000
             out["bulk"] = (after - middle) / n * 1000
-            ledger_rows = httpx.get(f"{base}/metrics").status_code  # touch: the server is still healthy
-            assert ledger_rows == 200
     finally:
         stop(server)
     return out

@@ -128,13 +128,13 @@ def test_approve_restores_the_status_and_is_not_reopened_for_the_same_entry(clie
     assert decided.status_code == 200 and decided.json()["status"] == "approved"
     assert _customer(client, partner, cid).json()["status"] == "provisioned"
     # Re-screening against the same list version does not reopen: the entry is allow-listed.
-    from wholesale.compliance import service as compliance
+    from wholesale.customers import service as customers
     from wholesale.customers.models import Customer
 
     with db.transaction() as s:
         customer = s.get(Customer, cid)
         customer.revision += 1
-        compliance.request_screening(s, customer, "address_changed")
+        customers.request_screening(s, customer, "address_changed")
     wait_for(lambda: _screenings(db, cid), lambda sc: len(sc) == 2, timeout=60)
     assert _screenings(db, cid)[-1] == ("address_changed", "clear")
     assert _customer(client, partner, cid).json()["status"] == "provisioned"
@@ -285,9 +285,9 @@ def test_an_approved_customer_reopens_for_a_new_entry_but_not_for_the_cleared_on
 ):
     """The allow-list holds (entry, list version): a new list version that adds an entry re-opens the case."""
     from wholesale.compliance import lists
-    from wholesale.compliance import service as compliance
     from wholesale.compliance.models import ComplianceCase
     from wholesale.compliance.screening import default_list_paths
+    from wholesale.customers import service as customers
     from wholesale.customers.models import Customer
 
     cid, case_id = listed_customer
@@ -305,7 +305,7 @@ def test_an_approved_customer_reopens_for_a_new_entry_but_not_for_the_cleared_on
         with db.transaction() as s:
             customer = s.get(Customer, cid)
             customer.revision += 1
-            compliance.request_screening(s, customer, "lists_updated")
+            customers.request_screening(s, customer, "lists_updated")
 
     try:
         with db.transaction() as s:

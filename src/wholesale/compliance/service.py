@@ -13,7 +13,7 @@ from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactA
 from wholesale.compliance.screening import Screener, ScreeningQuery, ScreeningResult
 from wholesale.compliance.states import OPEN_STATES, CaseEvent, CaseStatus
 from wholesale.customers.models import Customer
-from wholesale.customers.service import address_of, owned_customer, request_deletion
+from wholesale.customers.service import address_of, owned_customer, request_deletion, request_screening
 from wholesale.events import service as events
 from wholesale.identity.roles import Role
 from wholesale.identity.schemas import Principal
@@ -30,20 +30,6 @@ MAX_UNREACHABLE = 3  # R14
 
 
 # ---------------------------------------------------------------------------------------------- screening
-
-
-def request_screening(session: Session, customer: Customer, trigger: str) -> str:
-    """Enqueue a screening of the customer in the caller's transaction (R10); it never blocks provisioning (R11).
-
-    The key makes each create or address change screen exactly once.
-    """
-    return enqueue(
-        session,
-        "compliance.screen_customer",
-        customer.id,
-        trigger,
-        key=f"compliance.screen:{customer.id}:{customer.revision}:{trigger}",
-    )
 
 
 def query_for(customer: Customer) -> ScreeningQuery:

@@ -71,7 +71,7 @@ def create_customer(session: Session, tenant: Tenant, body: CustomerCreate) -> C
         data={"externalId": customer.external_id, "packages": plan.packages, "country": customer.country},
     )
     _enqueue_converge(session, customer, "customers.provision")
-    _after_address_set(session, customer, "created")
+    request_screening(session, customer, "created")
     return customer
 
 
@@ -156,7 +156,7 @@ def update_customer(session: Session, tenant: Tenant, customer_id: str, body: Cu
     )
     _enqueue_converge(session, customer, "customers.update")
     if address_changed:
-        _after_address_set(session, customer, "address_changed")
+        request_screening(session, customer, "address_changed")
     return customer
 
 
@@ -225,8 +225,9 @@ def _enqueue_converge(session: Session, customer: Customer, workflow: str) -> No
     )
 
 
-def _after_address_set(session: Session, customer: Customer, trigger: str) -> None:
-    """A billing address was set or changed: screen it (R10), in this transaction, so it cannot be skipped.
+def request_screening(session: Session, customer: Customer, trigger: str) -> str:
+    """Screen the customer (R10) in the caller's transaction, so it cannot be skipped: after its billing address
+    was set or changed, or when compliance hands a re-screening to a job of its own.
 
     A workflow of its own on the compliance queue, not a step of the provisioning run: screening must never
     delay provisioning (R11), and that queue is polled less often and yields the writer to requests. (Screening
@@ -235,7 +236,7 @@ def _after_address_set(session: Session, customer: Customer, trigger: str) -> No
     Enqueued by name: customers do not import compliance (which sits above them); the key makes each create
     or address change screen exactly once.
     """
-    enqueue(
+    return enqueue(
         session,
         "compliance.screen_customer",
         customer.id,

@@ -2,7 +2,9 @@
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 GENESIS = "0" * 64  # the "previous hash" of a partner's first row
 
@@ -12,36 +14,25 @@ def instant(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def digest(
-    *,
-    partner_org_id: str,
-    seq: int,
-    at: datetime,
-    kind: str,
-    customer_id: str,
-    subscriber_id: str | None,
-    package: str,
-    delta: int,
-    units_after: int,
-    quantity_limit: int | None,
-    actor: str,
-    tracking_id: str | None,
-    prev_sha256: str,
-) -> str:
-    """Hex SHA-256 of one row (canonical JSON of its fields in this order)."""
-    fields = [
-        partner_org_id,
-        seq,
-        instant(at),
-        kind,
-        customer_id,
-        subscriber_id,
-        package,
-        delta,
-        units_after,
-        quantity_limit,
-        actor,
-        tracking_id,
-        prev_sha256,
-    ]
-    return hashlib.sha256(json.dumps(fields, separators=(",", ":")).encode()).hexdigest()
+# The fields a row's hash covers, in this order (the previous row's hash last).
+FIELDS = (
+    "partner_org_id",
+    "seq",
+    "at",
+    "kind",
+    "customer_id",
+    "subscriber_id",
+    "package",
+    "delta",
+    "units_after",
+    "quantity_limit",
+    "actor",
+    "tracking_id",
+    "prev_sha256",
+)
+
+
+def digest(row: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of one row: canonical JSON of its FIELDS in order, the instant as `instant` writes it."""
+    values = [instant(row[f]) if f == "at" else row[f] for f in FIELDS]
+    return hashlib.sha256(json.dumps(values, separators=(",", ":")).encode()).hexdigest()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from wholesale.kit import clock
 from wholesale.kit.context import current_actor, current_tracking_id
-from wholesale.ledger.chain import GENESIS, digest
+from wholesale.ledger.chain import FIELDS, GENESIS, digest
 from wholesale.ledger.models import LedgerHead, UsageEntry
 
 
@@ -70,7 +70,7 @@ def append(session: Session, changes: Sequence[Change]) -> None:
                 "tracking_id": tracking_id,
                 "prev_sha256": prev,
             }
-            prev = row["sha256"] = digest(**row)
+            prev = row["sha256"] = digest(row)
             rows.append(row)
         session.execute(sa.insert(UsageEntry), rows)
         session.execute(
@@ -135,21 +135,7 @@ def verify(session: Session, partner_org_id: str | None = None) -> tuple[int, li
                 )
             if row.prev_sha256 != prev:
                 problems.append(Problem(partner, row.id, row.seq, "its link to the previous row is broken"))
-            recomputed = digest(
-                partner_org_id=row.partner_org_id,
-                seq=row.seq,
-                at=row.at,
-                kind=row.kind,
-                customer_id=row.customer_id,
-                subscriber_id=row.subscriber_id,
-                package=row.package,
-                delta=row.delta,
-                units_after=row.units_after,
-                quantity_limit=row.quantity_limit,
-                actor=row.actor,
-                tracking_id=row.tracking_id,
-                prev_sha256=row.prev_sha256,
-            )
+            recomputed = digest({field: getattr(row, field) for field in FIELDS})
             if recomputed != row.sha256:
                 problems.append(Problem(partner, row.id, row.seq, "was changed: it no longer matches its hash"))
             expected_seq, prev, last_row_id = row.seq + 1, row.sha256, row.id
