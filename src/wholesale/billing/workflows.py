@@ -23,7 +23,7 @@ def step_generate(report_id: str) -> str:
 
 
 @step()
-def step_fail(report_id: str, description: str) -> str:
+def step_fail_report(report_id: str, description: str) -> str:
     """Mark the report FAILED."""
     with get_database().transaction() as session:
         return service.fail(session, report_id, description)
@@ -36,4 +36,4 @@ def generate_report(report_id: str) -> str:
         return step_generate(report_id)
     except Exception as exc:
         log.exception("billing report %s could not be generated", report_id)
-        return step_fail(report_id, f"The report could not be generated: {type(exc).__name__}.")
+        return step_fail_report(report_id, f"The report could not be generated: {type(exc).__name__}.")
