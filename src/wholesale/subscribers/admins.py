@@ -83,8 +83,7 @@ def remove_customer_subscribers(session: Session, customer: Customer) -> int:
             customer.id,
             Kind.SUBSCRIBER_RELEASED,
             [(s.id, s.package) for s in subscribers],
-            {name: Units(0, row.quantity_limit) for name, row in held.items()}
-            | {s.package: Units(0, None) for s in subscribers if s.package not in held},
+            {s.package: Units(0, held[s.package].quantity_limit if s.package in held else None) for s in subscribers},
         ),
     )
     repository.delete_of_customer(session, customer.id)
