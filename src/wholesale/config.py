@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     data_dir: str = Field(default_factory=lambda: str(Path("var/data").absolute()))
     # Signs download links (billing tempDownloadURL). Empty: a random key is created once in data_dir.
     secret_key: str = ""
+    # Days the partner event feed (GET /v1/wholesale/events) keeps an event.
+    event_retention_days: int = 30
 
     @property
     def link_base_url(self) -> str:

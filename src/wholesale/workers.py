@@ -12,6 +12,7 @@ from wholesale.billing import workflows as billing_workflows
 from wholesale.compliance import workflows as compliance_workflows
 from wholesale.config import Settings
 from wholesale.dialin import workflows as dialin_workflows
+from wholesale.events import workflows as events_workflows
 from wholesale.jobs import housekeeping, probe, runtime
 from wholesale.provisioning import workflows as provisioning_workflows
 from wholesale.subscribers import workflows as subscriber_workflows
@@ -20,6 +21,7 @@ WORKFLOW_MODULES = (
     billing_workflows,
     compliance_workflows,
     dialin_workflows,
+    events_workflows,
     housekeeping,
     probe,
     provisioning_workflows,
@@ -30,6 +32,7 @@ WORKFLOW_MODULES = (
 # name -> (workflow name, workflow function, cron with seconds first)
 SCHEDULES: dict[str, tuple[str, Callable[[datetime, Any], Any], str]] = {
     "purge-idempotency-keys": ("ops.purge_idempotency_keys", housekeeping.purge_idempotency_keys, "0 17 3 * * *"),
+    "purge-events": ("events.purge", events_workflows.purge, "0 47 3 * * *"),
     # Hourly, so a 30-day deadline (R14) bites within the hour it falls due.
     "compliance-deadlines": ("compliance.check_deadlines", compliance_workflows.check_deadlines, "0 5 * * * *"),
 }

@@ -242,6 +242,7 @@ def generate(session: Session, report_id: str) -> str:
     report.status = apply(report.status, ReportEvent.GENERATED)
     report.file_name, report.sha256, report.line_items = file_name, hashlib.sha256(content).hexdigest(), count
     report.completed = clock.now()
+    _record(session, report, "billing_report.completed", {"lineItems": count})
     return report.status
 
 
@@ -252,4 +253,16 @@ def fail(session: Session, report_id: str, description: str) -> str:
         return "skipped"
     report.status = apply(report.status, ReportEvent.FAILED)
     report.errors = [{"code": ERROR_GENERATION, "description": description}]
+    _record(session, report, "billing_report.failed", {"errors": report.errors})
     return report.status
+
+
+def _record(session: Session, report: BillingReport, action: str, data: dict[str, Any]) -> None:
+    record(
+        session,
+        subject_type="billing_report",
+        subject_id=report.id,
+        action=action,
+        partner_org_id=report.partner_org_id,
+        data=data,
+    )

@@ -179,10 +179,10 @@ def open_case_of(session: Session, customer_id: str) -> ComplianceCase | None:
     ).first()
 
 
-def _timeline(case: ComplianceCase, event: str, detail: str) -> None:
+def _timeline(case: ComplianceCase, event: str, detail: str, **extra: Any) -> None:
     case.timeline = [
         *(case.timeline or []),
-        {"at": clock.isoformat(clock.now()), "event": event, "detail": detail, "by": current_actor()},
+        {"at": clock.isoformat(clock.now()), "event": event, "detail": detail, "by": current_actor(), **extra},
     ]
 
 
@@ -300,7 +300,45 @@ def check_deadlines(session: Session) -> list[str]:
     )
     for case in due:
         deprovision(session, case, reason=f"still non-compliant {NONCOMPLIANCE_DAYS} days after the case opened (R14)")
+    warn_deadlines(session)
     return [c.id for c in due]
+
+
+WARNING_DAYS = (7, 1)  # the partner hears of a coming R14 deadline this many days before it
+
+
+def warn_deadlines(session: Session) -> list[tuple[str, int]]:
+    """Tell the partner (an event) when an open case's R14 deadline is 7 and then 1 day away; once each, even when
+    the sweep runs late (a case found 12 hours before its deadline gets only the 1-day warning)."""
+    now = clock.now()
+    cases = session.scalars(
+        sa.select(ComplianceCase)
+        .where(
+            ComplianceCase.status.in_(list(OPEN_STATES)),
+            ComplianceCase.deadline > now,
+            ComplianceCase.deadline <= now + timedelta(days=max(WARNING_DAYS)),
+        )
+        .order_by(ComplianceCase.deadline, ComplianceCase.id)
+        .with_for_update()
+    )
+    sent = []
+    for case in cases:
+        warned = {e.get("days") for e in case.timeline or [] if e.get("event") == "deadline_warning"}
+        due = [d for d in WARNING_DAYS if case.deadline - now <= timedelta(days=d)]
+        days = min(due)
+        if days in warned:
+            continue
+        _timeline(case, "deadline_warning", f"{days} day(s) before the R14 deadline", days=days)
+        events.record(
+            session,
+            subject_type="compliance_case",
+            subject_id=case.id,
+            action="compliance.deadline_warning",
+            partner_org_id=case.partner_org_id,
+            data={"customerId": case.customer_id, "daysLeft": days, "deadline": clock.isoformat(case.deadline)},
+        )
+        sent.append((case.id, days))
+    return sent
 
 
 # ---------------------------------------------------------------------------------------------- reads

@@ -1,13 +1,22 @@
-"""Record audit events inside the caller's transaction."""
+"""Record audit rows, and the partner's events they imply, inside the caller's transaction: no change without its
+record, no record without its change."""
 
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wholesale.events.models import AuditEvent
-from wholesale.kit import clock
-from wholesale.kit.context import current_actor, current_tracking_id
+from wholesale.events.catalog import PUBLISHED
+from wholesale.events.models import AuditEvent, Event
+from wholesale.kit import clock, ids
+from wholesale.kit.context import current_actor, current_actor_org, current_actor_role, current_tracking_id
+
+
+def txid(session: Session) -> Any:
+    """What the `txid` column gets: the writing transaction's id on PostgreSQL (see `Event`), 0 on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger)
+    return 0
 
 
 def record(
@@ -19,20 +28,21 @@ def record(
     partner_org_id: str | None = None,
     data: dict[str, Any] | None = None,
     actor: str | None = None,
-) -> AuditEvent:
-    """Add an audit row to the session; it commits or rolls back with the change it describes."""
-    event = AuditEvent(
-        occurred_at=clock.now(),
-        actor=actor or current_actor(),
-        partner_org_id=partner_org_id,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Add an audit row, and the partner's event when the action is one (`events.catalog`), to the session's
+    transaction; they commit or roll back with the change they describe."""
+    record_many(
+        session,
         subject_type=subject_type,
-        subject_id=subject_id,
         action=action,
-        data=data or {},
-        tracking_id=current_tracking_id(),
+        subjects=[(subject_id, data or {})],
+        partner_org_id=partner_org_id,
+        actor=actor,
+        before=before,
+        after=after,
     )
-    session.add(event)
-    return event
 
 
 def record_many(
@@ -43,23 +53,52 @@ def record_many(
     subjects: list[tuple[str, dict[str, Any]]],
     partner_org_id: str | None = None,
     actor: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> None:
-    """Add one audit row per (subject id, data) in one INSERT (set-based `record`, same columns and context)."""
+    """One audit row (and event) per (subject id, data), one INSERT each: the set-based `record`."""
     if not subjects:
         return
-    now, actor, tracking_id = clock.now(), actor or current_actor(), current_tracking_id()
+    now, tracking_id = clock.now(), current_tracking_id()
+    actor = actor or current_actor()
+    role, org = (current_actor_role(), current_actor_org()) if actor == current_actor() else (None, None)
     session.execute(
         sa.insert(AuditEvent),
         [
             {
                 "occurred_at": now,
                 "actor": actor,
+                "actor_role": role,
+                "actor_org_id": org,
                 "partner_org_id": partner_org_id,
                 "subject_type": subject_type,
                 "subject_id": subject_id,
                 "action": action,
                 "data": data,
+                "before": before,
+                "after": after,
                 "tracking_id": tracking_id,
+            }
+            for subject_id, data in subjects
+        ],
+    )
+    published = PUBLISHED.get(action)
+    if published is None or partner_org_id is None:
+        return
+    session.execute(
+        sa.insert(Event).values(txid=txid(session)),
+        [
+            {
+                "partner_org_id": partner_org_id,
+                "event_id": ids.new_id("EVENT"),
+                "resource": published.resource,
+                "event": published.event,
+                "type": action,
+                "subject_id": subject_id,
+                "data": published.data(subject_id, data),
+                "actor_id": actor,
+                "tracking_id": tracking_id,
+                "created": now,
             }
             for subject_id, data in subjects
         ],

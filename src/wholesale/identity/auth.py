@@ -34,7 +34,7 @@ def authenticate_request(request: Request) -> Principal:
         lambda: get_database().session(write=False), request.headers.get("authorization"), token_cache()
     )
     request.state.principal = principal
-    set_actor(f"token:{principal.token_id}")
+    set_actor(f"token:{principal.token_id}", role=principal.role, org_id=principal.org_id)
     return principal
 
 
@@ -46,7 +46,7 @@ def _cached_principal(request: Request) -> Principal | None:
     principal = token_cache().get(hash_token(token.strip()))
     if principal is not None:
         request.state.principal = principal
-        set_actor(f"token:{principal.token_id}")
+        set_actor(f"token:{principal.token_id}", role=principal.role, org_id=principal.org_id)
     return principal
 
 

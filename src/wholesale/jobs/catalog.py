@@ -17,6 +17,7 @@ JOBS: dict[str, str] = {
     "subscribers.send_consent_email": "default",
     "dialin.rederive": "default",
     "billing.generate_report": "default",
+    "events.purge": "default",
     "ops.probe": "default",
     "ops.purge_idempotency_keys": "default",
 }

@@ -28,7 +28,7 @@ def job(name: str, queue: str = "default") -> Callable[[Callable[P, R]], Callabl
         @functools.wraps(fn)
         def timed(*args: P.args, **kwargs: P.kwargs) -> R:
             mark_background_writer()  # requests go first at SQLite's one writer
-            set_actor(f"job:{name}")
+            set_actor(f"job:{name}", role="job")
             set_tracking_id(DBOS.workflow_id)
             started = time.perf_counter()
             outcome = "error"

@@ -186,7 +186,7 @@ def signed_in(request: Request, scope: Scope | None, *roles: Role) -> Principal:
     if not token:
         raise Unauthorized("Sign in first.")
     principal = identity.authenticate(lambda: get_database().session(write=False), f"Bearer {token}", token_cache())
-    set_actor(f"token:{principal.token_id}")
+    set_actor(f"portal:{principal.token_id}", role=principal.role, org_id=principal.org_id)
     request.state.portal_principal = principal
     if roles and principal.role not in roles:
         raise Forbidden(f"These pages are not for the {principal.role} role.")

@@ -61,7 +61,7 @@ def run_import(
     from wholesale.kit.context import set_actor
     from wholesale.subscribers import bulk, repository
 
-    set_actor("cli:subscribers.import")
+    set_actor("cli:subscribers.import", role="cli")
     rows = read_rows(file)
     out = results_path(file)
     previous = {} if validate_only else done_rows(out)
