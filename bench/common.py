@@ -34,7 +34,15 @@ def fresh_sqlite() -> tuple[str, Path]:
 def env_for(url: str, **extra: str) -> dict[str, str]:
     """Environment for a child process on a database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WHOLESALE_")}
-    return env | {"WHOLESALE_DATABASE_URL": url, "WHOLESALE_LOG_LEVEL": "WARNING", "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"} | extra
+    return (
+        env
+        | {
+            "WHOLESALE_DATABASE_URL": url,
+            "WHOLESALE_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+        }
+        | extra
+    )
 
 
 def cli(url: str, *args: str) -> str:
