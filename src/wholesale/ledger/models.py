@@ -9,7 +9,8 @@ from wholesale.db.base import Base
 
 
 class UsageEntry(Base):
-    """One change of what a customer or user holds. `sha256` covers every field and the previous row's hash."""
+    """One change of what a customer or user holds. `sha256` covers every field and the previous row's hash
+    (`details` only when set: `ledger.chain`)."""
 
     __tablename__ = "usage_ledger"
     __table_args__ = (
@@ -34,6 +35,9 @@ class UsageEntry(Base):
     tracking_id: Mapped[str | None] = mapped_column(sa.String(120))
     prev_sha256: Mapped[str] = mapped_column(sa.String(64))
     sha256: Mapped[str] = mapped_column(sa.String(64))
+    # What billing reports show beside the units, as of this row (`customer.details`: name, externalId, orgId,
+    # internal; `subscriber.assigned`/`subscriber.details`: email), canonical JSON; None on rows without any.
+    details: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class LedgerHead(Base):

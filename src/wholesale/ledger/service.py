@@ -1,6 +1,6 @@
 """Append to the ledger inside the caller's transaction, and verify a partner's chain."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from wholesale.kit import clock
 from wholesale.kit.context import current_actor, current_tracking_id
-from wholesale.ledger.chain import FIELDS, GENESIS, digest
+from wholesale.ledger.chain import FIELDS, GENESIS, canonical, digest
 from wholesale.ledger.models import LedgerHead, UsageEntry
 
 
@@ -23,6 +23,12 @@ class Kind:
     PACKAGE_REMOVED = "package.removed"  # the customer no longer holds it
     LIMIT_CHANGED = "package.limit_changed"  # the package's cap changed
     OPENING = "opening"  # a package or an assignment that existed when the ledger began (migration 0005)
+    # No units change (package "", delta 0, units_after 0); what billing reports show from now on:
+    CUSTOMER_DETAILS = "customer.details"  # {name, externalId, orgId, internal}: created, externalId or org set
+    SUBSCRIBER_DETAILS = "subscriber.details"  # {email} of a subscriber that existed at migration 0007
+
+
+DETAILS_KINDS = frozenset({Kind.CUSTOMER_DETAILS, Kind.SUBSCRIBER_DETAILS})  # rows that hold no units
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Change:
     units_after: int
     subscriber_id: str | None = None
     quantity_limit: int | None = None
+    details: Mapping[str, Any] | None = None  # stored as canonical JSON (`chain.canonical`)
 
 
 def append(session: Session, changes: Sequence[Change]) -> None:
@@ -69,6 +76,7 @@ def append(session: Session, changes: Sequence[Change]) -> None:
                 "actor": actor,
                 "tracking_id": tracking_id,
                 "prev_sha256": prev,
+                "details": canonical(change.details) if change.details is not None else None,
             }
             prev = row["sha256"] = digest(row)
             rows.append(row)
