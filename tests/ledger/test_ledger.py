@@ -2,6 +2,7 @@
 hash-chained per partner; `verify` names a changed, removed or inserted row. Service level, rolled back."""
 
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,13 @@ def _rows(session, partner_org_id: str) -> list[UsageEntry]:
 
 
 def _units(session, customer_id: str) -> dict[str, int]:
-    """The ledger's units per package: the last row's units_after."""
+    """The ledger's units per package: the last row's units_after (details rows hold no units)."""
     units: dict[str, int] = {}
     for row in session.scalars(
         sa.select(UsageEntry).where(UsageEntry.customer_id == customer_id).order_by(UsageEntry.seq)
     ):
-        units[row.package] = row.units_after
+        if row.kind not in ledger.DETAILS_KINDS:
+            units[row.package] = row.units_after
     return units
 
 
@@ -54,12 +56,24 @@ def _assigned(session, customer_id: str) -> dict[str, int]:
 
 def test_a_subscriber_lifecycle_is_in_the_ledger_with_the_units_after_each_change(session, tenant):
     customer = _customer(session, tenant)
-    # R5: the full admin holds the tier package from the provisioning run.
+    # What reports show for the customer when it is created and once provisioning made its org; R5: the full
+    # admin holds the tier package from the provisioning run.
     kinds = [(r.kind, r.package, r.delta, r.units_after) for r in _rows(session, tenant.partner_org_id)]
     assert kinds == [
+        ("customer.details", "", 0, 0),
         ("package.added", "webex_meetings", 0, 0),
         ("package.added", "webex_suite", 0, 0),
+        ("customer.details", "", 0, 0),
         ("subscriber.assigned", "webex_suite", 1, 1),
+    ]
+    details = [json.loads(r.details) if r.details else None for r in _rows(session, tenant.partner_org_id)]
+    shown = {"name": customer.name, "externalId": customer.external_id, "internal": False}
+    assert details == [
+        shown | {"orgId": ""},
+        None,
+        None,
+        shown | {"orgId": customer.org_id},
+        {"email": customer.primary_email},
     ]
     subscriber_id = _add_subscriber(session, tenant, customer, "ann@example.com")
     subscribers.update_subscriber(
@@ -70,17 +84,19 @@ def test_a_subscriber_lifecycle_is_in_the_ledger_with_the_units_after_each_chang
     )
     subscribers.delete_subscriber(session, tenant.tenant, subscriber_id)
     tail = [
-        (r.kind, r.subscriber_id, r.package, r.delta, r.units_after) for r in _rows(session, tenant.partner_org_id)
-    ][3:]
+        (r.kind, r.subscriber_id, r.package, r.delta, r.units_after, r.details)
+        for r in _rows(session, tenant.partner_org_id)
+    ][5:]
+    ann = '{"email":"ann@example.com"}'  # units taken carry the email, canonical JSON
     assert tail == [
-        ("subscriber.assigned", subscriber_id, "webex_meetings", 1, 1),
-        ("subscriber.released", subscriber_id, "webex_meetings", -1, 0),
-        ("subscriber.assigned", subscriber_id, "webex_suite", 1, 2),
-        ("subscriber.released", subscriber_id, "webex_suite", -1, 1),
+        ("subscriber.assigned", subscriber_id, "webex_meetings", 1, 1, ann),
+        ("subscriber.released", subscriber_id, "webex_meetings", -1, 0, None),
+        ("subscriber.assigned", subscriber_id, "webex_suite", 1, 2, ann),
+        ("subscriber.released", subscriber_id, "webex_suite", -1, 1, None),
     ]
     assert _units(session, customer.id) == _assigned(session, customer.id) == {"webex_meetings": 0, "webex_suite": 1}
     checked, problems = ledger.verify(session, tenant.partner_org_id)
-    assert checked == 7 and problems == []
+    assert checked == 9 and problems == []
 
 
 def test_packages_added_removed_and_caps_changed_are_rows(session, tenant):
@@ -94,7 +110,7 @@ def test_packages_added_removed_and_caps_changed_are_rows(session, tenant):
     }
     customers.update_customer(session, tenant.tenant, customer.id, CustomerUpdate.model_validate(update))
     steps.converge(session, customer, new=False)
-    tail = [(r.kind, r.package, r.units_after, r.quantity_limit) for r in _rows(session, tenant.partner_org_id)][3:]
+    tail = [(r.kind, r.package, r.units_after, r.quantity_limit) for r in _rows(session, tenant.partner_org_id)][5:]
     assert tail == [
         ("package.added", "webex_calling", 0, None),
         ("package.limit_changed", "webex_suite", 1, 10),
@@ -134,8 +150,8 @@ def test_a_bulk_chunk_writes_one_row_per_user_with_consecutive_units(session, te
     ]
     results = bulk.import_chunk(session, customer, rows)
     assert [r["status"] for r in results] == ["provisioned"] * 5
-    tail = [(r.kind, r.delta, r.units_after) for r in _rows(session, tenant.partner_org_id)][3:]
-    assert tail == [("subscriber.assigned", 1, n) for n in range(1, 6)]
+    tail = [(r.kind, r.delta, r.units_after, r.details) for r in _rows(session, tenant.partner_org_id)][5:]
+    assert tail == [("subscriber.assigned", 1, n, f'{{"email":"bulk{n - 1}@example.com"}}') for n in range(1, 6)]
     assert _units(session, customer.id)["webex_meetings"] == _assigned(session, customer.id)["webex_meetings"] == 5
 
 
@@ -144,7 +160,7 @@ def test_verify_names_a_changed_a_removed_and_an_inserted_row(session, tenant):
     for n in range(4):
         _add_subscriber(session, tenant, customer, f"v{n}@example.com")
     rows = _rows(session, tenant.partner_org_id)
-    assert len(rows) == 7 and ledger.verify(session, tenant.partner_org_id)[1] == []
+    assert len(rows) == 9 and ledger.verify(session, tenant.partner_org_id)[1] == []
     partner = tenant.partner_org_id
 
     changed, original = rows[3], rows[3].units_after
@@ -231,3 +247,61 @@ def test_the_migration_opens_the_ledger_with_todays_holdings(session, tenant):
     assert _units(session, customer.id) == _assigned(session, customer.id)
     checked, problems = ledger.verify(session)
     assert problems == [] and checked >= 5
+
+
+def test_the_cli_names_a_row_whose_details_were_changed_cleared_or_set(db, tmp_path):
+    from typer.testing import CliRunner
+
+    from wholesale.cli import app
+    from wholesale.ledger.service import Change, Kind
+
+    partner = f"ledger-details-{tmp_path.name}"
+    shown = {"name": "Acme", "externalId": "acme-1", "orgId": "org-1", "internal": False}
+    with db.transaction() as s:
+        ledger.append(
+            s,
+            [
+                Change(partner, "customer-x", "", Kind.CUSTOMER_DETAILS, 0, 0, details=shown),
+                Change(partner, "customer-x", "webex_meetings", Kind.PACKAGE_ADDED, 0, 0),
+                Change(
+                    partner,
+                    "customer-x",
+                    "webex_meetings",
+                    Kind.SUBSCRIBER_ASSIGNED,
+                    1,
+                    1,
+                    "sub-1",
+                    details={"email": "a@example.com"},
+                ),
+            ],
+        )
+
+    def verify() -> tuple[int, str]:
+        run = CliRunner().invoke(app, ["ledger", "verify", "--partner", partner])
+        return run.exit_code, run.output
+
+    def tamper(seq: int, details: str | None) -> tuple[int, str | None]:
+        with db.transaction() as s:
+            row = s.scalars(
+                sa.select(UsageEntry).where(UsageEntry.partner_org_id == partner, UsageEntry.seq == seq)
+            ).one()
+            original, row.details = row.details, details
+            return row.id, original
+
+    try:
+        code, output = verify()
+        assert code == 0 and "3 rows checked, 0 problem(s)" in output
+        for seq, details in (
+            (1, json.dumps(shown | {"externalId": "acme-2"}, sort_keys=True, separators=(",", ":"))),  # changed
+            (3, None),  # cleared
+            (2, '{"email":"b@example.com"}'),  # set on a row that had none
+        ):
+            row_id, original = tamper(seq, details)
+            code, output = verify()
+            assert code == 1 and f"row {row_id} (seq {seq}): was changed" in output, output
+            tamper(seq, original)
+            assert verify()[0] == 0
+    finally:
+        with db.transaction() as s:
+            s.execute(sa.delete(UsageEntry).where(UsageEntry.partner_org_id == partner))
+            s.execute(sa.delete(LedgerHead).where(LedgerHead.partner_org_id == partner))

@@ -41,6 +41,7 @@ def ensure_identity_org(session: Session, customer: Customer) -> None:
             managed_by_org_id=customer.partner_org_id,
         )
         customer.org_id = org.id
+        usage.details(session, customer)  # R2: reports show the org id from now on
         events.record(
             session,
             subject_type="customer",

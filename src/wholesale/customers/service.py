@@ -61,7 +61,7 @@ def create_customer(session: Session, tenant: Tenant, body: CustomerCreate) -> C
     session.add(customer)
     new_rows = [_package_row(customer, name, now) for name in plan.packages]
     session.add_all(new_rows)
-    usage.packages_added(session, customer, new_rows)  # R2
+    usage.created(session, customer, new_rows)  # R2: what its billing reports show, and its packages
     events.record(
         session,
         subject_type="customer",
@@ -111,6 +111,7 @@ def update_customer(session: Session, tenant: Tenant, customer_id: str, body: Cu
                 )
             changes["externalId"] = [customer.external_id, external_id]
             customer.external_id = external_id
+            usage.details(session, customer)  # R2: reports show the new externalId from now on
     address_changed = False
     if body.address is not None:
         address = validation.check_address("address", body.address)

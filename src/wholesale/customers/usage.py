@@ -1,6 +1,8 @@
-"""What customers write to the usage ledger (R2): packages added and removed, caps changed."""
+"""What customers write to the usage ledger (R2): packages added and removed, caps changed, and the values
+billing reports show for the customer (name, externalId, orgId, the partner's own org) whenever they change."""
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -9,15 +11,21 @@ from wholesale.ledger import service as ledger
 from wholesale.ledger.service import Change, Kind
 
 
+def created(session: Session, customer: Customer, rows: Iterable[CustomerPackageRow]) -> None:
+    """A new customer: its displayed values, then the packages it holds from now (one append)."""
+    ledger.append(session, [_details(customer), *_added(customer, rows)])
+
+
 def packages_added(session: Session, customer: Customer, rows: Iterable[CustomerPackageRow]) -> None:
     """The customer holds these packages from now, with no unit assigned yet."""
-    ledger.append(
-        session,
-        [
-            Change(customer.partner_org_id, customer.id, r.name, Kind.PACKAGE_ADDED, 0, 0, None, r.quantity_limit)
-            for r in rows
-        ],
-    )
+    ledger.append(session, _added(customer, rows))
+
+
+def _added(customer: Customer, rows: Iterable[CustomerPackageRow]) -> list[Change]:
+    return [
+        Change(customer.partner_org_id, customer.id, r.name, Kind.PACKAGE_ADDED, 0, 0, None, r.quantity_limit)
+        for r in rows
+    ]
 
 
 def packages_removed(session: Session, customer: Customer, rows: Iterable[CustomerPackageRow]) -> None:
@@ -39,3 +47,23 @@ def limits_changed(session: Session, customer: Customer, rows: Iterable[Customer
             for r in rows
         ],
     )
+
+
+def shown(customer: Customer) -> dict[str, Any]:
+    """What a billing report shows for the customer: strings ("" when none) and whether it is the partner's own org."""
+    return {
+        "name": customer.name or "",
+        "externalId": customer.external_id or "",
+        "orgId": customer.org_id or "",
+        "internal": bool(customer.is_partner_org),
+    }
+
+
+def details(session: Session, customer: Customer) -> None:
+    """The customer's displayed values from now on: written when it is created and whenever one of them changes
+    (externalId, the org provisioning creates), so a past report shows them as they were."""
+    ledger.append(session, [_details(customer)])
+
+
+def _details(customer: Customer) -> Change:
+    return Change(customer.partner_org_id, customer.id, "", Kind.CUSTOMER_DETAILS, 0, 0, details=shown(customer))

@@ -65,7 +65,7 @@ def ensure_admin_subscriber(
         )
     )
     session.add(subscriber)
-    usage.assigned(session, customer.partner_org_id, customer.id, subscriber.id, tier, units)  # R2
+    usage.assigned(session, customer.partner_org_id, customer.id, subscriber.id, tier, units, subscriber.email)  # R2
     service.audit(
         session, subscriber, "subscriber.created", {"customerId": customer.id, "package": tier, "fullAdmin": True}
     )

@@ -314,6 +314,7 @@ def _write(session: Session, customer: Customer, accepted: list[_Accepted], afte
             Kind.SUBSCRIBER_ASSIGNED,
             [(v["id"], v["package"]) for v in values],
             after,
+            {v["id"]: v["email"] for v in values},
         ),
     )
     service.audit_many(

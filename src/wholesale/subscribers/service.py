@@ -138,7 +138,9 @@ def provision(
             session.flush()
     except IntegrityError as exc:
         raise rules.integrity_error(exc) from None
-    usage.assigned(session, customer.partner_org_id, customer.id, subscriber.id, planned.package, units)  # R2
+    usage.assigned(
+        session, customer.partner_org_id, customer.id, subscriber.id, planned.package, units, subscriber.email
+    )  # R2
     audit(
         session,
         subscriber,
@@ -251,7 +253,9 @@ def update_subscriber(session: Session, tenant: Tenant, subscriber_id: str, body
                 taken = rules.assign(session, customer, package)
                 given_back = repository.release_units(session, customer.id, before)
                 usage.released(session, customer.partner_org_id, customer.id, subscriber.id, before, given_back)
-                usage.assigned(session, customer.partner_org_id, customer.id, subscriber.id, package, taken)
+                usage.assigned(
+                    session, customer.partner_org_id, customer.id, subscriber.id, package, taken, subscriber.email
+                )
             subscriber.package = package
             subscriber.primary_phone_number = calling.phone
             subscriber.extension = calling.extension

@@ -1,6 +1,7 @@
-"""What subscribers write to the usage ledger (R2): a unit taken or given back, with the units after it."""
+"""What subscribers write to the usage ledger (R2): a unit taken or given back, with the units after it; a unit
+taken also carries the subscriber's email (which never changes), what billing reports show for it."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -10,9 +11,15 @@ from wholesale.subscribers.repository import Units
 
 
 def assigned(
-    session: Session, partner_org_id: str, customer_id: str, subscriber_id: str, package: str, units: Units
+    session: Session,
+    partner_org_id: str,
+    customer_id: str,
+    subscriber_id: str,
+    package: str,
+    units: Units,
+    email: str,
 ) -> None:
-    """A subscriber took one unit of the package."""
+    """A subscriber (with this email) took one unit of the package."""
     ledger.append(
         session,
         [
@@ -25,6 +32,7 @@ def assigned(
                 units.assigned,
                 subscriber_id,
                 units.quantity_limit,
+                details={"email": email},
             )
         ],
     )
@@ -47,9 +55,13 @@ def in_order(
     kind: str,
     holders: Sequence[tuple[str, str]],
     units_after: dict[str, Units],
+    emails: Mapping[str, str] | None = None,
 ) -> list[Change]:
     """Ledger rows for many (subscriber id, package) taking (`Kind.SUBSCRIBER_ASSIGNED`) or giving back units at
-    once: counted so the last row of each package shows `units_after[package]`, each row one unit apart."""
+    once: counted so the last row of each package shows `units_after[package]`, each row one unit apart.
+    Units taken carry each subscriber's email (`emails`, by subscriber id)."""
+    if kind == Kind.SUBSCRIBER_ASSIGNED and emails is None:
+        raise ValueError("subscribers taking units need their emails (billing reports show them)")
     step = 1 if kind == Kind.SUBSCRIBER_ASSIGNED else -1
     remaining: dict[str, int] = {}
     for _subscriber_id, package in holders:
@@ -68,6 +80,7 @@ def in_order(
                 units.assigned - step * remaining[package],
                 subscriber_id,
                 units.quantity_limit,
+                details={"email": emails[subscriber_id]} if emails is not None else None,
             )
         )
     return changes
