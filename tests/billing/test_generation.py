@@ -2,6 +2,8 @@
 CSV for each type and category, and a past report comes out byte-identical whatever happens afterwards.
 Service level, in the rolled-back session."""
 
+import csv
+import io
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ import pytest
 from wholesale.billing import downloads, service
 from wholesale.billing.generation import Spec
 from wholesale.billing.schemas import ReportCreate
+from wholesale.customers import usage as customer_usage
 from wholesale.customers.models import Customer
 from wholesale.identity.service import create_org, create_user
 from wholesale.kit import clock
@@ -46,26 +49,27 @@ class Month:
 
 
 def _customer(session, partner: str, template_id: str, cid: str, name: str, ext: str, internal: bool = False) -> str:
+    """A customer as of now, and its `customer.details` row (what reports show for it)."""
     org = create_org(session, kind="customer", display_name=name)
-    session.add(
-        Customer(
-            id=cid,
-            partner_org_id=partner,
-            org_id=org.id,
-            external_id=ext,
-            provisioning_id=template_id,
-            name=name,
-            address_line1="1 Main St",
-            city="Paris",
-            country="FR",
-            status="provisioned",
-            errors=[],
-            package_limits={},
-            is_partner_org=internal,
-            created=clock.now(),
-            updated=clock.now(),
-        )
+    customer = Customer(
+        id=cid,
+        partner_org_id=partner,
+        org_id=org.id,
+        external_id=ext,
+        provisioning_id=template_id,
+        name=name,
+        address_line1="1 Main St",
+        city="Paris",
+        country="FR",
+        status="provisioned",
+        errors=[],
+        package_limits={},
+        is_partner_org=internal,
+        created=clock.now(),
+        updated=clock.now(),
     )
+    session.add(customer)
+    customer_usage.details(session, customer)
     return org.id
 
 
@@ -125,6 +129,10 @@ def month(session, tenant, frozen) -> Month:
                     delta=d,
                     units_after=u,
                     subscriber_id=ids[s] if s else None,
+                    # As the service writes them: a unit taken carries the subscriber's email.
+                    details={"email": emails[s]}
+                    if s and k in (Kind.SUBSCRIBER_ASSIGNED, Kind.SUBSCRIBER_DETAILS)
+                    else None,
                 )
                 for (k, c, p, d, u, s) in changes
             ],
@@ -157,6 +165,12 @@ def month(session, tenant, frozen) -> Month:
         (Kind.PACKAGE_REMOVED, "B", "webex_suite", 0, 0, None),
     )
     at("2026-04-02T09:00:00", (Kind.SUBSCRIBER_ASSIGNED, "A", "webex_meetings", 1, 1, "a3"))  # after the month
+    # Migration 0007 ran after the month: the subscribers the ledger opened with get their email only now.
+    at(
+        "2026-04-10T00:00:00",
+        (Kind.SUBSCRIBER_DETAILS, "A", "", 0, 0, "a1"),
+        (Kind.SUBSCRIBER_DETAILS, "I", "", 0, 0, "i1"),
+    )
     frozen.set(datetime(2026, 4, 15, 12, tzinfo=UTC))
     session.flush()
     keys = {}
@@ -268,6 +282,48 @@ def test_internal_orgs_only_when_asked(session, month):
 def test_a_day_before_the_ledger_began_is_empty(session, month):
     spec = Spec(type="PARTNER", category="RECONCILIATION", start=date(2026, 1, 1), end=date(2026, 1, 31))
     assert _csv(session, month, spec) == HEADER + "\n"
+
+
+def test_a_customer_shows_its_values_as_of_the_end_of_the_report(session, month, frozen):
+    a = month.ids["A"]
+    frozen.set(datetime(2026, 4, 12, 10, tzinfo=UTC))  # A's externalId changes, as `update_customer` records it
+    customer = session.get(Customer, a)
+    customer.external_id = "acme-renamed"
+    customer_usage.details(session, customer)
+    frozen.set(datetime(2026, 4, 20, 12, tzinfo=UTC))
+    session.flush()
+    spec = Spec(type="PARTNER", category="RECONCILIATION", start=date(2026, 4, 1), end=date(2026, 4, 14))
+    april = _csv(session, month, spec)
+    a_lines = [line for line in april.splitlines() if f",{a}," in line]
+    assert len(a_lines) == 2 * 14 and all(',"Acme, SARL",acme-renamed,' in line for line in a_lines)
+    before = _csv(
+        session, month, Spec(type="PARTNER", category="RECONCILIATION", start=date(2026, 4, 1), end=date(2026, 4, 11))
+    )
+    assert f",{month.keys['A']},webex_calling," in before and "acme-renamed" not in before
+    # The live row says something else again: reports never read it.
+    customer.external_id = "live-only"
+    session.flush()
+    assert _csv(session, month, spec) == april
+
+
+def test_a_customer_without_values_by_the_end_shows_its_first_values_after_it(session, month, frozen):
+    """Rows written before migration 0007: the customer's first `customer.details` comes after the report's end
+    (the migration's), and later changes do not move it."""
+    late = f"{month.ids['A']}-late"
+    frozen.set(datetime(2026, 4, 12, tzinfo=UTC))
+    append(session, [Change(month.partner, late, "webex_calling", Kind.PACKAGE_ADDED, 0, 0)])
+    for when, external_id in (("2026-04-20T00:00:00", "late-1"), ("2026-04-22T00:00:00", "late-2")):
+        frozen.set(datetime.fromisoformat(when).replace(tzinfo=UTC))
+        shown = {"name": "Late", "externalId": external_id, "orgId": "org-late", "internal": False}
+        append(session, [Change(month.partner, late, "", Kind.CUSTOMER_DETAILS, 0, 0, details=shown)])
+    session.flush()
+    april = Spec(type="PARTNER", category="RECONCILIATION", start=date(2026, 4, 1), end=date(2026, 4, 14))
+    lines = list(csv.reader(io.StringIO(_csv(session, month, april))))
+    assert [line[0] for line in lines if line[1] == late] == ["2026-04-12", "2026-04-13", "2026-04-14"]
+    assert {tuple(line[1:]) for line in lines if line[1] == late} == {
+        (late, "Late", "late-1", "org-late", "webex_calling", "0", "0")
+    }
+    assert all(line[5] for line in lines[1:])  # details rows hold no package: no line item comes of them
 
 
 def test_rerunning_a_past_report_is_byte_identical(session, tenant, month, frozen):

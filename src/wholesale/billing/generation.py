@@ -4,11 +4,19 @@ The rows are replayed in ledger order (`seq`); each one's UTC date is the day it
 package from its `opening`/`package.added` row until its `package.removed` row, and its units are the last
 row's `units_after`; a subscriber holds the package of its last `opening`/`subscriber.assigned` row until the
 matching `subscriber.released`. Columns are documented in docs/BILLING.md.
+
+What a row shows beside the units comes from the ledger too (`details`), never from the live tables: a
+customer's name, externalId, orgId and internal flag are those of its last `customer.details` row up to the end
+of the report (a customer with none by then, recorded before migration 0007: its first one after, which never
+changes once written); a subscriber's email is that of its first row carrying one (`subscriber.assigned`, or the
+`subscriber.details` of migration 0007), wherever it is.
 """
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import json
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -50,6 +58,8 @@ class Entry(Protocol):
     def package(self) -> str: ...
     @property
     def units_after(self) -> int: ...
+    @property
+    def details(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -64,8 +74,55 @@ class Spec:
     internal: bool = False  # include the partner's own org
 
 
-# customer id -> (name, externalId, orgId, is the partner's own org)
-Display = Mapping[str, tuple[str, str, str, bool]]
+CUSTOMER_DETAILS, SUBSCRIBER_DETAILS = "customer.details", "subscriber.details"
+NO_UNITS = frozenset({CUSTOMER_DETAILS, SUBSCRIBER_DETAILS})  # rows that only carry details
+
+# (name, externalId, orgId, is the partner's own org)
+Shown = tuple[str, str, str, bool]
+
+
+class Details:
+    """What the report shows for its customers and subscribers, read from the ledger rows' `details`."""
+
+    def __init__(self, emails: bool) -> None:
+        self.customers: dict[str, Shown] = {}
+        self.emails: dict[str, str] = {}
+        self._emails = emails  # only USER reports show emails: others skip reading them
+
+    def units_rows(self, entries: Iterable[Entry]) -> Iterator[Entry]:
+        """The rows up to the end of the report that count for units; on the way, the details of every row (a
+        customer's latest values win)."""
+        for entry in entries:
+            if entry.details is not None:
+                self.read(entry, latest=True)
+            if entry.kind not in NO_UNITS:
+                yield entry
+
+    def read(self, entry: Entry, *, latest: bool) -> None:
+        """Take a row's details: a customer's values (replacing earlier ones if `latest`), a subscriber's first email."""
+        if entry.details is None:
+            return
+        if entry.kind == CUSTOMER_DETAILS:
+            if latest or entry.customer_id not in self.customers:
+                d = json.loads(entry.details)
+                self.customers[entry.customer_id] = (d["name"], d["externalId"], d["orgId"], bool(d["internal"]))
+        elif self._emails and entry.subscriber_id is not None and entry.subscriber_id not in self.emails:
+            email = json.loads(entry.details).get("email")
+            if email is not None:
+                self.emails[entry.subscriber_id] = email
+
+    def read_later(self, entries: Iterable[Entry], customers: set[str], subscribers: set[str]) -> None:
+        """For customers and subscribers still without values: the first they have after the end, in ledger order
+        (stops reading once every one is found)."""
+        customers, subscribers = set(customers), set(subscribers)
+        for entry in entries:
+            self.read(entry, latest=False)
+            if entry.customer_id in self.customers:
+                customers.discard(entry.customer_id)
+            if entry.subscriber_id in self.emails:
+                subscribers.discard(entry.subscriber_id)
+            if not customers and not subscribers:
+                break
 
 
 def days_of(spec: Spec) -> list[date]:
@@ -86,7 +143,7 @@ def replay(
     pending = next(stream, None)
 
     def apply(entry: Entry) -> tuple[str, str] | None:
-        if spec.customer_id is not None and entry.customer_id != spec.customer_id:
+        if entry.kind in NO_UNITS or (spec.customer_id is not None and entry.customer_id != spec.customer_id):
             return None
         key = (entry.customer_id, entry.package)
         if entry.kind == "package.removed":
@@ -123,15 +180,26 @@ def _day(entry: Entry) -> date:
 def render(
     entries: Iterable[Entry],
     spec: Spec,
-    display: Callable[[set[str]], Display],
-    emails: Callable[[set[str]], Mapping[str, str]],
+    later: Callable[[set[str], set[str]], Iterable[Entry]],
 ) -> tuple[bytes, int]:
-    """The CSV (UTF-8, header row, `\\n` line ends) and its number of line items."""
-    days = list(replay(entries, spec))
+    """The CSV (UTF-8, header row, `\\n` line ends) and its number of line items.
+
+    `entries`: the partner's rows up to the end of the report, in ledger order. `later(customer ids, subscriber
+    ids)`: its rows after the end that carry details for any of them, in ledger order (read only for those the
+    rows up to the end left without values).
+    """
+    details = Details(emails=spec.type == "USER")
+    rows = details.units_rows(entries)
+    days = list(replay(rows, spec))
+    deque(rows, maxlen=0)  # rows the replay left unread still carry details
     customer_ids = {c for _day, packages, holders in days for c, _p in packages} | {
         c for _day, _packages, holders in days for c, _p in holders.values()
     }
-    shown = display(customer_ids)
+    subscriber_ids = {s for _day, _packages, holders in days for s in holders}
+    missing = (customer_ids - details.customers.keys(), subscriber_ids - details.emails.keys())
+    if missing[0] or missing[1]:
+        details.read_later(later(*missing), *missing)
+    shown = details.customers
 
     def included(customer_id: str) -> bool:
         known = shown.get(customer_id)
@@ -146,7 +214,7 @@ def render(
     count = 0
     if spec.type == "USER":
         writer.writerow(USER_COLUMNS)
-        mail = emails({s for _day, _packages, holders in days for s in holders})
+        mail = details.emails
         for day, _packages, holders in days:
             for sub, (customer_id, package) in sorted(holders.items(), key=lambda item: (item[1][0], item[0])):
                 if included(customer_id):

@@ -1,6 +1,6 @@
-"""Queries on billing reports, the ledger rows a report replays, and the display fields it joins."""
+"""Queries on billing reports and the ledger rows a report replays (units and what it shows: the ledger only)."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import cast
 
@@ -9,12 +9,10 @@ from sqlalchemy.orm import Session
 
 from wholesale.billing import generation
 from wholesale.billing.models import BillingReport
-from wholesale.customers.models import Customer
 from wholesale.kit.pagination import PageParams
 from wholesale.ledger.models import UsageEntry
 from wholesale.partners.models import Partner
 from wholesale.partners.tenancy import Tenant
-from wholesale.subscribers.models import Subscriber
 
 SORT_COLUMNS = {
     "id": BillingReport.id,
@@ -22,7 +20,7 @@ SORT_COLUMNS = {
     "billingEndDate": BillingReport.billing_end_date,
     "status": BillingReport.status,
 }
-_CHUNK = 500
+_CHUNK = 500  # at most this many ids in one IN (...); more: filter by kind only
 
 
 def get_owned(session: Session, tenant: Tenant, report_id: str) -> BillingReport | None:
@@ -55,14 +53,7 @@ def ledger_rows(session: Session, partner_org_id: str, before: datetime) -> Iter
     """The partner's ledger rows written before an instant, in ledger order (streamed), as plain rows of the
     columns a report reads: no ORM objects, which cost three quarters of a report's time (bench/billing_report.py)."""
     query = (
-        sa.select(
-            UsageEntry.at,
-            UsageEntry.kind,
-            UsageEntry.customer_id,
-            UsageEntry.subscriber_id,
-            UsageEntry.package,
-            UsageEntry.units_after,
-        )
+        sa.select(*_COLUMNS)
         .where(UsageEntry.partner_org_id == partner_org_id, UsageEntry.at < before)
         .order_by(UsageEntry.seq)
         .execution_options(yield_per=5000)
@@ -70,24 +61,46 @@ def ledger_rows(session: Session, partner_org_id: str, before: datetime) -> Iter
     return cast(Iterator[generation.Entry], iter(session.execute(query)))
 
 
-def customers_display(session: Session, customer_ids: Iterable[str]) -> dict[str, tuple[str, str, str, bool]]:
-    """Join keys per customer id (deleted customers included): name, externalId, orgId, is the partner's own org."""
-    found: dict[str, tuple[str, str, str, bool]] = {}
-    ids = sorted(set(customer_ids))
-    for start in range(0, len(ids), _CHUNK):
-        query = sa.select(
-            Customer.id, Customer.name, Customer.external_id, Customer.org_id, Customer.is_partner_org
-        ).where(Customer.id.in_(ids[start : start + _CHUNK]))
-        for row in session.execute(query):
-            found[row.id] = (row.name or "", row.external_id or "", row.org_id or "", bool(row.is_partner_org))
-    return found
+def details_after(
+    session: Session, partner_org_id: str, since: datetime, customer_ids: set[str], subscriber_ids: set[str]
+) -> Iterator[generation.Entry]:
+    """The partner's rows from an instant on that carry details for any of these customers (`customer.details`)
+    or subscribers, in ledger order (streamed; the caller may stop early)."""
+    wanted = []
+    if customer_ids:
+        kind = UsageEntry.kind == generation.CUSTOMER_DETAILS
+        ids = UsageEntry.customer_id.in_(sorted(customer_ids)) if len(customer_ids) <= _CHUNK else sa.true()
+        wanted.append(sa.and_(kind, ids))
+    if subscriber_ids:
+        ids = UsageEntry.subscriber_id.in_(sorted(subscriber_ids)) if len(subscriber_ids) <= _CHUNK else sa.true()
+        wanted.append(sa.and_(UsageEntry.subscriber_id.is_not(None), ids))
+    if not wanted:
+        return
+    query = (
+        sa.select(*_COLUMNS)
+        .where(
+            UsageEntry.partner_org_id == partner_org_id,
+            UsageEntry.at >= since,
+            UsageEntry.details.is_not(None),
+            sa.or_(*wanted),
+        )
+        .order_by(UsageEntry.seq)
+        .execution_options(yield_per=5000)
+    )
+    result = session.execute(query)
+    try:
+        yield from cast(Iterator[generation.Entry], result)
+    finally:
+        result.close()
 
 
-def subscriber_emails(session: Session, subscriber_ids: Iterable[str]) -> dict[str, str]:
-    """Email per subscriber id (a subscriber deleted since has none)."""
-    found: dict[str, str] = {}
-    ids = sorted(set(subscriber_ids))
-    for start in range(0, len(ids), _CHUNK):
-        query = sa.select(Subscriber.id, Subscriber.email).where(Subscriber.id.in_(ids[start : start + _CHUNK]))
-        found.update({row.id: row.email for row in session.execute(query)})
-    return found
+# The ledger columns a report reads.
+_COLUMNS = (
+    UsageEntry.at,
+    UsageEntry.kind,
+    UsageEntry.customer_id,
+    UsageEntry.subscriber_id,
+    UsageEntry.package,
+    UsageEntry.units_after,
+    UsageEntry.details,
+)

@@ -221,13 +221,13 @@ def spec_of(report: BillingReport) -> generation.Spec:
 
 
 def render(session: Session, partner_org_id: str, spec: generation.Spec) -> tuple[bytes, int]:
-    """The CSV of a report: the partner's ledger up to the end of the end date, replayed."""
+    """The CSV of a report: the partner's ledger up to the end of the end date, replayed (and, for customers or
+    subscribers it leaves without details, their first details after it: the ledger only, never the live tables)."""
     until = datetime.combine(spec.end + timedelta(days=1), time(), tzinfo=UTC)
     return generation.render(
         repository.ledger_rows(session, partner_org_id, until),
         spec,
-        lambda ids: repository.customers_display(session, ids),
-        lambda ids: repository.subscriber_emails(session, ids),
+        lambda customers, subscribers: repository.details_after(session, partner_org_id, until, customers, subscribers),
     )
 
 
