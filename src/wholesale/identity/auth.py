@@ -38,6 +38,11 @@ def authenticate_request(request: Request) -> Principal:
     return principal
 
 
+def act_as(principal: Principal) -> None:
+    """Name the principal as the actor of what the current context writes (the audit trail)."""
+    set_actor(f"token:{principal.token_id}", role=principal.role, org_id=principal.org_id)
+
+
 def _cached_principal(request: Request) -> Principal | None:
     header = request.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
@@ -58,6 +63,9 @@ def require(scope: Scope, *roles: Role) -> Callable[[Request], Awaitable[Princip
         principal = getattr(request.state, "principal", None) or _cached_principal(request)
         if principal is None:
             principal = await run_in_threadpool(authenticate_request, request)
+        # Here, on the event loop, as well: what a thread sets in its copy of the context does not come back, and the
+        # endpoint's audit rows would name an anonymous actor after every token cache miss.
+        act_as(principal)
         if roles and principal.role not in roles:
             raise Forbidden(f"Role {principal.role} may not call this operation.")
         identity.require_scope(principal, scope)
