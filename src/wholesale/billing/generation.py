@@ -15,7 +15,6 @@ changes once written); a subscriber's email is that of its first row carrying on
 import csv
 import io
 import json
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -87,16 +86,7 @@ class Details:
     def __init__(self, emails: bool) -> None:
         self.customers: dict[str, Shown] = {}
         self.emails: dict[str, str] = {}
-        self._emails = emails  # only USER reports show emails: others skip reading them
-
-    def units_rows(self, entries: Iterable[Entry]) -> Iterator[Entry]:
-        """The rows up to the end of the report that count for units; on the way, the details of every row (a
-        customer's latest values win)."""
-        for entry in entries:
-            if entry.details is not None:
-                self.read(entry, latest=True)
-            if entry.kind not in NO_UNITS:
-                yield entry
+        self.wants_emails = emails  # only USER reports show emails: others skip reading them
 
     def read(self, entry: Entry, *, latest: bool) -> None:
         """Take a row's details: a customer's values (replacing earlier ones if `latest`), a subscriber's first email."""
@@ -106,7 +96,7 @@ class Details:
             if latest or entry.customer_id not in self.customers:
                 d = json.loads(entry.details)
                 self.customers[entry.customer_id] = (d["name"], d["externalId"], d["orgId"], bool(d["internal"]))
-        elif self._emails and entry.subscriber_id is not None and entry.subscriber_id not in self.emails:
+        elif self.wants_emails and entry.subscriber_id is not None and entry.subscriber_id not in self.emails:
             email = json.loads(entry.details).get("email")
             if email is not None:
                 self.emails[entry.subscriber_id] = email
@@ -133,17 +123,25 @@ def days_of(spec: Spec) -> list[date]:
 
 
 def replay(
-    entries: Iterable[Entry], spec: Spec
+    entries: Iterable[Entry], spec: Spec, details: Details | None = None
 ) -> Iterator[tuple[date, dict[tuple[str, str], tuple[int, int]], dict[str, tuple[str, str]]]]:
     """Per reported day: {(customer, package): (units at end of day, peak units)} for every package held at some
-    moment of the day, and {subscriber: (customer, package)} held at the end of the day."""
+    moment of the day, and {subscriber: (customer, package)} held at the end of the day. On the way, `details`
+    takes what every row carries (a customer's latest values win; rows of the details kinds hold no units)."""
     units: dict[tuple[str, str], int] = {}  # packages held now -> units
     holders: dict[str, tuple[str, str]] = {}
+    seen = details if details is not None else Details(emails=False)
+    emails = seen.emails if seen.wants_emails else None
     stream = iter(entries)
     pending = next(stream, None)
 
     def apply(entry: Entry) -> tuple[str, str] | None:
-        if entry.kind in NO_UNITS or (spec.customer_id is not None and entry.customer_id != spec.customer_id):
+        if entry.kind in NO_UNITS:
+            seen.read(entry, latest=True)
+            return None
+        if emails is not None and entry.details is not None and entry.subscriber_id not in emails:
+            seen.read(entry, latest=True)
+        if spec.customer_id is not None and entry.customer_id != spec.customer_id:
             return None
         key = (entry.customer_id, entry.package)
         if entry.kind == "package.removed":
@@ -171,6 +169,9 @@ def replay(
             pending = next(stream, None)
         packages = {key: (units.get(key, 0), peak) for key, peak in peaks.items()}
         yield day, packages, dict(holders) if spec.type == "USER" else {}  # only USER reports list holders
+    while pending is not None:  # rows left unread above (an earlier `at` after a later one in ledger order)
+        seen.read(pending, latest=True)  # still carry details
+        pending = next(stream, None)
 
 
 def _day(entry: Entry) -> date:
@@ -189,9 +190,7 @@ def render(
     rows up to the end left without values).
     """
     details = Details(emails=spec.type == "USER")
-    rows = details.units_rows(entries)
-    days = list(replay(rows, spec))
-    deque(rows, maxlen=0)  # rows the replay left unread still carry details
+    days = list(replay(entries, spec, details))
     customer_ids = {c for _day, packages, holders in days for c, _p in packages} | {
         c for _day, _packages, holders in days for c, _p in holders.values()
     }
