@@ -77,6 +77,21 @@ def screen_customer(session: Session, customer_id: str, trigger: str, result: Sc
         created=clock.now(),
     )
     session.add(screening)
+    events.record(
+        session,
+        subject_type="customer",
+        subject_id=customer_id,
+        action="compliance.screened",
+        partner_org_id=customer.partner_org_id,
+        data={
+            "screeningId": screening.id,
+            "trigger": trigger,
+            "decision": decision,
+            "score": result.score,
+            "hits": len(hits),
+            "listSha256": list_sha256,
+        },
+    )
     case = open_case_of(session, customer_id)
     if decision == "clear":
         if case is None:
@@ -186,8 +201,17 @@ def _timeline(case: ComplianceCase, event: str, detail: str, **extra: Any) -> No
     ]
 
 
-def _transition(session: Session, case: ComplianceCase, event: CaseEvent, *, note: str) -> None:
-    before = case.status
+def _transition(
+    session: Session,
+    case: ComplianceCase,
+    event: CaseEvent,
+    *,
+    note: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Move a case on, with its timeline entry and an audit row (`before`/`after`: other fields the move changes)."""
+    previous = case.status
     case.status = states.apply(case.status, event)
     if case.status not in OPEN_STATES:
         case.closed_at = clock.now()
@@ -198,7 +222,9 @@ def _transition(session: Session, case: ComplianceCase, event: CaseEvent, *, not
         subject_id=case.id,
         action=f"compliance.{event.value}",
         partner_org_id=case.partner_org_id,
-        data={"customerId": case.customer_id, "from": before, "to": case.status, "note": note},
+        data={"customerId": case.customer_id, "from": previous, "to": case.status, "note": note},
+        before={"status": previous, **(before or {})},
+        after={"status": case.status, **(after or {})},
     )
 
 
@@ -223,7 +249,14 @@ def decide(session: Session, principal: Principal, case_id: str, decision: str, 
         raise BadRequest("reason: is required when rejecting.")
     case = _get_case(session, case_id, for_update=True)
     event = CaseEvent.APPROVE if decision == "approve" else CaseEvent.REJECT
-    _transition(session, case, event, note=reason or "")
+    _transition(
+        session,
+        case,
+        event,
+        note=reason or "",
+        before={"decision": case.decision, "reason": case.reason, "decidedBy": case.decided_by},
+        after={"decision": decision, "reason": reason, "decidedBy": principal.token_id},
+    )
     if case.decided_at is None:
         case.decided_at = clock.now()
     case.decision = decision
@@ -243,6 +276,21 @@ def decide(session: Session, principal: Principal, case_id: str, decision: str, 
                     case_id=case.id,
                     created=clock.now(),
                 )
+            )
+        if case.hits:
+            events.record(
+                session,
+                subject_type="compliance_case",
+                subject_id=case.id,
+                action="compliance.allow_listed",
+                partner_org_id=case.partner_org_id,
+                data={
+                    "customerId": case.customer_id,
+                    "entries": [
+                        {"source": h["source"], "entryId": h["entryId"], "listVersion": h["listVersion"]}
+                        for h in case.hits
+                    ],
+                },
             )
     return case
 
@@ -271,12 +319,29 @@ def add_contact_attempt(
     )
     session.add(attempt)
     _timeline(case, "contact_attempt", f"{channel}: {outcome}")
+    unreachable = case.unreachable_attempts
     if outcome == "unreachable":
         case.unreachable_attempts += 1
-        if case.unreachable_attempts >= MAX_UNREACHABLE:
-            deprovision(
-                session, case, reason=f"partner unreachable after {case.unreachable_attempts} contact attempts (R14)"
-            )
+    events.record(
+        session,
+        subject_type="compliance_case",
+        subject_id=case.id,
+        action="compliance.contact_attempt",
+        partner_org_id=case.partner_org_id,
+        data={
+            "customerId": case.customer_id,
+            "attemptId": attempt.id,
+            "channel": attempt.channel,
+            "outcome": outcome,
+            "note": note,
+        },
+        before={"unreachableAttempts": unreachable},
+        after={"unreachableAttempts": case.unreachable_attempts},
+    )
+    if outcome == "unreachable" and case.unreachable_attempts >= MAX_UNREACHABLE:
+        deprovision(
+            session, case, reason=f"partner unreachable after {case.unreachable_attempts} contact attempts (R14)"
+        )
     return case, attempt
 
 

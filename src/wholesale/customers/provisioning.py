@@ -128,12 +128,15 @@ def finish(session: Session, customer: Customer, rows: list[CustomerPackageRow] 
         action="customer.settled",
         partner_org_id=customer.partner_org_id,
         data={"from": before, "to": customer.status, "revision": customer.revision},
+        before={"status": before},
+        after={"status": customer.status},
     )
     return customer.status
 
 
 def fail(session: Session, customer: Customer, description: str, error_code: int = 2500) -> None:
     """Mark a provisioning run failed after a step ran out of retries."""
+    before = {"status": customer.status, "errors": customer.errors}
     customer.errors = [{"errorCode": error_code, "description": description}]
     for row in repository.packages_of(session, [customer.id])[customer.id]:
         if row.status == PackageStatus.PROVISIONING:
@@ -148,6 +151,8 @@ def fail(session: Session, customer: Customer, description: str, error_code: int
         action="customer.failed",
         partner_org_id=customer.partner_org_id,
         data={"error": description},
+        before=before,
+        after={"status": customer.status, "errors": customer.errors},
     )
 
 
@@ -177,6 +182,7 @@ def leave_tombstone(session: Session, customer: Customer) -> None:
     session.execute(sa.delete(CallingLocation).where(CallingLocation.customer_id == customer.id))
     usage.packages_removed(session, customer, repository.packages_of(session, [customer.id])[customer.id])  # R2
     session.execute(sa.delete(CustomerPackageRow).where(CustomerPackageRow.customer_id == customer.id))
+    before = customer.status
     customer.status = states.apply(customer.status, CustomerEvent.DELETED)
     now = clock.now()
     customer.deleted_at = now
@@ -188,4 +194,6 @@ def leave_tombstone(session: Session, customer: Customer) -> None:
         action="customer.deleted",
         partner_org_id=customer.partner_org_id,
         data={"orgId": customer.org_id, "externalId": customer.external_id},
+        before={"status": before},
+        after={"status": customer.status},
     )

@@ -83,6 +83,7 @@ def update_customer(session: Session, tenant: Tenant, customer_id: str, body: Cu
     template = session.get(CustomerTemplate, customer.provisioning_id)
     wanted = rules.check_packages(body.packages, template)
     rows = {r.name: r for r in repository.packages_of(session, [customer.id])[customer.id]}
+    previous = _audited(customer, [n for n, r in rows.items() if r.status != PackageStatus.DELETING])
     location, meetings_tz, limits = rules.check_parameters(
         body.provisioningParameters, wanted, stored_location=customer.calling_location is not None
     )
@@ -154,6 +155,8 @@ def update_customer(session: Session, tenant: Tenant, customer_id: str, body: Cu
         action="customer.update_requested",
         partner_org_id=partner_org_id,
         data={"added": added, "removed": removed, "limits": limits, **changes},
+        before=previous,
+        after=_audited(customer, list(wanted)),
     )
     _enqueue_converge(session, customer, "customers.update")
     if address_changed:
@@ -171,6 +174,7 @@ def request_deletion(session: Session, customer: Customer, *, reason: str) -> Cu
     """Move a customer to `deleting` and enqueue its removal (also used by compliance, R14)."""
     if customer.status == CustomerStatus.DELETING:
         return customer
+    before = customer.status
     customer.status = states.apply(customer.status, CustomerEvent.DELETE_REQUESTED)
     customer.revision += 1
     customer.updated = clock.now()
@@ -181,6 +185,8 @@ def request_deletion(session: Session, customer: Customer, *, reason: str) -> Cu
         action="customer.delete_requested",
         partner_org_id=customer.partner_org_id,
         data={"reason": reason},
+        before={"status": before},
+        after={"status": customer.status},
     )
     enqueue(
         session,
@@ -191,6 +197,20 @@ def request_deletion(session: Session, customer: Customer, *, reason: str) -> Cu
         partition_key=customer.id,
     )
     return customer
+
+
+def _audited(customer: Customer, packages: list[str]) -> dict[str, Any]:
+    """The fields of a customer an update may change, as its audit row's before and after show them."""
+    return {
+        "status": customer.status,
+        "externalId": customer.external_id,
+        "address": address_of(customer),
+        "packages": sorted(packages),
+        "limits": dict(sorted((customer.package_limits or {}).items())),
+        "subPartnerAdminEmail": customer.sub_partner_admin_email,
+        "meetingsTimezone": customer.meetings_timezone,
+        "callingLocation": customer.calling_location,
+    }
 
 
 def precheck(session: Session, tenant: Tenant, body: CustomerValidate) -> dict[str, Any]:

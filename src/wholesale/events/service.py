@@ -19,6 +19,19 @@ def txid(session: Session) -> Any:
     return 0
 
 
+def changed(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The fields that differ between two snapshots, each side (None for both when nothing changed); a one-sided
+    snapshot is kept as it is."""
+    if before is None or after is None:
+        return before, after
+    keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+    if not keys:
+        return None, None
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
 def record(
     session: Session,
     *,
@@ -56,9 +69,12 @@ def record_many(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """One audit row (and event) per (subject id, data), one INSERT each: the set-based `record`."""
+    """One audit row (and event) per (subject id, data), one INSERT each: the set-based `record`.
+
+    `before` and `after` may be whole snapshots: the row keeps only the fields that differ between them."""
     if not subjects:
         return
+    before, after = changed(before, after)
     now, tracking_id = clock.now(), current_tracking_id()
     actor = actor or current_actor()
     role, org = (current_actor_role(), current_actor_org()) if actor == current_actor() else (None, None)
