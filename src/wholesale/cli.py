@@ -51,6 +51,21 @@ app.add_typer(ledger_app, name="ledger")
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
+# Long-running processes name their own actors (each request its caller, each job itself).
+_SERVERS = ("serve", "worker")
+
+
+@app.callback()
+def _as_cli_actor(ctx: typer.Context) -> None:
+    # What a command writes is audited as `cli:<command>` (role cli), with a tracking id of its own.
+    from wholesale.kit import ids
+    from wholesale.kit.context import set_actor, set_tracking_id
+
+    if ctx.invoked_subcommand and ctx.invoked_subcommand not in _SERVERS:
+        set_actor(f"cli:{ctx.invoked_subcommand}", role="cli")
+        set_tracking_id(ids.new_tracking_id())
+
+
 def _fail(message: str) -> NoReturn:
     err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(1)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from wholesale.events import service as events
 from wholesale.identity import repository
 from wholesale.identity.models import ApiToken, Org, User
 from wholesale.identity.roles import DEFAULT_SCOPES, ROLE_ORG_KIND, Role, Scope
@@ -62,17 +63,17 @@ def create_token(
     if unknown:
         raise BadRequest(f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
     token = ids.new_token()
-    session.add(
-        ApiToken(
-            id=ids.new_id("TOKEN"),
-            token_hash=ids.hash_token(token),
-            org_id=org_id,
-            role=role.value,
-            scopes=sorted(scopes) if scopes else sorted(DEFAULT_SCOPES[role]),
-            label=label,
-            created=clock.now(),
-        )
+    row = ApiToken(
+        id=ids.new_id("TOKEN"),
+        token_hash=ids.hash_token(token),
+        org_id=org_id,
+        role=role.value,
+        scopes=sorted(scopes) if scopes else sorted(DEFAULT_SCOPES[role]),
+        label=label,
+        created=clock.now(),
     )
+    session.add(row)
+    _audit_token(session, row, org, "token.created", {"orgId": org_id, "role": row.role, "scopes": row.scopes})
     return token
 
 
@@ -82,7 +83,24 @@ def revoke_token(session: Session, token: str) -> ApiToken:
     if row is None:
         raise NotFound("No live token matches.")
     row.revoked_at = clock.now()
+    org = repository.get_org(session, row.org_id)
+    _audit_token(session, row, org, "token.revoked", {"orgId": row.org_id, "role": row.role})
     return row
+
+
+def _audit_token(session: Session, row: ApiToken, org: Org | None, action: str, data: dict[str, object]) -> None:
+    """Audit a token's issue or revocation (never the token itself) under the partner its org belongs to."""
+    partner = None
+    if org is not None:
+        partner = org.id if org.kind == "partner" else org.managed_by_org_id
+    events.record(
+        session,
+        subject_type="token",
+        subject_id=row.id,
+        action=action,
+        partner_org_id=partner,
+        data={**data, "label": row.label},
+    )
 
 
 class TokenCache:

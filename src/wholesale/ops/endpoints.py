@@ -58,7 +58,7 @@ async def metrics() -> Response:
 @router.post("/v1/ops/jobProbes", status_code=202, tags=["ops"], response_model=JobProbeRead)
 def create_job_probe(body: JobProbeCreate, session: SessionDep, _p: Principal = Operator) -> JobProbeRead:
     """Enqueue a probe job that sleeps durably and then finishes exactly once."""
-    return _probe_read(probes.create_probe(session, sleep_seconds=body.sleepSeconds), [])
+    return _probe_read(service.create_probe(session, sleep_seconds=body.sleepSeconds), [])
 
 
 @router.get("/v1/ops/jobProbes/{probe_id}", tags=["ops"], response_model=JobProbeRead)

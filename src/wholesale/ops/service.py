@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from wholesale.compliance import lists
 from wholesale.db.session import get_database
+from wholesale.events import service as events
+from wholesale.jobs import probe as probes
 from wholesale.jobs import runtime
 from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
@@ -45,7 +47,17 @@ def move_clock(session: Session, *, advance_seconds: float | None, now: datetime
         raise BadRequest("Give exactly one of advanceSeconds or now.")
     row.value = new_offset
     session.merge(row)
-    return real + timedelta(seconds=new_offset)
+    moved = real + timedelta(seconds=new_offset)
+    events.record(
+        session,
+        subject_type="sandbox",
+        subject_id="clock",
+        action="sandbox.clock_moved",
+        data={"now": clock.isoformat(moved)},
+        before={"offsetSeconds": current_offset},
+        after={"offsetSeconds": new_offset},
+    )
+    return moved
 
 
 def tick(session: Session) -> list[str]:
@@ -58,7 +70,23 @@ def tick(session: Session) -> list[str]:
         key = f"tick:{name}:{ids.new_tracking_id()}"
         enqueue(session, workflow, started, None, key=key)
         workflow_ids.append(key)
+    events.record(
+        session, subject_type="sandbox", subject_id="tick", action="sandbox.tick", data={"jobs": sorted(SCHEDULES)}
+    )
     return workflow_ids
+
+
+def create_probe(session: Session, *, sleep_seconds: float) -> probes.JobProbe:
+    """Enqueue a job probe (POST /v1/ops/jobProbes), audited."""
+    probe = probes.create_probe(session, sleep_seconds=sleep_seconds)
+    events.record(
+        session,
+        subject_type="job_probe",
+        subject_id=probe.id,
+        action="ops.job_probe_created",
+        data={"sleepSeconds": sleep_seconds},
+    )
+    return probe
 
 
 def wait_for(workflow_ids: list[str], timeout: float) -> dict[str, str]:

@@ -297,6 +297,7 @@ def resend_consent(session: Session, tenant: Tenant, subscriber_id: str) -> None
     subscriber.status = states.apply(subscriber.status, SubscriberEvent.CONSENT_RESENT)
     subscriber.consent_sent_at = clock.now()
     send_consent(session, subscriber.id, subscriber.consent_sent_at)
+    audit(session, subscriber, "subscriber.consent_resent", {"customerId": subscriber.customer_id})
 
 
 def accept_consent(session: Session, token: str) -> Subscriber:
