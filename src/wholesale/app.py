@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.add_middleware(RequestMiddleware, limiter=limiter, log_requests=settings.log_requests)
 
+    from wholesale.activity.audit_endpoints import router as audit_router
     from wholesale.activity.endpoints import router as activity_router
     from wholesale.billing.endpoints import router as billing_router
     from wholesale.compliance.endpoints import partner_router as compliance_partner_router
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(organizations_router)
     app.include_router(billing_router)
     app.include_router(activity_router)
+    app.include_router(audit_router)
     from wholesale.portal.routes import STATIC_DIR
     from wholesale.portal.routes import router as portal_router
 
