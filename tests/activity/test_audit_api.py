@@ -102,13 +102,16 @@ def test_reviewers_customer_admins_and_strangers_are_refused(client, partner, pl
     assert_error_body(client.get(URL, params={"from": "soon"}, headers=_bearer(platform_token("reviewer"))), 403)
     with db.transaction() as s:
         scoped = identity.create_token(
-            s, org_id=partner.org_id, role=identity.Role.PARTNER_ADMIN, scopes=["spark-admin:wholesale_billing_reports_read"]
+            s,
+            org_id=partner.org_id,
+            role=identity.Role.PARTNER_ADMIN,
+            scopes=["spark-admin:wholesale_billing_reports_read"],
         )
     assert_error_body(client.get(URL, headers=_bearer(scoped)), 403)
 
 
 def test_an_operator_reads_every_partners_rows_and_the_platforms(client, tree, platform_token):
-    a, sub, b, customers = tree
+    _a, sub, _b, customers = tree
     operator = _bearer(platform_token("operator"))
     items = _read(client, operator, action="customer.created")
     assert set(customers.values()) <= {i["targetId"] for i in items}
