@@ -30,7 +30,7 @@ from wholesale.kit.pagination import parse_page
 from wholesale.partners.models import Partner
 from wholesale.partners.tenancy import Tenant
 from wholesale.partners.tenancy import resolve as resolve_tenant
-from wholesale.subscribers.models import BulkImport
+from wholesale.subscribers.models import BulkImport, Subscriber
 
 MAX_ROWS = 1000
 DEFAULT_ROWS = 100
@@ -289,6 +289,26 @@ def recent_events(session: Session, tenant: Tenant, before: int | None, limit: i
         query = query.where(Event.id < before)
     rows = session.scalars(query.order_by(Event.id.desc()).limit(limit + 1)).all()
     return rows[:limit], len(rows) > limit
+
+
+def customer_names(session: Session, tenant: Tenant, customer_ids: list[str]) -> dict[str, str]:
+    """The names of the tenant's customers among these ids, removed ones included (the Activity page links them)."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Customer.id, Customer.name, Customer.external_id).where(
+            Customer.id.in_(customer_ids), Customer.partner_org_id == tenant.partner
+        )
+    )
+    return {row.id: row.name or row.external_id for row in rows}
+
+
+def subscriber_emails(session: Session, subscriber_ids: list[str]) -> dict[str, str]:
+    """The emails of those subscribers still there (a history names its users by them)."""
+    if not subscriber_ids:
+        return {}
+    rows = session.execute(sa.select(Subscriber.id, Subscriber.email).where(Subscriber.id.in_(subscriber_ids)))
+    return {row.id: row.email for row in rows}
 
 
 # ---------------------------------------------------------------------------------------------- what is shown

@@ -1,11 +1,12 @@
 """The partner and reviewer portal: server-rendered pages (Jinja2 + htmx) over the same services as the API."""
 
+import contextlib
 import functools
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -13,11 +14,13 @@ from urllib.parse import urlencode
 import pycountry
 from fastapi import APIRouter, Depends, Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from wholesale.activity import audit, wording
 from wholesale.billing import service as billing
 from wholesale.billing.schemas import ReportCreate
 from wholesale.compliance import service as compliance
@@ -27,6 +30,7 @@ from wholesale.customers.schemas import CustomerCreate, TemplateIn
 from wholesale.customers.states import CustomerStatus
 from wholesale.db.session import get_database
 from wholesale.dialin import service as dialin
+from wholesale.events.models import AuditEvent, Event
 from wholesale.identity import service as identity
 from wholesale.identity.auth import token_cache
 from wholesale.identity.roles import Role, Scope
@@ -46,6 +50,20 @@ log = logging.getLogger("wholesale.portal")
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def when(value: datetime | str | None) -> Markup:
+    """An instant as people read it: `30 Nov 2026, 22:36:05 UTC` (static/localtime.js turns it into the browser's own
+    time zone), with the exact instant in `datetime`."""
+    if value is None:
+        return Markup("")
+    instant = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    instant = (instant if instant.tzinfo else instant.replace(tzinfo=UTC)).astimezone(UTC)
+    text = f"{instant.day} {instant:%b %Y, %H:%M:%S} UTC"
+    return Markup('<time datetime="{}" data-local>{}</time>').format(clock.isoformat(instant), text)
+
+
+templates.env.filters["when"] = when
 router = APIRouter(prefix="/portal", route_class=UnitOfWorkRoute, include_in_schema=False)
 
 SESSION_COOKIE = "wholesale_portal"
@@ -87,7 +105,19 @@ FIELD_MAP = {
     "billingEndDate": "end",
     "type": "type",
     "category": "category",
+    "from": "from",
+    "to": "to",
+    "actorId": "actor",
+    "targetId": "target",
+    "targetType": "target_type",
+    "action": "action",
+    "before": "_form",
 }
+HISTORY_ON_DETAIL = 10  # the newest rows of a customer's history on its page; the rest on its history page
+HISTORY_PAGE = 50
+AUDIT_PAGE = 50
+# Rows a partner should not miss in a customer's history: the compliance review's turns and the removal it causes.
+NOTICES = frozenset({"compliance.reject", "compliance.deadline_warning", "compliance.deprovision", "customer.failed"})
 
 
 async def _form(request: Request) -> FormData:
@@ -262,14 +292,16 @@ def signin_form(request: Request) -> Response:
 
 @router.post("/signin")
 @page
-def signin(request: Request, form: Form) -> Response:
+def signin(request: Request, form: Form, session: SessionDep) -> Response:
     """Check the pasted token like the API would, then keep it in an HttpOnly cookie."""
     _check_csrf(request, form)
     token = str(form.get("token") or "").strip()
     try:
-        identity.authenticate(lambda: get_database().session(write=False), f"Bearer {token}", token_cache())
+        principal = identity.authenticate(lambda: get_database().session(write=False), f"Bearer {token}", token_cache())
     except Unauthorized as exc:
         return render(request, "signin.html", 401, error=exc.message)
+    set_actor(f"portal:{principal.token_id}", role=principal.role, org_id=principal.org_id)
+    audit.record_portal_session(session, principal, "portal.signed_in")
     response = RedirectResponse("/portal", status_code=303)
     _cookie(response, request, SESSION_COOKIE, token)
     # A new CSRF token per session: one planted before sign-in (login CSRF) is worthless afterwards.
@@ -280,9 +312,12 @@ def signin(request: Request, form: Form) -> Response:
 
 @router.post("/signout")
 @page
-def signout(request: Request, form: Form) -> Response:
+def signout(request: Request, form: Form, session: SessionDep) -> Response:
     """Forget the session."""
     _check_csrf(request, form)
+    # Without a session (or with a revoked token) there is nothing to record; the cookies go all the same.
+    with contextlib.suppress(Unauthorized):
+        audit.record_portal_session(session, signed_in(request, None), "portal.signed_out")
     response = RedirectResponse("/portal/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/portal")
     response.delete_cookie(ACTING_COOKIE, path="/portal")
@@ -451,9 +486,12 @@ def customer_detail(request: Request, session: SessionDep, customer_id: str) -> 
         else []
     )
     status = compliance.customer_status(session, tenant, customer_id)
+    _, rows, more = audit.customer_history(session, tenant, customer_id, None, HISTORY_ON_DETAIL)
     return render(
         request,
         "customer_detail.html",
+        history=_history(session, audit.partner_reader(session, tenant, tree=False), rows),
+        history_more=more,
         c=body,
         name=model.name,
         email=model.primary_email,
@@ -461,6 +499,148 @@ def customer_detail(request: Request, session: SessionDep, customer_id: str) -> 
         sites=sites,
         compliance_status=status,
         created=request.query_params.get("created") == "1",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- history, activity
+
+
+def _history(session: Session, who: audit.Reader, rows: Sequence[AuditEvent]) -> list[dict[str, Any]]:
+    """Audit rows as a history shows them: when, who, what in words, and the user a subscriber row is about."""
+    emails = audit.subscriber_emails(session, [r.subject_id for r in rows if r.subject_type == "subscriber"])
+    out = []
+    for row in rows:
+        data, before, after = audit.shown(row, who)
+        out.append(
+            {
+                "id": row.id,
+                "at": row.occurred_at,
+                "action": row.action,
+                "what": wording.describe(row.action, data),
+                "who": wording.actor(row.actor, row.actor_role),
+                "user": emails.get(row.subject_id) if row.subject_type == "subscriber" else None,
+                "notice": row.action in NOTICES,
+                "row": row,
+                "data": data,
+                "before": before,
+                "after": after,
+            }
+        )
+    return out
+
+
+@router.get("/customers/{customer_id}/history")
+@page
+def customer_history(request: Request, session: SessionDep, customer_id: str, before: str = "") -> Response:
+    """A customer's whole history, newest first, also once it is removed (a compliance deprovisioning included)."""
+    tenant = partner_admin(request, session)
+    customer, rows, more = audit.customer_history(
+        session, tenant, customer_id, audit.parse_before(before), HISTORY_PAGE
+    )
+    return render(
+        request,
+        "customer_history.html",
+        customer=customer,
+        history=_history(session, audit.partner_reader(session, tenant, tree=False), rows),
+        removed=customer.deleted_at is not None,
+        next_url=f"/portal/customers/{customer_id}/history?{urlencode({'before': rows[-1].id})}" if more else None,
+        first_url=f"/portal/customers/{customer_id}/history" if before else None,
+    )
+
+
+def _feed_customer(event: Event) -> str | None:
+    """The customer a feed event is about, when it is about one."""
+    if event.resource == "customers":
+        return event.subject_id
+    customer = (event.data or {}).get("customerId")
+    return str(customer) if customer else None
+
+
+@router.get("/activity")
+@page
+def activity(request: Request, session: SessionDep, before: str = "") -> Response:
+    """The partner's event feed (what its webhooks receive), newest first, linking each change to its customer."""
+    tenant = partner_admin(request, session)
+    events, more = audit.recent_events(session, tenant, audit.parse_before(before), PAGE_SIZE)
+    names = audit.customer_names(session, tenant, sorted({c for e in events if (c := _feed_customer(e))}))
+    items = [
+        {
+            "at": e.created,
+            "resource": e.resource,
+            "event": e.event,
+            "type": e.type,
+            "what": wording.describe(e.type, e.data),
+            "who": wording.actor(
+                e.actor_id,
+                "reviewer" if e.resource == "compliance" and e.actor_id.startswith(("token:", "portal:")) else None,
+            ),
+            "customer": _feed_customer(e),
+            "notice": e.type in NOTICES,
+        }
+        for e in events
+    ]
+    return render(
+        request,
+        "activity.html",
+        items=items,
+        names=names,
+        next_url=f"/portal/activity?{urlencode({'before': events[-1].id})}" if more else None,
+        first_url="/portal/activity" if before else None,
+    )
+
+
+def _utc(value: str) -> str | None:
+    """A datetime-local field's value (no zone) read as UTC; a value with its zone stays as it is."""
+    value = value.strip()
+    if not value:
+        return None
+    zoned = value.endswith("Z") or (value[-6:-5] in ("+", "-") and value[-3:-2] == ":")
+    return value if zoned else value + "Z"
+
+
+AUDIT_FIELDS = ("from", "to", "actor", "target", "target_type", "action")
+
+
+@router.get("/audit")
+@page
+def audit_log(request: Request, session: SessionDep) -> Response:
+    """Operators: every audit row, newest first, narrowed by time range (UTC), actor, target and action."""
+    principal = signed_in(request, Scope.PLATFORM_ADMIN, Role.OPERATOR)
+    who = audit.reader(session, principal, None)
+    values = {k: request.query_params.get(k, "").strip() for k in AUDIT_FIELDS}
+    try:
+        filters = audit.parse_filters(
+            start=_utc(values["from"]),
+            end=_utc(values["to"]),
+            actor_id=values["actor"],
+            target_id=values["target"],
+            target_type=values["target_type"],
+            action=values["action"],
+        )
+        before = audit.parse_before(request.query_params.get("before"))
+    except DomainError as exc:
+        return render(
+            request,
+            "audit_log.html",
+            exc.status_code,
+            rows=[],
+            values=values,
+            errors=field_errors(exc),
+            target_types=audit.TARGET_TYPES,
+            next_url=None,
+            first_url=None,
+        )
+    rows, more = audit.read_page(session, who, filters, before, AUDIT_PAGE)
+    query = {k: v for k, v in values.items() if v}
+    return render(
+        request,
+        "audit_log.html",
+        rows=_history(session, who, rows),
+        values=values,
+        errors={},
+        target_types=audit.TARGET_TYPES,
+        next_url=f"/portal/audit?{urlencode(query | {'before': rows[-1].id})}" if more else None,
+        first_url=f"/portal/audit?{urlencode(query)}" if before else None,
     )
 
 
