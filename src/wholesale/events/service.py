@@ -11,12 +11,10 @@ from wholesale.events.models import AuditEvent, Event
 from wholesale.kit import clock, ids
 from wholesale.kit.context import current_actor, current_actor_org, current_actor_role, current_tracking_id
 
-
-def txid(session: Session) -> Any:
-    """What the `txid` column gets: the writing transaction's id on PostgreSQL (see `Event`), 0 on SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
-        return sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger)
-    return 0
+_AUDIT_INSERT = sa.insert(AuditEvent.__table__)
+_EVENT_INSERT = sa.insert(Event.__table__)
+# On PostgreSQL `txid` is the writing transaction's id (see `Event`); on SQLite it is 0.
+_EVENT_INSERT_PG = _EVENT_INSERT.values(txid=sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger))
 
 
 def changed(
@@ -78,8 +76,9 @@ def record_many(
     now, tracking_id = clock.now(), current_tracking_id()
     actor = actor or current_actor()
     role, org = (current_actor_role(), current_actor_org()) if actor == current_actor() else (None, None)
+    # Core inserts on the tables (not the ORM classes): the ORM's bulk path costs more than the rows themselves.
     session.execute(
-        sa.insert(AuditEvent),
+        _AUDIT_INSERT,
         [
             {
                 "occurred_at": now,
@@ -101,10 +100,12 @@ def record_many(
     published = PUBLISHED.get(action)
     if published is None or partner_org_id is None:
         return
+    on_postgres = session.get_bind().dialect.name == "postgresql"
     session.execute(
-        sa.insert(Event).values(txid=txid(session)),
+        _EVENT_INSERT_PG if on_postgres else _EVENT_INSERT,
         [
             {
+                **({} if on_postgres else {"txid": 0}),
                 "partner_org_id": partner_org_id,
                 "event_id": ids.new_id("EVENT"),
                 "resource": published.resource,
