@@ -63,7 +63,7 @@ PUBLISHED: dict[str, Published] = {
     "compliance.deprovision": Published("compliance", "updated", shape=_compliance("deprovisioned")),
     # subscribers
     "subscriber.created": Published("subscribers", "created", ("customerId", "package", "status")),
-    "subscriber.updated": Published("subscribers", "updated", ("customerId", "package", "status")),
+    "subscriber.updated": Published("subscribers", "updated", ("customerId", "package", "previousPackage", "status")),
     "subscriber.consent_accepted": Published("subscribers", "updated", fixed={"status": "active"}),
     "subscriber.deleted": Published("subscribers", "deleted", ("customerId", "package", "reason")),
     # bulk imports and billing reports

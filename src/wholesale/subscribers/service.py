@@ -264,7 +264,17 @@ def update_subscriber(session: Session, tenant: Tenant, subscriber_id: str, body
             session.flush()
     except IntegrityError as exc:
         raise rules.integrity_error(exc) from None
-    audit(session, subscriber, "subscriber.updated", {"package": [before, package]})
+    audit(
+        session,
+        subscriber,
+        "subscriber.updated",
+        {
+            "customerId": subscriber.customer_id,
+            "package": package,
+            "previousPackage": before,
+            "status": subscriber.status,
+        },
+    )
     return to_read(subscriber, customer.external_id)
 
 
