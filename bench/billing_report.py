@@ -4,9 +4,10 @@ Goal (issue 11): the report in <= 10 s and <= 3 x the SELECT.
 
     .venv/bin/python bench/billing_report.py [--customers 1000] [--subscribers 100000] [--days 30] [--runs 3]
 
-The ledger is written through `ledger.append` on a frozen clock, a day at a time: day 1 every customer gets two
-packages, then subscribers arrive evenly over the days on alternating packages, and one in ten leaves again a
-few days later (so the report replays takes and releases).
+The ledger is written through `ledger.append` on a frozen clock, a day at a time: day 1 every customer's
+`customer.details` (what its report lines show) and two packages, then subscribers arrive evenly over the days on
+alternating packages (each row with the subscriber's email, as the service writes it), and one in ten leaves again
+a few days later (so the report replays takes and releases).
 """
 
 import argparse
@@ -58,6 +59,15 @@ def build(customers: int, subscribers: int, days: int, start: date) -> str:
         )
     fixed = clock.FixedClock()
     clock.set_clock(fixed)
+
+    def shown(c: int) -> dict[str, object]:  # what the customer's reports show, as `customers.usage` records it
+        return {
+            "name": f"Bench Customer {c}",
+            "externalId": f"ext-{c:05d}",
+            "orgId": f"bench-org-{c:05d}",
+            "internal": False,
+        }
+
     units = {(c, p): 0 for c in range(customers) for p in PACKAGES}
     leaving: dict[int, list[tuple[int, int, str]]] = {}
     per_day = -(-subscribers // days)
@@ -67,6 +77,10 @@ def build(customers: int, subscribers: int, days: int, start: date) -> str:
         changes: list[Change] = []
         if day == 0:
             changes += [
+                Change(partner, f"bench-customer-{c:05d}", "", Kind.CUSTOMER_DETAILS, 0, 0, details=shown(c))
+                for c in range(customers)
+            ]
+            changes += [
                 Change(partner, f"bench-customer-{c:05d}", p, Kind.PACKAGE_ADDED, 0, 0)
                 for c in range(customers)
                 for p in PACKAGES
@@ -75,7 +89,12 @@ def build(customers: int, subscribers: int, days: int, start: date) -> str:
             c, p = made % customers, PACKAGES[made % 2]
             units[c, p] += 1
             sid = f"bench-sub-{made:06d}"
-            changes.append(Change(partner, f"bench-customer-{c:05d}", p, Kind.SUBSCRIBER_ASSIGNED, 1, units[c, p], sid))
+            email = {"email": f"{sid}@example.com"}
+            changes.append(
+                Change(
+                    partner, f"bench-customer-{c:05d}", p, Kind.SUBSCRIBER_ASSIGNED, 1, units[c, p], sid, details=email
+                )
+            )
             if made % 10 == 0 and day + 3 < days:
                 leaving.setdefault(day + 3, []).append((c, made, p))
             made += 1
