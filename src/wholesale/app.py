@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     from wholesale.partners.endpoints import organizations_router
     from wholesale.partners.endpoints import router as partners_router
     from wholesale.subscribers.endpoints import router as subscribers_router
+    from wholesale.webhooks.endpoints import router as webhooks_router
 
     app.include_router(ops_router)
     app.include_router(partners_router)
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(billing_router)
     app.include_router(activity_router)
     app.include_router(audit_router)
+    app.include_router(webhooks_router)
     from wholesale.portal.routes import STATIC_DIR
     from wholesale.portal.routes import router as portal_router
 

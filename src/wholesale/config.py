@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # Days the partner event feed (GET /v1/wholesale/events) keeps an event.
     event_retention_days: int = 30
+    # Webhooks (docs/WEBHOOKS.md): targets besides public https ones (host names, .suffix patterns, CIDRs), how
+    # often each worker looks for webhooks with events to deliver, and the time limit of one delivery.
+    webhook_allowed_hosts: str = ""
+    webhook_poll_seconds: float = 1.0
+    webhook_timeout_seconds: float = 10.0
 
     @property
     def link_base_url(self) -> str:

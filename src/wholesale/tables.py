@@ -16,3 +16,4 @@ from wholesale.ledger.models import LedgerHead, UsageEntry  # noqa: F401
 from wholesale.ops.models import SandboxState  # noqa: F401
 from wholesale.partners.models import Partner  # noqa: F401
 from wholesale.subscribers.models import BulkImport, CustomerAdminTier, Subscriber  # noqa: F401
+from wholesale.webhooks.models import Webhook, WebhookDelivery  # noqa: F401

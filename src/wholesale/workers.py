@@ -16,6 +16,7 @@ from wholesale.events import workflows as events_workflows
 from wholesale.jobs import housekeeping, probe, runtime
 from wholesale.provisioning import workflows as provisioning_workflows
 from wholesale.subscribers import workflows as subscriber_workflows
+from wholesale.webhooks import workflows as webhook_workflows
 
 WORKFLOW_MODULES = (
     billing_workflows,
@@ -26,6 +27,7 @@ WORKFLOW_MODULES = (
     probe,
     provisioning_workflows,
     subscriber_workflows,
+    webhook_workflows,
 )
 
 # Every periodic job, in one place; `POST /v1/sandbox/tick` runs them all at once.
@@ -33,6 +35,11 @@ WORKFLOW_MODULES = (
 SCHEDULES: dict[str, tuple[str, Callable[[datetime, Any], Any], str]] = {
     "purge-idempotency-keys": ("ops.purge_idempotency_keys", housekeeping.purge_idempotency_keys, "0 17 3 * * *"),
     "purge-events": ("events.purge", events_workflows.purge, "0 47 3 * * *"),
+    "purge-webhook-deliveries": (
+        "webhooks.purge_deliveries",
+        webhook_workflows.purge_deliveries,
+        "0 53 3 * * *",
+    ),
     # Hourly, so a 30-day deadline (R14) bites within the hour it falls due.
     "compliance-deadlines": ("compliance.check_deadlines", compliance_workflows.check_deadlines, "0 5 * * * *"),
 }

@@ -18,6 +18,10 @@ JOBS: dict[str, str] = {
     "dialin.rederive": "default",
     "billing.generate_report": "default",
     "events.purge": "default",
+    # Webhooks: partitioned by webhook, so one webhook's deliveries go in order, one at a time.
+    "webhooks.deliver": "webhooks",
+    "webhooks.redeliver": "webhooks",
+    "webhooks.purge_deliveries": "default",
     "ops.probe": "default",
     "ops.purge_idempotency_keys": "default",
 }

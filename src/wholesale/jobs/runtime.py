@@ -14,12 +14,13 @@ from wholesale.db.session import normalise_url
 log = logging.getLogger("wholesale.jobs")
 
 # Queue name -> per-process concurrency share of settings.worker_concurrency (None = the setting itself).
-QUEUES: dict[str, int | None] = {"provisioning": None, "compliance": 4, "default": 4}
+QUEUES: dict[str, int | None] = {"provisioning": None, "compliance": 4, "default": 4, "webhooks": 4}
 # Seconds between polls of the queues nobody waits on interactively: each poll costs CPU in this process
 # (about a quarter of it under load, measured with py-spy), and screening is asynchronous by design (R11).
-SLOW_POLL: dict[str, float] = {"compliance": 0.5, "default": 0.5}
-# Queues that run at most one workflow per partition key at a time (a customer's changes apply in order).
-PARTITIONED_QUEUES = frozenset({"provisioning"})
+SLOW_POLL: dict[str, float] = {"compliance": 0.5, "default": 0.5, "webhooks": 0.5}
+# Queues that run at most one workflow per partition key at a time (a customer's changes apply in order, a
+# webhook's deliveries go in order).
+PARTITIONED_QUEUES = frozenset({"provisioning", "webhooks"})
 DBOS_SCHEMA = "dbos"
 # A DBOS schedule: {"schedule_name", "workflow_fn", "schedule" (cron, seconds first), "queue_name"}.
 Schedule = ScheduleInput
