@@ -111,5 +111,7 @@ def test_an_operator_reads_the_whole_review(client, deprovisioned):
     attempts = [r for r in rows if r["action"] == "compliance.contact_attempt"]
     assert [a["after"]["unreachableAttempts"] for a in attempts] == [3, 2, 1]  # newest first
     assert "spoke to nobody" in attempts[0]["data"]["note"]
-    screened = _items(client, operator, targetId=customer_id, action="compliance.screened")
+    screened = [
+        r for r in _items(client, operator, targetType="screening") if r["data"].get("customerId") == customer_id
+    ]
     assert screened and screened[0]["data"]["hits"] >= 1 and "score" in screened[0]["data"]

@@ -247,7 +247,8 @@ def test_operator_and_reviewer_writes_each_leave_an_audit_row(walk, client, db, 
         path=f"/v1/meetings/sites/{sites[0]['id']}/defaultCallInNumber",
         json={"number": usable[0]},  # pinned is new, so the site changes whatever its number was
         role="operator",
-        **staff,
+        org=platform,
+        partner=partner.org_id,  # the site's customer's partner reads it in its audit log
     )
 
     # a review: a contact attempt, then the decision

@@ -66,6 +66,7 @@ def test_the_customer_page_tells_its_history_in_words_newest_first(web, client, 
         "Customer created with webex meetings (US)",
         "Organisation created",
         "Provisioning finished: provisioned",
+        "Meetings site created",
     ):
         assert words in history, words
     assert f'User added with webex meetings</span> <span class="muted">({sub.json()["email"]})' in history

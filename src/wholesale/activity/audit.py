@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wholesale.compliance.models import ComplianceCase
+from wholesale.compliance.models import ComplianceCase, Screening
 from wholesale.customers.models import Customer
 from wholesale.events import service as events
 from wholesale.events.catalog import PUBLISHED
@@ -44,6 +44,7 @@ TARGET_TYPES = (
     "meetings_site",
     "partner",
     "sandbox",
+    "screening",
     "screening_lists",
     "subscriber",
     "subscriber_import",
@@ -257,7 +258,8 @@ def customer_history(
     session: Session, tenant: Tenant, customer_id: str, before: int | None, limit: int
 ) -> tuple[Customer, Sequence[AuditEvent], bool]:
     """A customer's audit rows, newest first: its own, its subscribers' (also those since removed), its compliance
-    cases' and its bulk imports'. A removed customer keeps its history; another partner's is a 404."""
+    cases' and screenings', its bulk imports' and its meetings site's. A removed customer keeps its history; another partner's is a
+    404."""
     customer = session.get(Customer, customer_id)
     if customer is None or not tenant.owns(customer.partner_org_id, None):
         raise NotFound(f"Customer {customer_id} not found.")
@@ -267,13 +269,21 @@ def customer_history(
         AuditEvent.action == "subscriber.created",
         AuditEvent.data["customerId"].as_string() == customer_id,
     )
+    sites = sa.select(AuditEvent.subject_id).where(
+        AuditEvent.partner_org_id == partner,
+        AuditEvent.action == "site.created",
+        AuditEvent.data["customerId"].as_string() == customer_id,
+    )
     cases = sa.select(ComplianceCase.id).where(ComplianceCase.customer_id == customer_id)
+    screenings = sa.select(Screening.id).where(Screening.customer_id == customer_id)
     imports = sa.select(BulkImport.id).where(BulkImport.customer_id == customer_id)
     subject = sa.or_(
         sa.and_(AuditEvent.subject_type == "customer", AuditEvent.subject_id == customer_id),
         sa.and_(AuditEvent.subject_type == "subscriber", AuditEvent.subject_id.in_(subscribers)),
         sa.and_(AuditEvent.subject_type == "compliance_case", AuditEvent.subject_id.in_(cases)),
+        sa.and_(AuditEvent.subject_type == "screening", AuditEvent.subject_id.in_(screenings)),
         sa.and_(AuditEvent.subject_type == "subscriber_import", AuditEvent.subject_id.in_(imports)),
+        sa.and_(AuditEvent.subject_type == "meetings_site", AuditEvent.subject_id.in_(sites)),
     )
     query = sa.select(AuditEvent).where(AuditEvent.partner_org_id == partner, subject)
     if before is not None:
@@ -318,7 +328,9 @@ def confidential(row: AuditEvent) -> bool:
     """True for the rows of a compliance review (or a removal it caused): reviewers' evidence is in their data."""
     reason = str((row.data or {}).get("reason") or "")
     return (
-        row.action.startswith("compliance.") or row.subject_type == "compliance_case" or reason.startswith("compliance")
+        row.action.startswith("compliance.")
+        or row.subject_type in ("compliance_case", "screening")
+        or reason.startswith("compliance")
     )
 
 

@@ -139,8 +139,12 @@ WORDS: dict[str, Callable[[Data], str]] = {
     "webhook.disabled": lambda d: "Webhook disabled after 24 hours of failed deliveries",
     # the platform
     "site.created": lambda d: "Meetings site created" + (f", call-in number {d['number']}" if d.get("number") else ""),
-    "site.rederived": lambda d: "Meetings site's call-in number re-derived",
-    "site.pinned": lambda d: "Meetings site's call-in number pinned by the operator",
+    "site.rederived": lambda d: (
+        "Meetings site's default call-in number now " + str((d.get("to") or {}).get("number") or "none")
+    ),
+    "site.pinned": lambda d: (
+        "Meetings site's default call-in number pinned to " + str((d.get("to") or {}).get("number") or "a number")
+    ),
     "telephony.replaced": lambda d: f"Telephony domain replaced ({d.get('numbers', '?')} numbers)",
     "locations.replaced": lambda d: "Country-to-location overrides replaced",
     "lists.loaded": lambda d: "Restricted-party lists loaded",

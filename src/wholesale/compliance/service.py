@@ -79,12 +79,12 @@ def screen_customer(session: Session, customer_id: str, trigger: str, result: Sc
     session.add(screening)
     events.record(
         session,
-        subject_type="customer",
-        subject_id=customer_id,
+        subject_type="screening",
+        subject_id=screening.id,
         action="compliance.screened",
         partner_org_id=customer.partner_org_id,
         data={
-            "screeningId": screening.id,
+            "customerId": customer_id,
             "trigger": trigger,
             "decision": decision,
             "score": result.score,

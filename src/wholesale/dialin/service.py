@@ -166,9 +166,16 @@ def ensure_site(
         subject_type="meetings_site",
         subject_id=site.id,
         action="site.created",
+        partner_org_id=_partner_of(session, customer_id),
         data={"customerId": customer_id, "number": site.number, "source": site.source, "location": site.location},
     )
     return site
+
+
+def _partner_of(session: Session, customer_id: str) -> str | None:
+    """The partner a site's audit rows belong to (its customer's), so the partner reads them in its audit log."""
+    customer = session.get(Customer, customer_id)
+    return customer.partner_org_id if customer is not None else None
 
 
 def remove_site(session: Session, customer_id: str) -> None:
@@ -254,7 +261,16 @@ def _record_change(
         return None
     _count_missing(site, country, previous_warning=before["warning"])
     change = {"siteId": site.id, "orgId": site.org_id, "reason": reason, "from": before, "to": after}
-    events.record(session, subject_type="meetings_site", subject_id=site.id, action="site.rederived", data=change)
+    events.record(
+        session,
+        subject_type="meetings_site",
+        subject_id=site.id,
+        action="site.rederived",
+        partner_org_id=_partner_of(session, site.customer_id),
+        data={**change, "customerId": site.customer_id},
+        before=before,
+        after=after,
+    )
     log.info(
         "meetings site re-derived",
         extra={"fields": {"siteId": site.id, "reason": reason, "number": site.number, "source": site.source}},
@@ -553,7 +569,10 @@ def pin_number(session: Session, principal: Principal, site_id: str, number: str
             subject_type="meetings_site",
             subject_id=site.id,
             action="site.pinned",
-            data={"from": before, "to": after},
+            partner_org_id=_partner_of(session, site.customer_id),
+            data={"customerId": site.customer_id, "from": before, "to": after},
+            before=before,
+            after=after,
         )
     return site_read(site)
 
