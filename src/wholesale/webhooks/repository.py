@@ -1,7 +1,7 @@
 """Queries on webhooks and their deliveries, and the one query the delivery poller runs."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -89,6 +89,55 @@ def attempts_at(session: Session, webhook_id: str, event_id: str) -> int:
         .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.event_id == event_id)
     )
     return int(session.scalar(query) or 0)
+
+
+# The two statements of a successful delivery, built once (Core on the tables: a delivery is the hot path).
+_webhooks = cast(sa.Table, Webhook.__table__)
+_deliveries = cast(sa.Table, WebhookDelivery.__table__)
+_DELIVERED = (
+    sa.update(_webhooks)
+    .where(
+        _webhooks.c.id == sa.bindparam("w_id"),
+        _webhooks.c.position_txid == sa.bindparam("expected_txid"),
+        _webhooks.c.position_id == sa.bindparam("expected_id"),
+    )
+    .values(
+        position_txid=sa.bindparam("txid"),
+        position_id=sa.bindparam("event_row_id"),
+        failures=0,
+        failing_since=None,
+        retry_at=None,
+    )
+    .returning(_webhooks.c.status)
+)
+_ADD_DELIVERY = sa.insert(_deliveries).values(
+    attempt=sa.select(sa.func.count() + 1)
+    .select_from(_deliveries)
+    .where(
+        _deliveries.c.webhook_id == sa.bindparam("of_webhook"),
+        _deliveries.c.event_id == sa.bindparam("of_event"),
+    )
+    .scalar_subquery()
+)
+
+
+def delivered(session: Session, webhook_id: str, expected: tuple[int, int], position: tuple[int, int]) -> str | None:
+    """After a successful delivery: move the position from `expected` to the event's and clear the failure
+    state, in one statement; the webhook's status, or None when it is gone or its position is not `expected`."""
+    params = {
+        "w_id": webhook_id,
+        "expected_txid": expected[0],
+        "expected_id": expected[1],
+        "txid": position[0],
+        "event_row_id": position[1],
+    }
+    return session.execute(_DELIVERED, params).scalar_one_or_none()
+
+
+def add_delivery(session: Session, values: dict[str, Any]) -> None:
+    """Insert a delivery row (id, webhook_id, event_id, type, status, status_code, error, duration_ms, created);
+    its attempt is one more than the webhook's deliveries of that event so far."""
+    session.execute(_ADD_DELIVERY, {**values, "of_webhook": values["webhook_id"], "of_event": values["event_id"]})
 
 
 def event_by_public_id(session: Session, partner_org_id: str, event_id: str) -> Event | None:

@@ -254,23 +254,6 @@ def request_redelivery(session: Session, tenant: Tenant, webhook_id: str, delive
     return delivery
 
 
-def _delivery_row(
-    session: Session, webhook_id: str, event_id: str, event_type: str, outcome: egress.Outcome, delivery_id: str
-) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=delivery_id,
-        webhook_id=webhook_id,
-        event_id=event_id,
-        type=event_type,
-        attempt=repository.attempts_at(session, webhook_id, event_id) + 1,
-        status="delivered" if outcome.ok else "failed",
-        status_code=outcome.status_code,
-        error=(outcome.error or None) and str(outcome.error)[:500],
-        duration_ms=outcome.duration_ms,
-        created=clock.now(),
-    )
-
-
 def record_attempt(
     session: Session,
     webhook_id: str,
@@ -282,19 +265,31 @@ def record_attempt(
     delivery_id: str,
 ) -> str | None:
     """Record one delivery of the event after `handled` ((txid, id, public id, type)) and what it means, in the
-    caller's transaction, with the webhook's row locked: a success moves the position to the event, a failure
-    to `handled` (events before it that did not match) and backs off. Returns the webhook's status, "moved"
-    when another run moved its position since `expected` (this run stops), None when it was deleted."""
+    caller's transaction: a success moves the position to the event, a failure to `handled` (events before it
+    that did not match) and backs off. Returns the webhook's status, "moved" when another run moved its position
+    since `expected` (this run stops), None when it was deleted."""
+    delivery = {
+        "id": delivery_id,
+        "webhook_id": webhook_id,
+        "event_id": event[2],
+        "type": event[3],
+        "status": "delivered" if outcome.ok else "failed",
+        "status_code": outcome.status_code,
+        "error": (outcome.error or None) and str(outcome.error)[:500],
+        "duration_ms": outcome.duration_ms,
+        "created": clock.now(),
+    }
+    if outcome.ok:  # the usual case, in two statements: move the position (if still where we read it), add the row
+        status = repository.delivered(session, webhook_id, expected, (event[0], event[1]))
+        if status is not None:
+            repository.add_delivery(session, delivery)
+            return status
     webhook = repository.get_unscoped(session, webhook_id, lock=True)
     if webhook is None:
         return None
-    session.add(_delivery_row(session, webhook.id, event[2], event[3], outcome, delivery_id))
+    repository.add_delivery(session, delivery)
     if (webhook.position_txid, webhook.position_id) != expected:
         return "moved"
-    if outcome.ok:
-        webhook.position_txid, webhook.position_id = event[0], event[1]
-        webhook.failures, webhook.failing_since, webhook.retry_at = 0, None, None
-        return webhook.status
     webhook.position_txid, webhook.position_id = handled
     _failed(session, webhook, outcome)
     return webhook.status
