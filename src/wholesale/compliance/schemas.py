@@ -59,6 +59,7 @@ class TimelineEntryOut(ResponseModel):
     event: str
     detail: str
     by: str
+    days: int | None = Field(default=None, description="deadline_warning: days left before the R14 deadline.")
 
 
 class ContactAttemptOut(ResponseModel):
