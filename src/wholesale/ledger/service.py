@@ -53,12 +53,13 @@ def append(session: Session, changes: Sequence[Change]) -> None:
     """
     if not changes:
         return
-    now, actor, tracking_id = clock.now(), current_actor(), current_tracking_id()
+    actor, tracking_id = current_actor(), current_tracking_id()
     by_partner: dict[str, list[Change]] = {}
     for change in changes:
         by_partner.setdefault(change.partner_org_id, []).append(change)
     for partner_org_id, items in by_partner.items():
         seq, prev = _lock_head(session, partner_org_id)
+        now = clock.now()  # read under the head's lock, so a partner's rows are in time order as well as seq order
         rows: list[dict[str, Any]] = []
         for change in items:
             seq += 1
