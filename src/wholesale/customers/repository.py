@@ -56,15 +56,29 @@ def list_live(
     external_id: str | None = None,
     org_id: str | None = None,
     statuses: list[str] | None = None,
+    settled: frozenset[str] = frozenset(),
+    held: str | None = None,
 ) -> list[Customer]:
-    """Return max + 1 live customers of a partner, oldest first (stable: created, then id)."""
+    """Return max + 1 live customers of a partner, oldest first (stable: created, then id).
+
+    `statuses` are the statuses a client sees: `held` (pending_rpl_review) is a `settled` customer under a
+    compliance hold, and a settled status asked for by name excludes the held ones, all in SQL, so every page
+    is full and `Link: next` means another row exists."""
     query = sa.select(Customer).where(Customer.partner_org_id == partner_org_id, Customer.deleted_at.is_(None))
     if external_id is not None:
         query = query.where(Customer.external_id == external_id)
     if org_id is not None:
         query = query.where(Customer.org_id == org_id)
     if statuses:
-        query = query.where(Customer.status.in_(statuses))
+        wanted = []
+        for status in statuses:
+            if status == held:
+                wanted.append(sa.and_(Customer.status.in_(sorted(settled)), Customer.compliance_hold.is_(True)))
+            elif status in settled:
+                wanted.append(sa.and_(Customer.status == status, Customer.compliance_hold.is_(False)))
+            else:
+                wanted.append(Customer.status == status)
+        query = query.where(sa.or_(*wanted))
     query = query.order_by(Customer.created, Customer.id).offset(params.offset).limit(params.max + 1)
     return list(session.scalars(query))
 

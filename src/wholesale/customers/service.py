@@ -356,16 +356,19 @@ def list_customers(
     unknown = [s for s in statuses if s not in known]
     if unknown:
         raise field_error("status", f"unknown status {', '.join(unknown)}; use {', '.join(sorted(known))}.")
-    # pending_rpl_review is an overlay, not a stored status: filter it after loading.
-    stored = [s for s in statuses if s != CustomerStatus.PENDING_RPL_REVIEW]
-    if CustomerStatus.PENDING_RPL_REVIEW in statuses:
-        stored += list(states.SETTLED)
+    # pending_rpl_review is an overlay on a settled status (a compliance hold): the query knows, so it filters
+    # before paging (a filter after it gave short or empty pages that still said `Link: next`).
     rows = repository.list_live(
-        session, partner_org_id, params, external_id=external_id, org_id=org_id, statuses=stored or None
+        session,
+        partner_org_id,
+        params,
+        external_id=external_id,
+        org_id=org_id,
+        statuses=statuses or None,
+        settled=frozenset(states.SETTLED),
+        held=CustomerStatus.PENDING_RPL_REVIEW,
     )
     page = page_from_rows(rows, params)
     packages = repository.packages_of(session, [c.id for c in page.items])
     items = [to_read(c, packages[c.id], include_licenses=include_licenses) for c in page.items]
-    if statuses:
-        items = [i for i in items if i["status"] in statuses]
     return Page(items=items, params=params, has_more=page.has_more)
