@@ -1,7 +1,7 @@
 """Record audit rows, and the partner's events they imply, inside the caller's transaction: no change without its
 record, no record without its change."""
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,8 +11,8 @@ from wholesale.events.models import AuditEvent, Event
 from wholesale.kit import clock, ids
 from wholesale.kit.context import current_actor, current_actor_org, current_actor_role, current_tracking_id
 
-_AUDIT_INSERT = sa.insert(AuditEvent.__table__)
-_EVENT_INSERT = sa.insert(Event.__table__)
+_AUDIT_INSERT = sa.insert(cast(sa.Table, AuditEvent.__table__))
+_EVENT_INSERT = sa.insert(cast(sa.Table, Event.__table__))
 # On PostgreSQL `txid` is the writing transaction's id (see `Event`); on SQLite it is 0.
 _EVENT_INSERT_PG = _EVENT_INSERT.values(txid=sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger))
 
