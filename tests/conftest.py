@@ -206,3 +206,44 @@ def make_tenant(session) -> Callable[..., TenantCtx]:
 def tenant(make_tenant) -> TenantCtx:
     """A fresh partner in the test's session."""
     return make_tenant()
+
+
+@pytest.fixture
+def fixed_clock():
+    """The injectable clock, frozen at the real time and moved only by the test (R14's 30 days in milliseconds)."""
+    from wholesale.kit import clock
+
+    before = clock.get_clock()
+    fixed = clock.FixedClock(clock.now())
+    clock.set_clock(fixed)
+    try:
+        yield fixed
+    finally:
+        clock.set_clock(before)
+
+
+@pytest.fixture
+def listed_case(session, tenant) -> tuple[str, str]:
+    """A provisioned customer named as an OFAC SDN entry, screened by the real screener: (customer id, its open
+    case id), in the test's rolled-back session."""
+    from helpers import customer_body
+    from wholesale.compliance import lists
+    from wholesale.compliance import service as compliance
+    from wholesale.customers import service as customers
+    from wholesale.customers.schemas import CustomerCreate
+    from wholesale.provisioning import steps
+
+    body = customer_body(tenant.template_id, packages=["webex_meetings"])
+    body.pop("provisioningParameters")
+    body["customerInfo"]["name"] = "Mahan Air"
+    body["address"] = {"addressLine1": "1 Main Street", "city": "Tehran", "country": "IR"}
+    customer = customers.create_customer(session, tenant.tenant, CustomerCreate.model_validate(body))
+    steps.converge(session, customer, new=True)
+    screener = lists.get_screener(session)
+    result = screener.screen(compliance.query_for(customer))
+    assert (
+        compliance.screen_customer(session, customer.id, "created", result, screener.list_set.sha256) == "case_opened"
+    )
+    case = compliance.open_case_of(session, customer.id)
+    assert case is not None
+    return customer.id, case.id

@@ -2,56 +2,19 @@
 lists, no HTTP, no worker. The HTTP tests beside this file keep what crosses processes (the screening job, the
 delete workflow, the sandbox tick)."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
-from helpers import customer_body
-from wholesale.compliance import lists
 from wholesale.compliance import service as compliance
 from wholesale.customers import service as customers
-from wholesale.customers.schemas import CustomerCreate
 from wholesale.identity.roles import Role
 from wholesale.identity.schemas import Principal
-from wholesale.kit import clock
 from wholesale.kit.errors import Forbidden
-from wholesale.provisioning import steps
 
 REVIEWER = Principal(
     token_id="t-reviewer", org_id="platform", role=Role.REVIEWER, scopes=frozenset(), partner_org_id=None
 )
-
-
-@pytest.fixture
-def fixed_clock() -> Iterator[clock.FixedClock]:
-    """The injectable clock, frozen at the real time and moved only by the test (R14's 30 days in milliseconds)."""
-    before = clock.get_clock()
-    fixed = clock.FixedClock(clock.now())
-    clock.set_clock(fixed)
-    try:
-        yield fixed
-    finally:
-        clock.set_clock(before)
-
-
-@pytest.fixture
-def listed_case(session, tenant) -> tuple[str, str]:
-    """A provisioned customer named as an OFAC SDN entry, screened by the real screener: its open case."""
-    body = customer_body(tenant.template_id, packages=["webex_meetings"])
-    body.pop("provisioningParameters")
-    body["customerInfo"]["name"] = "Mahan Air"
-    body["address"] = {"addressLine1": "1 Main Street", "city": "Tehran", "country": "IR"}
-    customer = customers.create_customer(session, tenant.tenant, CustomerCreate.model_validate(body))
-    steps.converge(session, customer, new=True)
-    screener = lists.get_screener(session)
-    result = screener.screen(compliance.query_for(customer))
-    assert (
-        compliance.screen_customer(session, customer.id, "created", result, screener.list_set.sha256) == "case_opened"
-    )
-    case = compliance.open_case_of(session, customer.id)
-    assert case is not None
-    return customer.id, case.id
 
 
 def _attempt(session, case_id: str, outcome: str):

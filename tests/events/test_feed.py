@@ -2,7 +2,6 @@
 nor a repeat (on PostgreSQL also when a transaction that began first commits last), tenancy, and what compliance
 lets a partner see."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -11,7 +10,6 @@ import sqlalchemy as sa
 
 from helpers import assert_error_body, customer_body, wait_for
 from wholesale.activity import service as activity
-from wholesale.compliance import lists
 from wholesale.compliance import service as compliance
 from wholesale.customers import service as customers
 from wholesale.customers.schemas import CustomerCreate
@@ -19,22 +17,9 @@ from wholesale.events import feed
 from wholesale.events.models import Event
 from wholesale.identity.roles import Role
 from wholesale.identity.schemas import Principal
-from wholesale.kit import clock
-from wholesale.provisioning import steps
 
 URL = "/v1/wholesale/events"
 REVIEWER = Principal(token_id="t-rev", org_id="platform", role=Role.REVIEWER, scopes=frozenset(), partner_org_id=None)
-
-
-@pytest.fixture
-def fixed_clock() -> Iterator[clock.FixedClock]:
-    before = clock.get_clock()
-    fixed = clock.FixedClock(clock.now())
-    clock.set_clock(fixed)
-    try:
-        yield fixed
-    finally:
-        clock.set_clock(before)
 
 
 def _create(session, tenant, **overrides):
@@ -140,21 +125,11 @@ def test_a_change_rolled_back_leaves_no_event_and_a_refused_one_writes_none(db, 
         assert list(rows).count("customer.created") == 1
 
 
-def test_compliance_events_tell_the_partner_that_a_review_runs_never_what_matched(session, tenant, fixed_clock):
-    body = customer_body(tenant.template_id, packages=["webex_meetings"])
-    body.pop("provisioningParameters")
-    body["customerInfo"]["name"] = "Mahan Air"
-    body["address"] = {"addressLine1": "1 Main Street", "city": "Tehran", "country": "IR"}
-    customer = customers.create_customer(session, tenant.tenant, CustomerCreate.model_validate(body))
-    steps.converge(session, customer, new=True)
-    screener = lists.get_screener(session)
-    result = screener.screen(compliance.query_for(customer))
-    assert (
-        compliance.screen_customer(session, customer.id, "created", result, screener.list_set.sha256) == "case_opened"
-    )
-    case = compliance.open_case_of(session, customer.id)
-    assert case is not None
-    compliance.decide(session, REVIEWER, case.id, "reject", "Mahan Air, SDN entry 12345")
+def test_compliance_events_tell_the_partner_that_a_review_runs_never_what_matched(
+    session, tenant, fixed_clock, listed_case
+):
+    customer_id, case_id = listed_case
+    compliance.decide(session, REVIEWER, case_id, "reject", "Mahan Air, SDN entry 12345")
     fixed_clock.advance(timedelta(days=23, hours=1).total_seconds())  # 6 days 23 hours left
     compliance.check_deadlines(session)
     compliance.check_deadlines(session)  # the sweep runs hourly: the warning is sent once
@@ -175,13 +150,13 @@ def test_compliance_events_tell_the_partner_that_a_review_runs_never_what_matche
     text = repr(compliance_items)
     assert "SDN" not in text and "12345" not in text and "score" not in text and "hits" not in text
     assert compliance_items[-1]["data"] == {
-        "id": case.id,
-        "customerId": customer.id,
+        "id": case_id,
+        "customerId": customer_id,
         "status": "deprovisioned",
         "reason": "restricted-party review",
     }
     deleting = [i for i in items if i["type"] == "customer.delete_requested"]
-    assert deleting[-1]["data"] == {"id": customer.id, "status": "deleting", "reason": "restricted-party review"}
+    assert deleting[-1]["data"] == {"id": customer_id, "status": "deleting", "reason": "restricted-party review"}
 
 
 def test_bad_cursor_and_max_are_clear_400s(client, partner):

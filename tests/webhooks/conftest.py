@@ -121,19 +121,6 @@ def quiet_webhooks(database_url: str) -> Iterator[None]:
 
 
 @pytest.fixture
-def fixed_clock() -> Iterator[Any]:
-    from wholesale.kit import clock
-
-    before = clock.get_clock()
-    fixed = clock.FixedClock(clock.now())
-    clock.set_clock(fixed)
-    try:
-        yield fixed
-    finally:
-        clock.set_clock(before)
-
-
-@pytest.fixture
 def emit(db) -> Any:
     """Factory: `n` partner events (customer.created by default), each committed in its own transaction; returns
     the subjects' ids in order."""
