@@ -85,14 +85,17 @@ def start(
     raise RuntimeError(f"server on port {port} did not start; see {log}")
 
 
-def serve_demo(**extra: str) -> tuple[str, Path, dict[str, str], int, subprocess.Popen]:
+def serve_demo(
+    command: list[str] | None = None, **extra: str
+) -> tuple[str, Path, dict[str, str], int, subprocess.Popen]:
     """A fresh SQLite database with the demo partner, and `wholesale serve` (API and workers) on it, ready
-    (screening index built): (url, tmp dir, seeded ids and tokens, port, server process)."""
+    (screening index built): (url, tmp dir, seeded ids and tokens, port, server process). `command` replaces
+    `python -m wholesale.cli` (e.g. a script that switches something off for a baseline)."""
     url, tmp = fresh_sqlite()
     seeded = demo(url)
     port = free_port()
     server = start(
-        [PY, "-m", "wholesale.cli", "serve", "--port", str(port)],
+        [*(command or [PY, "-m", "wholesale.cli"]), "serve", "--port", str(port)],
         url,
         port,
         tmp / "serve.log",

@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import statistics
 
-from common import PY, demo, free_port, fresh_sqlite, server_figures, start, stop
+from common import PY, serve_demo, server_figures, stop
 from customers_create import body, post_all, wait_settled
 
 
@@ -27,20 +27,10 @@ async def idle_cpu(base: str, quiet: float = 0.15) -> float:
 
 async def one_round(events: bool, n: int, clients: int) -> float:
     """Server CPU (ms) per customer created and provisioned, on a fresh database."""
-    url, tmp = fresh_sqlite()
-    seeded = demo(url)
+    command = None if events else [PY, "bench/events_off.py"]
+    _url, _tmp, seeded, port, server = serve_demo(command, WHOLESALE_RATE_LIMIT_PER_MINUTE="0")
     headers = {"Authorization": f"Bearer {seeded['partner-admin token']}"}
-    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [PY, "-m", "wholesale.cli"] if events else [PY, "bench/events_off.py"]
-    server = start(
-        [*command, "serve", "--port", str(port)],
-        url,
-        port,
-        tmp / "serve.log",
-        ready_path="/readyz",
-        WHOLESALE_RATE_LIMIT_PER_MINUTE="0",
-    )
     try:
         template = seeded["customer template (provisioningId)"]
         list_url = f"{base}/v1/wholesale/customers"

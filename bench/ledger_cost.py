@@ -11,26 +11,16 @@ import statistics
 
 import httpx
 
-from common import PY, demo, free_port, fresh_sqlite, server_figures, start, stop
+from common import PY, serve_demo, server_figures, stop
 from subscribers_bulk import make_customer, row, through_api, through_bulk
 
 
 async def one_round(ledger: bool, n: int, clients: int) -> dict[str, float]:
     """Server CPU (ms) per subscriber for each path, on a fresh database."""
-    url, tmp = fresh_sqlite()
-    seeded = demo(url)
+    command = None if ledger else [PY, "bench/ledger_off.py"]
+    _url, _tmp, seeded, port, server = serve_demo(command, WHOLESALE_RATE_LIMIT_PER_MINUTE="0")
     headers = {"Authorization": f"Bearer {seeded['partner-admin token']}"}
-    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [PY, "-m", "wholesale.cli"] if ledger else [PY, "bench/ledger_off.py"]
-    server = start(
-        [*command, "serve", "--port", str(port)],
-        url,
-        port,
-        tmp / "serve.log",
-        ready_path="/readyz",
-        WHOLESALE_RATE_LIMIT_PER_MINUTE="0",
-    )
     out: dict[str, float] = {}
     try:
         async with httpx.AsyncClient(headers=headers, limits=httpx.Limits(max_connections=clients), timeout=120) as c:
