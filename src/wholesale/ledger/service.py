@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,6 +46,21 @@ class Change:
     details: Mapping[str, Any] | None = None  # stored as canonical JSON (`chain.canonical`)
 
 
+# Prebuilt Core statements on the tables: an append runs these three, and the ORM's bulk path around them cost
+# more than the statements themselves (the same change made the event rows 1.21 -> 0.99 of a create).
+_ROWS = cast(sa.Table, UsageEntry.__table__)
+_HEADS = cast(sa.Table, LedgerHead.__table__)
+_INSERT_ROWS = sa.insert(_ROWS)
+_READ_HEAD = (
+    sa.select(_HEADS.c.seq, _HEADS.c.sha256).where(_HEADS.c.partner_org_id == sa.bindparam("partner")).with_for_update()
+)
+_MOVE_HEAD = (
+    sa.update(_HEADS)
+    .where(_HEADS.c.partner_org_id == sa.bindparam("partner"))
+    .values(seq=sa.bindparam("new_seq"), sha256=sa.bindparam("new_sha256"))
+)
+
+
 def append(session: Session, changes: Sequence[Change]) -> None:
     """Append rows in the caller's transaction, chained per partner: they commit or roll back with the change.
 
@@ -81,20 +96,13 @@ def append(session: Session, changes: Sequence[Change]) -> None:
             }
             prev = row["sha256"] = digest(row)
             rows.append(row)
-        session.execute(sa.insert(UsageEntry), rows)
-        session.execute(
-            sa.update(LedgerHead).where(LedgerHead.partner_org_id == partner_org_id).values(seq=seq, sha256=prev)
-        )
+        session.execute(_INSERT_ROWS, rows)
+        session.execute(_MOVE_HEAD, {"partner": partner_org_id, "new_seq": seq, "new_sha256": prev})
 
 
 def _lock_head(session: Session, partner_org_id: str) -> tuple[int, str]:
     """The partner's last sequence number and hash, its head row locked until commit (created on first use)."""
-    query = (
-        sa.select(LedgerHead.seq, LedgerHead.sha256)
-        .where(LedgerHead.partner_org_id == partner_org_id)
-        .with_for_update()
-    )
-    head = session.execute(query).first()
+    head = session.execute(_READ_HEAD, {"partner": partner_org_id}).first()
     if head is None:
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -103,7 +111,7 @@ def _lock_head(session: Session, partner_org_id: str) -> tuple[int, str]:
             .values(partner_org_id=partner_org_id, seq=0, sha256=GENESIS)
             .on_conflict_do_nothing(index_elements=["partner_org_id"])
         )
-        head = session.execute(query).one()
+        head = session.execute(_READ_HEAD, {"partner": partner_org_id}).one()
     return head.seq, head.sha256
 
 
