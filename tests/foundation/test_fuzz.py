@@ -2,8 +2,8 @@
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+
+from helpers import fuzz_operation
 
 pytestmark = pytest.mark.slow
 
@@ -33,24 +33,6 @@ def fuzz_partner(database_url):
         token = create_token(session, org_id=partner.org_id, role=Role.PARTNER_ADMIN)
         add_template(session, partner.org_id, TemplateIn(name="Fuzz"))
     return token
-
-
-def fuzz_operation(operation, headers: dict[str, str]) -> None:
-    """25 generated cases of one operation: never a 5xx, and every error in the Webex error body."""
-    from hypothesis import given
-
-    label = operation.label
-
-    @given(case=operation.as_strategy())
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    def check(case) -> None:
-        response = case.call(headers=headers)
-        case.validate_response(response, checks=[not_a_server_error])
-        assert response.status_code < 500, (label, response.text)
-        if response.status_code >= 400:
-            assert set(response.json()) == {"message", "errors", "trackingId"}, (label, response.text)
-
-    check()
 
 
 @pytest.mark.parametrize("who", ["partner", "reviewer", "operator"])
