@@ -1,5 +1,6 @@
 """Status filters apply before paging (issue 14, finding 1): every page is full and `has_more` means another row
-exists, for `pending_rpl_review` (a settled customer under a compliance hold) as for stored statuses."""
+exists, for `pending_rpl_review` (R11: a settled customer under a compliance hold, its services active) as for
+stored statuses."""
 
 from helpers import customer_body
 from wholesale.customers import service as customers

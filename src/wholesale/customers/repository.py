@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate
+from wholesale.customers.states import SETTLED, CustomerStatus
 from wholesale.kit.pagination import PageParams
 from wholesale.partners.tenancy import Tenant
 
@@ -56,14 +57,12 @@ def list_live(
     external_id: str | None = None,
     org_id: str | None = None,
     statuses: list[str] | None = None,
-    settled: frozenset[str] = frozenset(),
-    held: str | None = None,
 ) -> list[Customer]:
     """Return max + 1 live customers of a partner, oldest first (stable: created, then id).
 
-    `statuses` are the statuses a client sees: `held` (pending_rpl_review) is a `settled` customer under a
-    compliance hold, and a settled status asked for by name excludes the held ones, all in SQL, so every page
-    is full and `Link: next` means another row exists."""
+    `statuses` are the statuses a client sees (`service.displayed_status`): pending_rpl_review is a settled
+    customer under a compliance hold, and a settled status asked for by name excludes the held ones, all in SQL,
+    so every page is full and `Link: next` means another row exists."""
     query = sa.select(Customer).where(Customer.partner_org_id == partner_org_id, Customer.deleted_at.is_(None))
     if external_id is not None:
         query = query.where(Customer.external_id == external_id)
@@ -72,9 +71,9 @@ def list_live(
     if statuses:
         wanted = []
         for status in statuses:
-            if status == held:
-                wanted.append(sa.and_(Customer.status.in_(sorted(settled)), Customer.compliance_hold.is_(True)))
-            elif status in settled:
+            if status == CustomerStatus.PENDING_RPL_REVIEW:
+                wanted.append(sa.and_(Customer.status.in_(SETTLED), Customer.compliance_hold.is_(True)))
+            elif status in SETTLED:
                 wanted.append(sa.and_(Customer.status == status, Customer.compliance_hold.is_(False)))
             else:
                 wanted.append(Customer.status == status)

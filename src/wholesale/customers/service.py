@@ -365,8 +365,6 @@ def list_customers(
         external_id=external_id,
         org_id=org_id,
         statuses=statuses or None,
-        settled=frozenset(states.SETTLED),
-        held=CustomerStatus.PENDING_RPL_REVIEW,
     )
     page = page_from_rows(rows, params)
     packages = repository.packages_of(session, [c.id for c in page.items])
