@@ -2,15 +2,11 @@
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
+import processes
 from conftest import fresh_database_url
 from helpers import wait_for
 
@@ -31,53 +27,17 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WHOLESALE_")}
-    return env | {"WHOLESALE_DATABASE_URL": url, "WHOLESALE_LOG_REQUESTS": "false"}
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.fixture
 def server(tmp_path: Path):
     """Migrate and seed a fresh database, serve it on a free port; yield (base URL, the demo's printed tokens)."""
     url = fresh_database_url(tmp_path)
-    for args in (["migrate"], ["demo"]):
-        run = subprocess.run(
-            [sys.executable, "-m", "wholesale.cli", *args], env=_env(url), capture_output=True, text=True, timeout=120
-        )
-        assert run.returncode == 0, run.stderr
-    printed = dict(line.strip().split(": ", 1) for line in run.stdout.splitlines() if ": " in line)
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wholesale.cli", "serve", "--port", str(port)],
-        env=_env(url),
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    printed = processes.prepare(url)
+    port = processes.free_port()
+    proc = processes.serve(url, port, tmp_path / "serve.log")
     try:
-        wait_for(lambda: _healthy(port), bool, timeout=60, interval=0.2)
         yield f"http://127.0.0.1:{port}", printed
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        processes.stop(proc)
 
 
 @pytest.fixture
