@@ -15,7 +15,7 @@ from wholesale.compliance.screening import country_code, fold_text, normalize_na
         ("Müller & Söhne GmbH", "Muller and Sohne AG"),
         ("ООО Газпром", "Gazprom LLC"),
         ("Joint Stock Company Shvabe", "Shvabe JSC"),
-        ("AL-NASER AIRLINES", "Alnaser Airlines"),
+        ("AL-NASER AIRLINES", "Naser Airlines"),  # the article is not a name word
         ("Al Naser Airlines", "AL-NASER  AIRLINES"),
     ],
 )
@@ -69,3 +69,54 @@ def test_han_name_words_are_glued_company_runs_are_not():
     assert fold_text("明宗 怡君 李") == "mingzong yijun li"
     assert fold_text("習近平") == "xijinping"
     assert fold_text("华为技术有限公司").split()[:2] == ["hua", "wei"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # Legal forms of EU countries, written out and abbreviated (issue 13, failure class 6).
+        ("Kowalski Sp. z o.o.", "Kowalski"),
+        ("Kowalski spółka z ograniczoną odpowiedzialnością", "Kowalski"),
+        ("Novák spol. s r.o.", "Novak"),
+        ("Novák společnost s ručením omezeným", "Novak"),
+        ("Müller Gesellschaft mit beschränkter Haftung", "Muller"),
+        ("Schmidt GmbH & Co. KG", "Schmidt"),
+        ("Dupont S.à r.l.", "Dupont"),
+        ("Dubois Société anonyme", "Dubois"),
+        ("Horvat d.o.o.", "Horvat"),
+        ("Tamm OÜ", "Tamm"),
+        ("Petrov EOOD", "Petrov"),
+        ("Janssen Besloten Vennootschap", "Janssen"),
+        ("华为技术有限公司", "华为技术"),  # a Chinese legal form is not four name syllables
+        # Abbreviations are the words they stand for (failure class 3).
+        ("Kay Zone Gen. Trading", "Kay Zone General Trading"),
+        ("Acme Intl Mfg", "Acme International Manufacturing"),
+        ("Smith Bros", "Smith Brothers"),
+        # "General" opens company names; it is an honorific only for persons (failure class 7).
+        ("General Trading LLC", "General Trading"),
+    ],
+)
+def test_more_legal_forms_and_abbreviations(a, b):
+    assert normalize_name(a).core == normalize_name(b).core
+
+
+@pytest.mark.parametrize(
+    ("name", "numbers"),
+    [
+        ("Banco Nacional de Cuba II", {"2"}),  # Roman numerals are numbers, not legal forms
+        ("Banco Nacional de Cuba No 1", {"1"}),  # "No" only announces the number
+        ("First Investment Bank", {"1"}),  # ordinals written out and as digits are one number
+        ("1st Investment Bank", {"1"}),
+    ],
+)
+def test_numbers_ordinals_and_roman_numerals(name, numbers):
+    n = normalize_name(name)
+    assert n.numbers == numbers
+    assert not set(n.tokens) & numbers  # numbers are compared on their own, not as name words
+
+
+def test_company_words_mark_a_company():
+    assert normalize_name("Hassan Holding").company
+    assert normalize_name("Kay Zone Trading").company
+    assert not normalize_name("Ahmed Hassan").company
+    assert not normalize_name("HASSAN, Ahmed", is_person=True).company

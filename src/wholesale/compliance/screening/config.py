@@ -21,7 +21,9 @@ class ScreeningConfig:
     # Name features.
     token_min_similarity: float = 0.84  # Jaro-Winkler below this counts as a different word
     number_mismatch_penalty: float = 0.20  # "Trust 2007-1" is not "Trust 2007-2"
+    number_missing_penalty: float = 0.10  # the listed name has a number the customer's lacks
     containment_factor: float = 0.94  # listed name fully inside the customer name
+    missing_word_factor: float = 0.90  # customer name is the listed name with one word left out
     containment_min_weight: float = 9.0  # summed IDF a listed name needs before containment counts
     # A name with fewer letters than this is too little evidence to count as contained in a longer name
     # ("XU, Bin" inside "Bin Li Xu", "LI, Yi" inside "Ming Zong Yi Jun Li").
@@ -37,8 +39,10 @@ class ScreeningConfig:
     postal_match_boost: float = 0.03
 
     # Candidate generation.
-    max_candidates: int = 400  # union of rare-token postings is cut here
-    rerank_candidates: int = 8  # candidates that get the full feature scoring
+    # A query word whose postings (all its spellings) exceed this only adds weight to variants found through
+    # rarer words; it brings no new ones.
+    max_candidates: int = 2000
+    rerank_candidates: int = 12  # candidates that get the full feature scoring
     # First-stage estimate (0-100: IDF-weighted word overlap as share of both names) below which a candidate
     # is not scored in full.
     prefilter_cutoff: float = 50.0

@@ -8,11 +8,10 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from .model import Entry, ListSet
-from .normalize import NormalizedName, normalize_name, reverse_person_name, skeleton
+from .normalize import NormalizedName, normalize_name, reverse_person_name, skeleton, strip_article
 
 _MIN_FUZZY_LEN = 4  # shorter tokens only match exactly: "acme" vs "acne" is a different word
 # In a short name a 4-letter word is most of the evidence, and "chen"/"cheng", "tara"/"tarak", "nova"/"neva"
@@ -98,11 +97,22 @@ class NameIndex:
         self.skeletons: dict[str, list[str]] = {}
         for t in self.postings:
             if len(t) >= _MIN_FUZZY_LEN and not t.isdigit():
-                for d in _deletes(t) | {t}:
+                keys = _deletes(t) | {t}
+                if (bare := strip_article(t)) != t:
+                    keys.add(bare)  # "alnaser" is reached from "naser"
+                for d in keys:
                     self.deletes.setdefault(d, []).append(t)
                 self.skeletons.setdefault(skeleton(t), []).append(t)
+        self._posting_sets: dict[int, frozenset[int]] = {}
         self.build_seconds = time.perf_counter() - started
         self.expand_token = lru_cache(maxsize=100_000)(self._expand_token)
+
+    def posting_set(self, postings: tuple[int, ...]) -> frozenset[int]:
+        """The same postings as a set, for membership tests against a common word's long list."""
+        found = self._posting_sets.get(id(postings))
+        if found is None:
+            found = self._posting_sets[id(postings)] = frozenset(postings)
+        return found
 
     def weight(self, token: str) -> float:
         """Return the IDF weight of a token (unknown tokens are as rare as possible)."""
@@ -113,10 +123,9 @@ class NameIndex:
         return tuple(sorted(((t, self.idf.get(t, self.max_idf)) for t in tokens), key=lambda p: -p[1]))
 
     def _expand_token(self, token: str, min_sim: float) -> tuple[tuple[str, float], ...]:
-        """Vocabulary tokens close to `token`: exact, one edit apart, or same consonant skeleton.
-
-        Same acceptance rule as `token_similarity`, computed in one rapidfuzz call per token.
-        """
+        """Vocabulary words close to `token`: equal, one edit apart, the same consonant skeleton, or the same
+        word with a glued article; each accepted by `token_similarity`, the rule full scoring uses, so the
+        candidate stage never reaches a word the scorer would refuse, nor misses one it would accept."""
         found: dict[str, float] = {}
         if token in self.postings:
             found[token] = 1.0
@@ -126,50 +135,55 @@ class NameIndex:
             for d in _deletes(token):
                 near.update(get(d, ()))
             near.update(get(token, ()))
-            sk = skeleton(token)
-            bucket = self.skeletons.get(sk, ())
-            if len(sk) >= 3:
-                # Same skeleton: vowel-only differences, similarity at least 0.92 (see token_similarity).
-                la = len(token)
-                for u in bucket:
-                    lb = len(u)
-                    if u not in found and (abs(la - lb) <= 2 or min(la, lb) >= _MIN_LENGTH_RATIO * max(la, lb)):
-                        found[u] = max(0.92, JaroWinkler.normalized_similarity(token, u))
-            else:
-                near.update(bucket)
-            near.difference_update(found)
-            if near:
-                # One deletion apart on either side (or a short skeleton): Jaro-Winkler and the length rule.
-                la = len(token)
-                for u, sim, _ in process.extract(
-                    token,
-                    list(near),
-                    scorer=JaroWinkler.normalized_similarity,
-                    processor=None,
-                    score_cutoff=min_sim,
-                    limit=None,
-                ):
-                    lb = len(u)
-                    if abs(la - lb) <= 2 or min(la, lb) >= _MIN_LENGTH_RATIO * max(la, lb):
-                        found[u] = sim
+            if (bare := strip_article(token)) != token:
+                near.update(get(bare, ()))
+                if bare in self.postings:
+                    near.add(bare)
+            near.update(self.skeletons.get(skeleton(token), ()))
+            near.discard(token)
+            for u in near:
+                sim = token_similarity(token, u)
+                if sim >= min_sim:
+                    found[u] = sim
         return tuple(found.items())
 
 
 @lru_cache(maxsize=500_000)
 def token_similarity(a: str, b: str) -> float:
-    """Similarity of two words: exact for short words, Jaro-Winkler otherwise, transliteration-aware."""
+    """Similarity of two words: exact for short words, Jaro-Winkler within an edit budget otherwise.
+
+    Typos cost one edit (two in words of 9+ letters; a transposition is one edit): "Armenia" is three edits
+    from "America" and "Austria" two from "Australia", so they are different words however alike they look.
+    Transliteration variants share a consonant skeleton and may differ a little more ("Mohamed"/"Muhammad").
+    A first-letter typo ("Vanco"/"Banco") gets no Jaro-Winkler prefix bonus, so it is scored on its own.
+    """
     if a == b:
         return 1.0
     la, lb = len(a), len(b)
+    bare_a, bare_b = strip_article(a), strip_article(b)
+    if bare_a == bare_b:
+        return 0.95  # "Alnaser" / "Naser": the article glued to the word
     if la < _MIN_FUZZY_LEN or lb < _MIN_FUZZY_LEN or a.isdigit() or b.isdigit():
         return 0.0
     if abs(la - lb) > 2 and min(la, lb) < _MIN_LENGTH_RATIO * max(la, lb):
         return 0.0
+    shorter = min(la, lb)
     sim = JaroWinkler.normalized_similarity(a, b)
     ska = skeleton(a)
-    if len(ska) >= 3 and ska == skeleton(b):
-        # Vowel-only differences are the usual transliteration noise (Mohammed/Muhammad).
-        sim = max(sim, 0.92)
+    if (
+        len(ska) >= 3
+        and abs(la - lb) <= 2
+        and ska == skeleton(b)
+        and sim >= 0.78
+        and Levenshtein.distance(a, b) <= (2 if shorter < 7 else shorter // 4 + 2)
+    ):
+        # Vowel-only differences are the usual transliteration noise (Mohammed/Muhammad, Yusuf/Yousef).
+        return max(sim, 0.92)
+    edits = OSA.distance(a, b, score_cutoff=3)
+    if edits > (1 if shorter < 9 else 2):
+        return 0.0
+    if a[0] != b[0] and edits == 1 and shorter >= 5:
+        return max(sim, 0.90)
     return sim
 
 
@@ -179,3 +193,18 @@ def token_similarity_strict(a: str, b: str) -> float:
     if a != b and (len(a) < _MIN_FUZZY_LEN_SHORT_NAME or len(b) < _MIN_FUZZY_LEN_SHORT_NAME):
         return 0.0
     return token_similarity(a, b)
+
+
+@lru_cache(maxsize=200_000)
+def token_similarity_single(a: str, b: str) -> float:
+    """token_similarity for a one-word name against a one-word name: equal, or one typo in 5+ letters."""
+    if a == b:
+        return 1.0
+    if strip_article(a) == strip_article(b):
+        return 0.95
+    if min(len(a), len(b)) < _MIN_FUZZY_LEN_SHORT_NAME or a.isdigit() or b.isdigit():
+        return 0.0
+    if OSA.distance(a, b, score_cutoff=2) > 1:
+        return 0.0
+    sim = JaroWinkler.normalized_similarity(a, b)
+    return max(sim, 0.90) if a[0] != b[0] else sim

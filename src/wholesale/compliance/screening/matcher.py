@@ -6,16 +6,15 @@ import itertools
 import json
 from collections.abc import Iterable
 from heapq import nlargest
-from operator import itemgetter
 from typing import IO
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from .config import ScreeningConfig
-from .index import NameIndex, token_similarity, token_similarity_strict
+from .index import NameIndex, token_similarity, token_similarity_single, token_similarity_strict
 from .model import Decision, Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
-from .normalize import NormalizedName, country_code, fold_text, normalize_name
+from .normalize import BUSINESS_WORDS, NormalizedName, country_code, fold_text, normalize_name
 
 
 def _coverage(
@@ -42,6 +41,11 @@ def _coverage(
     return got / total if total else 0.0
 
 
+def _distinctive(tokens: tuple[str, ...]) -> int:
+    """Words of a name that are not ordinary business words: the evidence a name carries."""
+    return sum(t not in BUSINESS_WORDS for t in tokens)
+
+
 class Screener:
     """Screens names against a ListSet; build once, reuse for many queries."""
 
@@ -54,9 +58,11 @@ class Screener:
             len(v.norm.tokens) >= 2
             and total >= cfg.containment_min_weight
             and len(v.norm.core) - v.norm.core.count(" ") >= cfg.short_name_letters
+            and _distinctive(v.norm.tokens) >= 2
             for v, total in zip(idx.variants, idx.total_weight, strict=False)
         ]
         self._person: list[bool] = [idx.entries[v.entry].entity_type == "person" for v in idx.variants]
+        self._words: list[int] = [len(v.norm.tokens) for v in idx.variants]
 
     @property
     def list_set(self) -> ListSet:
@@ -91,20 +97,25 @@ class Screener:
         acc: dict[int, float] = {}
         get = acc.get
         if per_token[0][0] <= cfg.max_candidates:
-            pool = 0
             for size, lists in per_token:
-                # Rare words first: once the pool is full the remaining words are too common to block on.
-                if pool and pool + size > cfg.max_candidates:
-                    break
-                pool += size
-                for w, p in lists:
-                    for vi in p:
-                        acc[vi] = get(vi, 0.0) + w
+                if size <= cfg.max_candidates or not acc:
+                    # Every word that is not among the most common brings its variants in: a distinctive word
+                    # with many spellings ("Nasir": Naser, Nasser, Nasr ...) is still counted.
+                    for w, p in lists:
+                        for vi in p:
+                            acc[vi] = get(vi, 0.0) + w
+                else:
+                    # A very common word ("bank", "airlines") only adds to the variants already found.
+                    for w, p in lists:
+                        members = idx.posting_set(p)
+                        for vi in acc:
+                            if vi in members:
+                                acc[vi] += w
         else:
             # Only common words: keep variants that share at least two of the three rarest.
             sets = [(set().union(*(p for _, p in lists)), max(w for w, _ in lists)) for _, lists in per_token[:3]]
             keep = (sets[0][0] & sets[1][0]) if len(sets) > 1 else sets[0][0]
-            if len(keep) > 4 * cfg.max_candidates and len(sets) > 2:
+            if len(keep) > cfg.max_candidates and len(sets) > 2:
                 keep &= sets[2][0]
             for vi in keep:
                 acc[vi] = sum(w for members, w in sets if vi in members)
@@ -113,11 +124,12 @@ class Screener:
         q_in = (
             len(toks) >= 2 and total_q >= cfg.containment_min_weight and sum(map(len, toks)) >= cfg.short_name_letters
         )
-        factor = cfg.containment_factor
+        q_distinct = _distinctive(toks) >= 2
+        factor, missing_factor, n_q = cfg.containment_factor, cfg.missing_word_factor, len(toks)
+        words = self._words
         scored: list[tuple[float, int]] = []
         append = scored.append
-        # Raw overlap picks a few times more than needed; the normalised estimate orders those.
-        for vi, a in nlargest(4 * cfg.rerank_candidates, acc.items(), key=itemgetter(1)):
+        for vi, a in acc.items():
             cl = a / totals[vi]
             cq = a / total_q
             if cl > 1.0:
@@ -128,8 +140,8 @@ class Screener:
             # Containment paths of the full score: listed name inside the query, or (persons) the reverse.
             if listed_in[vi] and factor * cl > est:
                 est = factor * cl
-            if q_in and person[vi] and factor * cq > est:
-                est = factor * cq
+            if q_in and (q_distinct or person[vi]) and words[vi] <= n_q + 1 and missing_factor * cq > est:
+                est = missing_factor * cq
             append((est, vi))
         best = nlargest(cfg.rerank_candidates, scored)
         cutoff = cfg.prefilter_cutoff / 100.0
@@ -146,7 +158,13 @@ class Screener:
         # as found inside a longer name ("XU, Bin" in "Bin Li Xu").
         q_long, v_long = len(q_glued) >= cfg.short_name_letters, len(v_glued) >= cfg.short_name_letters
         min_sim = cfg.token_min_similarity
-        similarity = token_similarity if q_long and v_long else token_similarity_strict
+        one_word = len(q.tokens) == 1 and len(v.tokens) == 1
+        if one_word:
+            # One word against one word is all the evidence there is: equal, or one typo in a word of 5+
+            # letters ("Karsot"/"Karst"), never a look-alike ("Schneider"/"Sikander", "Smith"/"Smooth").
+            similarity = token_similarity_single
+        else:
+            similarity = token_similarity if q_long and v_long else token_similarity_strict
         cover_listed = _coverage(v_weighted, q.tokens, min_sim, similarity)
         cover_query = _coverage(q_weighted, v.tokens, min_sim, similarity)
         soft = 2 * cover_listed * cover_query / (cover_listed + cover_query) if cover_listed and cover_query else 0.0
@@ -165,21 +183,34 @@ class Screener:
             and cover_listed >= 0.97
             and len(v.tokens) >= 2
             and sum(w for _, w in v_weighted) >= cfg.containment_min_weight
+            and _distinctive(v.tokens) >= 2
         ):
+            # The listed name inside a longer customer name ("Banco Nacional de Cuba Trading Services"), unless
+            # the listed name is only business words ("Industrial Bank") that many ordinary names contain.
             contained = cfg.containment_factor * cover_listed
             name = max(name, contained)
         elif (
-            is_person
-            and q_long
+            q_long
             and cover_query >= 0.97
             and len(q.tokens) >= 2
+            and len(q.tokens) >= len(v.tokens) - 1
             and sum(w for _, w in q_weighted) >= cfg.containment_min_weight
+            and (is_person or _distinctive(q.tokens) >= 2)
         ):
-            # Customers rarely give every middle name or patronymic: "Vladimir Putin" inside
-            # "PUTIN, Vladimir Vladimirovich".
-            contained = cfg.containment_factor * cover_query
+            # One word of the listed name left out: a patronymic ("Vladimir Putin" for "PUTIN, Vladimir
+            # Vladimirovich") or a company word ("... Production and Construction" for "... Corps"). Only one:
+            # two common names inside a long listed name are not evidence ("Andrea Vasquez").
+            contained = cfg.missing_word_factor * cover_query
             name = max(name, contained)
-        number_penalty = cfg.number_mismatch_penalty if q.numbers != v.numbers else 0.0
+        # Numbers: a different number is a different party ("Trust 2007-1" / "2007-2"); a number the listed
+        # name does not have is not a contradiction ("Banco Nacional de Cuba 2"); a listed number missing is.
+        missing = v.numbers - q.numbers
+        if not missing:
+            number_penalty = 0.0
+        elif q.numbers - v.numbers:
+            number_penalty = cfg.number_mismatch_penalty
+        else:
+            number_penalty = cfg.number_missing_penalty
         return {
             "tokenSort": sort,
             "softTokens": soft,
@@ -206,7 +237,7 @@ class Screener:
             pc = fold_text(query.postal_code).replace(" ", "")
             if any(a.postal_code and fold_text(a.postal_code).replace(" ", "") == pc for a in entry.addresses):
                 out["postalCode"] = cfg.postal_match_boost
-        if entry.entity_type == "person" and q.legal_forms:
+        if entry.entity_type == "person" and q.company:
             out["entityType"] = -cfg.type_mismatch_penalty
         elif entry.entity_type == "vessel":
             out["entityType"] = -cfg.vessel_penalty

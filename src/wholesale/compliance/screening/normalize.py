@@ -140,9 +140,6 @@ _ORG_STOPWORDS = frozenset(
         "das",
         "der",
         "die",
-        "group",
-        "holding",
-        "holdings",
     ]
 )
 
@@ -210,10 +207,18 @@ def _glue_han(match: re.Match[str]) -> str:
     return " " + "".join(ascii_text(match.group(0)).split()) + " "
 
 
+# Legal forms written before transliteration: the transliterator would turn them into name-like syllables
+# ("有限公司" -> "you xian gong si", "株式会社" -> "zhu shi hui she").
+_CJK_LEGAL = re.compile(
+    "股份有限公司|有限责任公司|有限責任公司|有限公司|集团公司|集團公司|集团|集團|公司|株式会社|有限会社|合同会社|合資会社|合名会社|주식회사|유한회사"
+)
+
+
 def fold_text(text: str) -> str:
     """NFKC, transliterate to ASCII, casefold, '&' to 'and', punctuation to spaces."""
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
+        text = _CJK_LEGAL.sub(" ltd ", text)
         # Runs of up to 3 Han characters are person-name words; longer runs (company names) stay
         # syllable-split so that "hua wei" can still reach "Huawei" through the glued-pair keys.
         text = _HAN_RUN.sub(_glue_han, text)
@@ -226,13 +231,231 @@ def fold_text(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class NormalizedName:
-    """A name in comparable form: all tokens, the identifying core, and what was stripped."""
+    """A name in comparable form: the identifying words, what was stripped, numbers, and what kind it looks."""
 
     full: str
     core: str
-    tokens: tuple[str, ...]
+    tokens: tuple[str, ...]  # name words, numbers excluded (they are compared on their own)
     legal_forms: tuple[str, ...]
     numbers: frozenset[str]
+    # Looks like a company: a legal form, or a business word ("Group", "Trading", "Bank") among its words.
+    company: bool = False
+
+
+# Legal forms of the EU/EEA countries (and a few others), written out and abbreviated, as folded word sequences.
+# rigour's table knows many abbreviations; these are the ones it leaves alone. Removed only at the end of a name
+# (or its start: "OOO Romashka", "Sp. z o.o."-first registries), where a legal form stands; in the middle "AS",
+# "AB", "AD" may be name words.
+_EU_LEGAL_PHRASES = (
+    # DE / AT / CH / LI
+    "gesellschaft mit beschrankter haftung",
+    "gesellschaft mbh",
+    "gmbh and co kg",
+    "gmbh co kg",
+    "mbh",
+    "aktiengesellschaft",
+    "kommanditgesellschaft auf aktien",
+    "kommanditgesellschaft",
+    "kgaa",
+    "offene handelsgesellschaft",
+    "gesellschaft burgerlichen rechts",
+    "gbr",
+    "unternehmergesellschaft",
+    "haftungsbeschrankt",
+    "eingetragener verein",
+    "eingetragene genossenschaft",
+    "eingetragener kaufmann",
+    "ev",
+    "eg",
+    "ek",
+    "ug",
+    "ohg",
+    "kg",
+    # FR / BE / LU
+    "societe anonyme",
+    "societe a responsabilite limitee",
+    "societe par actions simplifiee",
+    "sasu",
+    "eurl",
+    "societe en nom collectif",
+    "societe civile immobiliere",
+    "sci",
+    "snc",
+    "sca",
+    "scs",
+    "s a r l",
+    "s a rl",
+    "sa rl",
+    "sarl",
+    "sprl",
+    "srl",
+    "scrl",
+    "asbl",
+    "secs",
+    # IT
+    "societa per azioni",
+    "societa a responsabilita limitata",
+    "societa in accomandita semplice",
+    "srls",
+    "scarl",
+    "sapa",
+    "spa",
+    "sas",
+    # ES / PT
+    "sociedad anonima",
+    "sociedad limitada",
+    "sociedad de responsabilidad limitada",
+    "sociedad cooperativa",
+    "slu",
+    "sau",
+    "sl",
+    "sc",
+    "sociedade anonima",
+    "sociedade limitada",
+    "unipessoal lda",
+    "unipessoal",
+    "lda",
+    "sgps",
+    # NL / BE
+    "besloten vennootschap",
+    "naamloze vennootschap",
+    "vennootschap onder firma",
+    "commanditaire vennootschap",
+    "bvba",
+    "cvba",
+    "vof",
+    "vzw",
+    "bv",
+    "nv",
+    "cv",
+    # PL
+    "spolka z ograniczona odpowiedzialnoscia",
+    "spolka akcyjna",
+    "spolka jawna",
+    "spolka komandytowa",
+    "spolka komandytowo akcyjna",
+    "spolka cywilna",
+    "sp z oo",
+    "sp z o o",
+    "spzoo",
+    "z oo",
+    "sp j",
+    "sp k",
+    "ska",
+    # CZ / SK
+    "spolecnost s rucenim omezenym",
+    "spolocnost s rucenim obmedzenym",
+    "akciova spolecnost",
+    "akciova spolocnost",
+    "spol s r o",
+    "spol s ro",
+    "spol sro",
+    "s r o",
+    "sro",
+    "a s",
+    "vos",
+    "ks",
+    # HU
+    "korlatolt felelossegu tarsasag",
+    "reszvenytarsasag",
+    "zartkoruen mukodo reszvenytarsasag",
+    "kft",
+    "zrt",
+    "nyrt",
+    "bt",
+    "kkt",
+    "rt",
+    # RO / MD
+    "societate cu raspundere limitata",
+    "societate pe actiuni",
+    # BG
+    "ednolichno druzhestvo s ogranichena otgovornost",
+    "druzhestvo s ogranichena otgovornost",
+    "aktsionerno druzhestvo",
+    "eood",
+    "ood",
+    "ead",
+    "ad",
+    # HR / SI / RS / BA / ME / MK
+    "drustvo s ogranicenom odgovornoscu",
+    "druzba z omejeno odgovornostjo",
+    "dionicko drustvo",
+    "d o o",
+    "doo",
+    "dooel",
+    "dd",
+    # GR / CY
+    "anonymi etaireia",
+    "etaireia periorismenis efthynis",
+    "idiotiki kefalaiouchiki etaireia",
+    "ae",
+    "epe",
+    "ike",
+    "oe",
+    # IE / UK / MT
+    "designated activity company",
+    "company limited by guarantee",
+    "unlimited company",
+    "dac",
+    "clg",
+    "cic",
+    "limited partnership",
+    # DK / NO / SE / FI / IS
+    "anpartsselskab",
+    "aktieselskab",
+    "aktieselskap",
+    "allmennaksjeselskap",
+    "aktiebolag",
+    "aktiebolaget",
+    "handelsbolag",
+    "kommanditbolag",
+    "osakeyhtio",
+    "julkinen osakeyhtio",
+    "kommandiittiyhtio",
+    "avoin yhtio",
+    "aps",
+    "asa",
+    "ivs",
+    "hb",
+    "kb",
+    "oyj",
+    "oy",
+    "ky",
+    "ab",
+    "as",
+    "a s",
+    "ehf",
+    "hf",
+    # EE / LV / LT
+    "osauhing",
+    "aktsiaselts",
+    "sabiedriba ar ierobezotu atbildibu",
+    "akciju sabiedriba",
+    "uzdaroji akcine bendrove",
+    "akcine bendrove",
+    "ou",
+    "sia",
+    "uab",
+    "ab",
+    # Pinyin / romanised Japanese and Korean legal forms
+    "youxian gongsi",
+    "gufen youxian gongsi",
+    "youxian zeren gongsi",
+    "jituan",
+    "gongsi",
+    "kabushiki kaisha",
+    "kabushikigaisha",
+    "yugen kaisha",
+    "godo kaisha",
+    "kk",
+    "jusik hoesa",
+    "chusik hoesa",
+)
+_PHRASES: dict[int, frozenset[tuple[str, ...]]] = {}
+for _p in _EU_LEGAL_PHRASES:
+    _t = tuple(_p.split())
+    _PHRASES[len(_t)] = _PHRASES.get(len(_t), frozenset()) | {_t}
+_PHRASE_LENGTHS = sorted(_PHRASES, reverse=True)
 
 
 @lru_cache(maxsize=100_000)
@@ -247,30 +470,146 @@ def _is_legal_word(token: str) -> bool:
     )
 
 
+def _strip_edge_forms(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """Remove legal-form phrases from the end (repeatedly, "GmbH & Co. KG") and the start of a name."""
+    removed: list[str] = []
+
+    def trailing() -> bool:
+        for n in _PHRASE_LENGTHS:
+            if len(tokens) > n and tuple(tokens[-n:]) in _PHRASES[n]:
+                removed.extend(tokens[-n:])
+                del tokens[-n:]
+                while len(tokens) > 1 and tokens[-1] in ("and", "und", "et", "y", "e", "i", "co"):
+                    removed.append(tokens.pop())
+                return True
+        return False
+
+    while trailing():
+        pass
+    for n in _PHRASE_LENGTHS:
+        if len(tokens) > n and tuple(tokens[:n]) in _PHRASES[n]:
+            removed.extend(tokens[:n])
+            del tokens[:n]
+            break
+    return tokens, removed
+
+
 def _strip_legal(folded: str) -> tuple[str, tuple[str, ...]]:
-    stripped = remove_org_types(folded, replacement=" ")
+    tokens, removed = _strip_edge_forms(folded.split())
+    stripped = remove_org_types(" ".join(tokens), replacement=" ")
     kept = stripped.split()
     kept_set = set(kept)
-    removed = [t for t in folded.split() if t not in kept_set]
-    tokens = [t for t in kept if not _is_legal_word(t)]
+    removed += [t for t in tokens if t not in kept_set]
+    out = [t for t in kept if not _is_legal_word(t)]
     removed += [t for t in kept if _is_legal_word(t)]
-    return " ".join(tokens), tuple(removed)
+    return " ".join(out), tuple(removed)
 
 
-_ARTICLES = frozenset(("al", "el"))
+# Abbreviations that registries and customers write for ordinary business words ("Gen. Trading", "Intl").
+_ABBREVIATIONS = {
+    "gen": "general",
+    "genl": "general",
+    "intl": "international",
+    "internat": "international",
+    "intern": "international",
+    "mfg": "manufacturing",
+    "mfr": "manufacturer",
+    "mfrs": "manufacturers",
+    "bros": "brothers",
+    "trdg": "trading",
+    "tradg": "trading",
+    "inds": "industries",
+    "indus": "industries",
+    "eng": "engineering",
+    "engg": "engineering",
+    "engr": "engineering",
+    "dev": "development",
+    "devt": "development",
+    "tech": "technology",
+    "techn": "technology",
+    "technol": "technology",
+    "natl": "national",
+    "nat": "national",
+    "assn": "association",
+    "assoc": "association",
+    "svcs": "services",
+    "svc": "service",
+    "servs": "services",
+    "sys": "systems",
+    "grp": "group",
+    "hldg": "holding",
+    "hldgs": "holdings",
+    "mgmt": "management",
+    "mgt": "management",
+    "invt": "investment",
+    "invest": "investment",
+    "univ": "university",
+    "inst": "institute",
+    "ctr": "center",
+    "centre": "center",
+    "dept": "department",
+    "elec": "electric",
+    "prods": "products",
+    "pharm": "pharmaceutical",
+    "pharma": "pharmaceutical",
+    "chem": "chemical",
+    "mach": "machinery",
+    "equip": "equipment",
+    "transp": "transport",
+    "constr": "construction",
+    "petrochem": "petrochemical",
+    "shpg": "shipping",
+    "navig": "navigation",
+    "exp": "export",
+    "imp": "import",
+    "impex": "import export",
+    "organisation": "organization",
+}
+# Ordinals and number words: "1st" and "First" are the same name word; Roman numerals are numbers ("II" = "2").
+_ORDINALS = {
+    "first": "1", "1st": "1", "second": "2", "2nd": "2", "third": "3", "3rd": "3", "fourth": "4", "4th": "4",
+    "fifth": "5", "5th": "5", "sixth": "6", "6th": "6", "seventh": "7", "7th": "7", "eighth": "8", "8th": "8",
+    "ninth": "9", "9th": "9", "tenth": "10", "10th": "10",
+}  # fmt: skip
+_ROMAN = {
+    "ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "xi": "11", "xii": "12",
+    "xiii": "13", "xiv": "14", "xv": "15", "xvi": "16", "xvii": "17", "xviii": "18", "xix": "19", "xx": "20",
+}  # fmt: skip
+# "No. 1", "Nr 9", "Number 2": the word only announces the number.
+_NUMBER_WORDS = frozenset(("no", "nr", "num", "number", "n"))
+# Words that make a name look like a company's (with legal forms): a person is not called "Trading".
+BUSINESS_WORDS = frozenset(
+    [
+        "group", "holding", "holdings", "trading", "trade", "traders", "bank", "banco", "banque", "industries",
+        "industrial", "industry", "international", "enterprise", "enterprises", "investment", "investments",
+        "services", "service", "import", "export", "manufacturing", "technology", "technologies", "systems",
+        "solutions", "logistics", "shipping", "airlines", "airways", "petroleum", "oil", "gas", "energy", "mining",
+        "construction", "engineering", "development", "consulting", "partners", "associates", "brothers", "sons",
+        "exchange", "capital", "finance", "financial", "insurance", "agency", "factory", "plant", "works",
+        "pharmaceutical", "chemical", "chemicals", "electronics", "electric", "software", "media", "foods",
+        "products", "resources", "ventures", "corp", "store", "stores", "shop", "market", "center", "institute",
+        "university", "association", "foundation", "network", "networks", "telecom", "transport", "marine",
+        "maritime", "navigation", "motors", "equipment", "machinery", "general", "national", "commercial",
+    ]
+)  # fmt: skip
+# Honorifics a company name may start with that are name words there ("General Trading", "Captain Cook
+# Seafood"): rigour strips them from person names only. Companies lose only these.
+_COMPANY_HONORIFICS = frozenset(("mr", "mrs", "ms", "mister", "dr", "doctor", "prof", "professor", "herr", "frau"))
 
 
-def _join_articles(tokens: list[str]) -> list[str]:
-    # "Al-Naser", "Al Naser" and "Alnaser" are one name; gluing the article makes them one token.
+def _canonical_words(tokens: list[str]) -> list[str]:
     out: list[str] = []
-    glue = False
-    for t in tokens:
-        if glue:
-            out[-1] += t
-            glue = False
+    for i, t in enumerate(tokens):
+        if t in _ABBREVIATIONS:
+            out.extend(_ABBREVIATIONS[t].split())
+        elif t in _ORDINALS:
+            out.append(_ORDINALS[t])
+        elif t in _ROMAN and i > 0:  # "Banco II" is "Banco 2"; a first word "Vi" or "Ix" stays a name
+            out.append(_ROMAN[t])
+        elif t in _NUMBER_WORDS and i + 1 < len(tokens) and _DIGITS.search(tokens[i + 1]):
+            continue
         else:
             out.append(t)
-            glue = t in _ARTICLES
     return out
 
 
@@ -292,23 +631,42 @@ def skeleton(token: str) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=200_000)
+def strip_article(token: str) -> str:
+    """'alnaser' -> 'naser': the Arabic article written glued to its word (only for words long enough)."""
+    if len(token) >= 6 and token[:2] in _ARTICLES and token[2] not in "aeiou":
+        return token[2:]
+    return token
+
+
+_ARTICLES = frozenset(("al", "el"))
+
+
+@lru_cache(maxsize=100_000)
 def normalize_name(text: str, is_person: bool = False) -> NormalizedName:
     """Return the comparable form of a name; persons lose honorifics, companies lose legal forms."""
     folded = fold_text(text)
-    # Honorifics never identify anyone, whatever the kind of name.
-    unprefixed = fold_text(remove_person_prefixes(folded)) or folded
+    words = folded.split()
+    if is_person:
+        unprefixed = fold_text(remove_person_prefixes(folded)) or folded
+    else:
+        while len(words) > 1 and words[0] in _COMPANY_HONORIFICS:
+            words = words[1:]
+        # Before legal forms: rigour's table would take a Roman numeral ("II") for a legal form.
+        unprefixed = " ".join(_canonical_words(words))
     forms: tuple[str, ...]
     if is_person:
         core, forms = unprefixed, ()
     else:
         core, forms = _strip_legal(unprefixed)
     # Only a short list of articles: rigour's full stopword list drops real name words ("sem", "van").
-    tokens = [t for t in _join_articles(core.split()) if t not in _ORG_STOPWORDS]
-    if not tokens:  # a name made only of legal forms or stopwords is still a name
-        tokens = core.split() or folded.split()
-    numbers = frozenset(t for t in tokens if _DIGITS.search(t))
-    return NormalizedName(folded, " ".join(tokens), tuple(tokens), forms, numbers)
+    # "Al-Naser", "Al Naser" and "Naser" are one name: the article goes; "Alnaser" is matched by strip_article.
+    all_tokens = [t for t in core.split() if t not in _ORG_STOPWORDS and t not in _ARTICLES]
+    if not all_tokens:  # a name made only of legal forms or stopwords is still a name
+        all_tokens = core.split() or folded.split()
+    numbers = frozenset(t for t in all_tokens if _DIGITS.search(t))
+    tokens = [t for t in all_tokens if t not in numbers] or all_tokens
+    company = not is_person and (bool(forms) or any(t in BUSINESS_WORDS for t in tokens))
+    return NormalizedName(folded, " ".join(tokens), tuple(tokens), forms, numbers, company)
 
 
 def reverse_person_name(name: str) -> str | None:
