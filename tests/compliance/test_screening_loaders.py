@@ -8,21 +8,41 @@ from pathlib import Path
 import pytest
 
 from wholesale.compliance.screening import ListFormatError, default_list_paths, load_list, load_lists
+from wholesale.compliance.screening.loaders import list_files
 
 FIX = Path(__file__).parent / "fixtures"
-# Real list files kept in the repository (CI has no ../shared); the two newest ship in the package itself.
+# Real list files kept in the repository (CI has no ../shared); the newest ship in the package itself
+# (src/wholesale/compliance/data, see its SOURCE.txt).
 REF = FIX / "reference"
 SHIPPED = {p.name: p for p in default_list_paths()}
 
 
-def test_default_lists_ship_dpl_and_sdn():
+def test_default_lists_ship_dpl_sdn_and_non_sdn():
     paths = default_list_paths()
     assert all(p.is_file() for p in paths)
+    assert [p.name for p in paths] == ["dpl.txt", "sdn.csv", "cons_prim.csv"]
     ls = load_lists(paths)
     by_source = {v.source: v for v in ls.versions}
-    assert by_source["DPL"].entry_count > 400
-    assert by_source["OFAC-SDN"].entry_count > 14000
+    assert by_source["DPL"].entry_count == 459
+    assert by_source["OFAC-SDN"].entry_count == 14965
+    assert by_source["OFAC-CONS"].entry_count == 442
+    # The OFAC companions are found next to the prim file and are part of the version.
+    assert [Path(p).name for p in by_source["OFAC-SDN"].paths] == ["sdn.csv", "add.csv", "alt.csv"]
+    assert len(by_source["OFAC-CONS"].paths) == 4
     assert all(len(v.sha256) == 64 and v.loaded_at.tzinfo for v in ls.versions)
+
+
+def test_shipped_sdn_hash_covers_companions(tmp_path):
+    folder = SHIPPED["sdn.csv"].parent
+    shipped, _ = load_list(SHIPPED["sdn.csv"])
+    for f in ("sdn.csv", "add.csv", "alt.csv"):
+        shutil.copy(folder / f, tmp_path / f)
+    assert load_list(tmp_path / "sdn.csv")[0].sha256 == shipped.sha256
+    with (tmp_path / "alt.csv").open("r+b") as fh:
+        data = fh.read().replace(b"NATIONAL BANK OF CUBA", b"NATIONAL BANK OF CUBB", 1)
+        fh.seek(0)
+        fh.write(data)
+    assert load_list(tmp_path / "sdn.csv")[0].sha256 != shipped.sha256
 
 
 def test_dpl_tsv_keeps_addresses_and_derives_us():
@@ -46,11 +66,47 @@ def test_sdn_with_add_alt_keeps_aliases_and_countries():
     assert any(e.entity_type == "person" for e in entries) and any(e.entity_type == "vessel" for e in entries)
 
 
-def test_sdn_without_alt_reads_aliases_from_remarks():
+def test_shipped_sdn_companies_have_addresses_and_aliases():
     _, entries = load_list(SHIPPED["sdn.csv"])
-    bnc = next(e for e in entries if e.entry_id == "306")
-    assert "BNC" in bnc.aliases
+    by_id = {e.entry_id: e for e in entries}
+    companies = [e for e in entries if e.entity_type == "company"]
+    with_country = [e for e in companies if any(a.country for a in e.addresses)]
+    assert len(companies) == 6884 and len(with_country) > 6700
+    # A bank listed in Cuba: the country context now works for SDN companies.
+    havin = by_id["906"]
+    assert havin.name == "HAVIN BANK LIMITED" and havin.entity_type == "company"
+    assert "CU" in {a.country for a in havin.addresses} and "GB" in {a.country for a in havin.addresses}
+    assert next(a for a in havin.addresses if a.country == "CU").city == "Havana"
+    assert "HAVANA INTERNATIONAL BANK, LTD" in havin.aliases
+    # alt.csv aliases and the a.k.a. remarks of sdn.csv, each once.
+    bnc = by_id["306"]
+    assert bnc.aliases == ("NATIONAL BANK OF CUBA", "BNC")
+    assert bnc.addresses[0].country == "CH" and bnc.addresses[0].postal_code == "CH-8022"
+    vtb = by_id["17013"]
+    assert {"VTB BANK PJSC", "VNESHTORGBANK", "BANK VTB PAO"} <= set(vtb.aliases)
+    assert sum(len(e.aliases) for e in entries) > 21000
     assert any("RU" in e.nationalities for e in entries)
+
+
+def test_list_files_names_the_companions():
+    assert [p.name for p in list_files(SHIPPED["sdn.csv"])] == ["sdn.csv", "add.csv", "alt.csv"]
+    assert [p.name for p in list_files(SHIPPED["cons_prim.csv"])] == [
+        "cons_prim.csv",
+        "cons_add.csv",
+        "cons_alt.csv",
+        "cons_comments.csv",
+    ]
+    assert list_files(SHIPPED["dpl.txt"]) == [SHIPPED["dpl.txt"]]
+    for p in default_list_paths():
+        assert [str(f) for f in list_files(p)] == list(load_list(p)[0].paths)
+
+
+def test_sdn_without_alt_reads_aliases_from_remarks(tmp_path):
+    shutil.copy(SHIPPED["sdn.csv"], tmp_path / "sdn.csv")
+    version, entries = load_list(tmp_path / "sdn.csv")
+    assert len(version.paths) == 1
+    bnc = next(e for e in entries if e.entry_id == "306")
+    assert bnc.aliases == ("BNC",) and not bnc.addresses
 
 
 def test_folder_loads_consolidated_non_sdn():

@@ -442,6 +442,25 @@ def _hash(parts: list[bytes]) -> str:
     return h.hexdigest()
 
 
+def _companions(path: Path, fmt: str) -> dict[str, Path]:
+    """The OFAC companion files (add/alt/comments) present next to an OFAC prim file, by role."""
+    if fmt not in ("ofac-sdn", "ofac-cons"):
+        return {}
+    stem = "cons_prim" if fmt == "ofac-cons" else "sdn"
+    found = {role: path.with_name(name) for role, name in _COMPANIONS[stem].items()}
+    return {role: p for role, p in found.items() if p.is_file()}
+
+
+def list_files(path: str | Path) -> list[Path]:
+    """The files `load_list(path)` reads and hashes: the file, and for an OFAC prim file its companions.
+
+    Whoever copies a list elsewhere (a stored list set) must copy all of them, or the copy loads without
+    addresses and aliases and under another version hash.
+    """
+    path = Path(path)
+    return [path, *_companions(path, _detect(path, _decode(path.read_bytes(), path))).values()]
+
+
 def load_list(path: str | Path) -> tuple[ListVersion, list[Entry]]:
     """Load one list file (companion OFAC files are picked up from the same folder)."""
     path = Path(path)
@@ -451,15 +470,12 @@ def load_list(path: str | Path) -> tuple[ListVersion, list[Entry]]:
     text = _decode(raw, path)
     fmt = _detect(path, text)
     if fmt in ("ofac-sdn", "ofac-cons"):
-        stem = "cons_prim" if fmt == "ofac-cons" else "sdn"
         files = {"prim": (path, text)}
         blobs = [raw]
-        for role, name in _COMPANIONS[stem].items():
-            companion = path.with_name(name)
-            if companion.is_file():
-                cb = companion.read_bytes()
-                blobs.append(cb)
-                files[role] = (companion, _decode(cb, companion))
+        for role, companion in _companions(path, fmt).items():
+            cb = companion.read_bytes()
+            blobs.append(cb)
+            files[role] = (companion, _decode(cb, companion))
         version_hash = _hash(blobs)
         source = "OFAC-CONS" if fmt == "ofac-cons" else "OFAC-SDN"
         entries = _parse_ofac(files, source, version_hash)
@@ -522,6 +538,14 @@ def load_lists(paths: Iterable[str | Path]) -> ListSet:
 
 
 def default_list_paths() -> list[Path]:
-    """Return the shipped default lists (BIS DPL and OFAC SDN snapshots)."""
+    """Return the shipped default lists: BIS DPL, OFAC SDN and OFAC consolidated non-SDN snapshots.
+
+    Each OFAC list is a folder holding its prim file and companions (add/alt/comments); the prim file is
+    returned and `load_list` picks the companions up next to it (data/SOURCE.txt says what is in them).
+    """
     data = resources.files("wholesale.compliance") / "data"
-    return [Path(str(data / "dpl.txt")), Path(str(data / "sdn.csv"))]
+    return [
+        Path(str(data / "dpl.txt")),
+        Path(str(data / "ofac-sdn" / "sdn.csv")),
+        Path(str(data / "ofac-cons" / "cons_prim.csv")),
+    ]
