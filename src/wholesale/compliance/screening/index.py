@@ -11,7 +11,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from .model import Entry, ListSet
-from .normalize import NormalizedName, normalize_name, reverse_person_name, skeleton, strip_article
+from .normalize import BUSINESS_WORDS, NormalizedName, normalize_name, reverse_person_name, skeleton, strip_article
 
 _MIN_FUZZY_LEN = 4  # shorter tokens only match exactly: "acme" vs "acne" is a different word
 # In a short name a 4-letter word is most of the evidence, and "chen"/"cheng", "tara"/"tarak", "nova"/"neva"
@@ -20,6 +20,8 @@ _MIN_FUZZY_LEN_SHORT_NAME = 5
 # Words of very different lengths are different words even when one starts like the other: Jaro-Winkler
 # rates "polar"/"polarstar" 0.91 and "star"/"software" 0.85. Allowed: ratio >= 0.7 or at most 2 letters more.
 _MIN_LENGTH_RATIO = 0.7
+# A name with one distinctive word: that word may carry a typo only when it is this long.
+_MIN_FUZZY_LEN_SINGLE = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +38,12 @@ def _deletes(token: str) -> set[str]:
 
 
 def _expand_entry(entry: Entry) -> list[tuple[str, bool]]:
-    is_person = entry.entity_type == "person"
+    # Vessels and aircraft keep every word: "YK-AYD" is a registration, not a legal form and a name.
+    is_person = entry.entity_type in ("person", "vessel", "aircraft")
     names: list[tuple[str, bool]] = []
     for raw in (entry.name, *entry.aliases):
         # DPL rows carry no type; a comma name could still be 'LAST, First'.
-        person_like = is_person or (entry.entity_type == "unknown" and "," in raw)
+        person_like = entry.entity_type == "person" or (entry.entity_type == "unknown" and "," in raw)
         names.append((raw, is_person))
         if person_like and (rev := reverse_person_name(raw)):
             names.append((rev, is_person))
@@ -180,8 +183,8 @@ def token_similarity(a: str, b: str) -> float:
         # Vowel-only differences are the usual transliteration noise (Mohammed/Muhammad, Yusuf/Yousef).
         return max(sim, 0.92)
     edits = OSA.distance(a, b, score_cutoff=3)
-    if edits > (1 if shorter < 9 else 2):
-        return 0.0
+    if edits > (1 if shorter < 9 else 2) or shorter < 5:
+        return 0.0  # a 4-letter word differs by a vowel at most ("Tekh"/"Tech"): "Rafi" is not "Rami"
     if a[0] != b[0] and edits == 1 and shorter >= 5:
         return max(sim, 0.90)
     return sim
@@ -197,14 +200,32 @@ def token_similarity_strict(a: str, b: str) -> float:
 
 @lru_cache(maxsize=200_000)
 def token_similarity_single(a: str, b: str) -> float:
-    """token_similarity for a one-word name against a one-word name: equal, or one typo in 5+ letters."""
+    """token_similarity for the distinctive word of a name that has only one: equal, or a typo in a long word.
+
+    Measured on ordinary company names from 111 locales: with one typo allowed from 5 letters, "Baker Inc" met
+    "BAJER S.R.L.", "Cisco" "VISCO", "Davis Group" "NAVIS GRUPP", "Wanger Group" "WAGNER GROUP" (issue 13).
+    A vowel difference ("Nasir"/"Naser") scores 0.85: below review on its own, enough with other equal words.
+    """
     if a == b:
         return 1.0
     if strip_article(a) == strip_article(b):
         return 0.95
-    if min(len(a), len(b)) < _MIN_FUZZY_LEN_SHORT_NAME or a.isdigit() or b.isdigit():
+    if a in BUSINESS_WORDS or b in BUSINESS_WORDS:
+        return token_similarity(a, b)  # "Airlines"/"Eirlains": ordinary words keep the usual rule
+    shorter = min(len(a), len(b))
+    if shorter < _MIN_FUZZY_LEN_SHORT_NAME or a.isdigit() or b.isdigit():
         return 0.0
-    if OSA.distance(a, b, score_cutoff=2) > 1:
-        return 0.0
-    sim = JaroWinkler.normalized_similarity(a, b)
-    return max(sim, 0.90) if a[0] != b[0] else sim
+    edits = OSA.distance(a, b, score_cutoff=3)
+    if (edits <= 1 and shorter >= _MIN_FUZZY_LEN_SINGLE) or (edits <= 2 and shorter >= 10):
+        sim = JaroWinkler.normalized_similarity(a, b)
+        return max(sim, 0.90) if a[0] != b[0] else max(sim, 0.86)
+    ska = skeleton(a)
+    if (
+        len(ska) >= 3
+        and abs(len(a) - len(b)) <= 2
+        and ska == skeleton(b)
+        and Levenshtein.distance(a, b, score_cutoff=3) <= 2
+        and JaroWinkler.normalized_similarity(a, b) >= 0.78
+    ):
+        return 0.85
+    return 0.0

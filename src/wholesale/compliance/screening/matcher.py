@@ -41,6 +41,13 @@ def _coverage(
     return got / total if total else 0.0
 
 
+def _no_name_evidence() -> dict[str, float]:
+    return dict.fromkeys(
+        ("tokenSort", "softTokens", "joined", "listedCovered", "queryCovered", "containment", "numberPenalty", "name"),
+        0.0,
+    )
+
+
 def _distinctive(tokens: tuple[str, ...]) -> int:
     """Words of a name that are not ordinary business words: the evidence a name carries."""
     return sum(t not in BUSINESS_WORDS for t in tokens)
@@ -150,7 +157,7 @@ class Screener:
     # -- scoring -----------------------------------------------------------------------------
 
     def _name_features(
-        self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted, is_person: bool = False
+        self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted, kind: str = "company"
     ) -> dict[str, float]:
         cfg = self.config
         q_glued, v_glued = q.core.replace(" ", ""), v.core.replace(" ", "")
@@ -158,10 +165,17 @@ class Screener:
         # as found inside a longer name ("XU, Bin" in "Bin Li Xu").
         q_long, v_long = len(q_glued) >= cfg.short_name_letters, len(v_glued) >= cfg.short_name_letters
         min_sim = cfg.token_min_similarity
-        one_word = len(q.tokens) == 1 and len(v.tokens) == 1
-        if one_word:
-            # One word against one word is all the evidence there is: equal, or one typo in a word of 5+
-            # letters ("Karsot"/"Karst"), never a look-alike ("Schneider"/"Sikander", "Smith"/"Smooth").
+        is_person = kind == "person"
+        q_distinct, v_distinct = _distinctive(q.tokens), _distinctive(v.tokens)
+        if (v_distinct == 0 or q_distinct == 0) and q.core != v.core:
+            return _no_name_evidence()  # only ordinary words ("STG Group" is "Group"): equal or nothing
+        weak = min(q_distinct, v_distinct) <= 1
+        if q.company and ((kind == "person" and len(v.tokens) == 1) or (weak and kind in ("vessel", "aircraft"))):
+            # A company is not named by a one-word person alias or a vessel ("Hassan PLC", "Mena SA").
+            return _no_name_evidence()
+        if weak:
+            # One distinctive word is all the evidence there is: equal, or one typo in a long word, never a
+            # look-alike ("Schneider"/"Sikander", "Smith"/"Smooth", "Davis Group"/"NAVIS GRUPP").
             similarity = token_similarity_single
         else:
             similarity = token_similarity if q_long and v_long else token_similarity_strict
@@ -173,7 +187,7 @@ class Screener:
         # Word-level alignment decides; the glued comparison only rescues split or merged words ("Gaz Prom"),
         # with a typo at most, never a missing word ("Silver Partners" is not "Silver Bay Partners").
         if len(q.tokens) != len(v.tokens):
-            edits = max(1, int(cfg.joined_max_edits_per_10 * min(len(q_glued), len(v_glued)) / 10))
+            edits = 0 if weak else max(1, int(cfg.joined_max_edits_per_10 * min(len(q_glued), len(v_glued)) / 10))
             if Levenshtein.distance(q_glued, v_glued, score_cutoff=edits + 1) <= edits:
                 soft = max(soft, joined)
         name = soft
@@ -195,7 +209,7 @@ class Screener:
             and len(q.tokens) >= 2
             and len(q.tokens) >= len(v.tokens) - 1
             and sum(w for _, w in q_weighted) >= cfg.containment_min_weight
-            and (is_person or _distinctive(q.tokens) >= 2)
+            and (is_person or q_distinct >= 2)
         ):
             # One word of the listed name left out: a patronymic ("Vladimir Putin" for "PUTIN, Vladimir
             # Vladimirovich") or a company word ("... Production and Construction" for "... Corps"). Only one:
@@ -205,7 +219,9 @@ class Screener:
         # Numbers: a different number is a different party ("Trust 2007-1" / "2007-2"); a number the listed
         # name does not have is not a contradiction ("Banco Nacional de Cuba 2"); a listed number missing is.
         missing = v.numbers - q.numbers
-        if not missing:
+        if weak and v.numbers != q.numbers:
+            number_penalty = cfg.number_mismatch_penalty  # one word and a number: the number is half the name
+        elif not missing:
             number_penalty = 0.0
         elif q.numbers - v.numbers:
             number_penalty = cfg.number_mismatch_penalty
@@ -237,7 +253,7 @@ class Screener:
             pc = fold_text(query.postal_code).replace(" ", "")
             if any(a.postal_code and fold_text(a.postal_code).replace(" ", "") == pc for a in entry.addresses):
                 out["postalCode"] = cfg.postal_match_boost
-        if entry.entity_type == "person" and q.company:
+        if entry.entity_type == "person" and q.company:  # customers are organisations
             out["entityType"] = -cfg.type_mismatch_penalty
         elif entry.entity_type == "vessel":
             out["entityType"] = -cfg.vessel_penalty
@@ -248,9 +264,8 @@ class Screener:
         q = normalize_name(query_name)
         v = normalize_name(listed_name, listed_is_person)
         # Pair scoring borrows the index's word weights only.
-        return self._name_features(q, self.index.weigh(q.tokens), v, self.index.weigh(v.tokens), listed_is_person)[
-            "name"
-        ]
+        kind = "person" if listed_is_person else "company"
+        return self._name_features(q, self.index.weigh(q.tokens), v, self.index.weigh(v.tokens), kind)["name"]
 
     def screen(self, query: ScreeningQuery) -> ScreeningResult:
         """Screen one query and decide clear / review / match (R10)."""
@@ -267,9 +282,7 @@ class Screener:
                 scored.add(idx.word_keys[vi])
                 variant = idx.variants[vi]
                 entry = idx.entries[variant.entry]
-                feats = self._name_features(
-                    q, q_weighted, variant.norm, idx.weighted[vi], entry.entity_type == "person"
-                )
+                feats = self._name_features(q, q_weighted, variant.norm, idx.weighted[vi], entry.entity_type)
                 ctx = self._context(query, q, entry)
                 score = min(1.0, max(0.0, feats["name"] + sum(ctx.values())))
                 if score < cfg.report_threshold:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pycountry
+from anyascii import anyascii
 from rapidfuzz.distance import Indel
 from rigour.names import remove_org_types, remove_person_prefixes
 from rigour.text import ascii_text
@@ -222,7 +223,10 @@ def fold_text(text: str) -> str:
         # Runs of up to 3 Han characters are person-name words; longer runs (company names) stay
         # syllable-split so that "hua wei" can still reach "Huawei" through the glued-pair keys.
         text = _HAN_RUN.sub(_glue_han, text)
-    text = ascii_text(text).casefold()
+    ascii_form = ascii_text(text)
+    if "?" in ascii_form and "?" not in text:
+        ascii_form = anyascii(text)  # scripts rigour's transliterator leaves as "?" (Sinhala, Ethiopic)
+    text = ascii_form.casefold()
     text = text.replace("&", " and ")
     text = _APOSTROPHES.sub("", text)  # O'Brien and Abu-'Umar spell the same without the mark
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
@@ -437,6 +441,13 @@ _EU_LEGAL_PHRASES = (
     "sia",
     "uab",
     "ab",
+    # Vietnamese
+    "cong ty trach nhiem huu han",
+    "cong ty co phan",
+    "cong ty tnhh",
+    "tnhh",
+    "cong ty",
+    "co phan",
     # Pinyin / romanised Japanese and Korean legal forms
     "youxian gongsi",
     "gufen youxian gongsi",
@@ -661,8 +672,11 @@ def normalize_name(text: str, is_person: bool = False) -> NormalizedName:
     # Only a short list of articles: rigour's full stopword list drops real name words ("sem", "van").
     # "Al-Naser", "Al Naser" and "Naser" are one name: the article goes; "Alnaser" is matched by strip_article.
     all_tokens = [t for t in core.split() if t not in _ORG_STOPWORDS and t not in _ARTICLES]
-    if not all_tokens:  # a name made only of legal forms or stopwords is still a name
-        all_tokens = core.split() or folded.split()
+    if all(t in BUSINESS_WORDS for t in all_tokens):
+        # Nothing distinctive left: the stripped words were the name ("Lê Group", "STG Group").
+        all_tokens = [
+            t for t in unprefixed.split() if t not in _ARTICLES and not _is_legal_word(t) and (t,) not in _PHRASES[1]
+        ] or folded.split()
     numbers = frozenset(t for t in all_tokens if _DIGITS.search(t))
     tokens = [t for t in all_tokens if t not in numbers] or all_tokens
     company = not is_person and (bool(forms) or any(t in BUSINESS_WORDS for t in tokens))
