@@ -216,3 +216,15 @@ def test_listed_number_missing_or_different(screener):
     listed = "Pacific Rim Trust 2007-1"
     assert s.score_pair("Pacific Rim Trust 2007", listed) > s.score_pair("Pacific Rim Trust 2007-2", listed)
     assert s.score_pair("Pacific Rim Trust 2007-1 (9)", listed) == 1.0  # an extra number is no contradiction
+
+
+def test_hits_explain_themselves_in_words(screener):
+    """Reviewers read the reasons, not the engine's scores (issue 13)."""
+    hit = screen(screener, "Banco Nacionl de Cuba 2", country="DE").hits[0]
+    assert hit.entry_id == "306"
+    assert hit.explanation.startswith("2 of 3 listed words equal; 1 close spelling (nacionl ~ nacional)")
+    assert "customer name adds a number (2)" in hit.explanation
+    assert "country DE differs from the listed" in hit.explanation
+    assert hit.to_dict()["explanation"] == hit.explanation
+    missing = screen(screener, "Xinjiang Production and Construction").hits[0]
+    assert "1 listed word not in the customer name (corps)" in missing.explanation

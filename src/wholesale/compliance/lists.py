@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from wholesale.compliance.models import ListFile, ListSet
 from wholesale.compliance.screening import Screener, ScreeningConfig, default_list_paths, load_lists
+from wholesale.compliance.screening.loaders import list_files
 from wholesale.events import service as events
 from wholesale.kit import clock, ids
 
@@ -28,7 +29,9 @@ def _files_of(paths: list[Path]) -> list[tuple[str, Path]]:
         if path.is_dir():
             files += [(f"{n}/{p.relative_to(path)}", p) for p in sorted(path.rglob("*")) if p.is_file()]
         else:
-            files.append((f"{n}/{path.name}", path))
+            # An OFAC prim file brings its companions (add/alt/comments): storing sdn.csv alone would drop the
+            # addresses and aliases and change the version hash.
+            files += [(f"{n}/{p.name}", p) for p in list_files(path)]
     return files
 
 

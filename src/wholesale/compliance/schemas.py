@@ -50,6 +50,9 @@ class HitOut(ResponseModel):
     entityType: str
     features: dict[str, float]
     listVersion: str
+    # The reasons in words ("3 of 4 listed words equal, 1 close spelling (...); country matches ..."); absent on
+    # hits recorded before explanations existed.
+    explanation: str | None = None
 
 
 class TimelineEntryOut(ResponseModel):

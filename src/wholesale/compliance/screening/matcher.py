@@ -12,6 +12,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from .config import ScreeningConfig
+from .explain import explain
 from .index import NameIndex, token_similarity, token_similarity_single, token_similarity_strict
 from .model import Decision, Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
 from .normalize import BUSINESS_WORDS, NormalizedName, country_code, fold_text, normalize_name
@@ -173,12 +174,7 @@ class Screener:
         if q.company and ((kind == "person" and len(v.tokens) == 1) or (weak and kind in ("vessel", "aircraft"))):
             # A company is not named by a one-word person alias or a vessel ("Hassan PLC", "Mena SA").
             return _no_name_evidence()
-        if weak:
-            # One distinctive word is all the evidence there is: equal, or one typo in a long word, never a
-            # look-alike ("Schneider"/"Sikander", "Smith"/"Smooth", "Davis Group"/"NAVIS GRUPP").
-            similarity = token_similarity_single
-        else:
-            similarity = token_similarity if q_long and v_long else token_similarity_strict
+        similarity = self._similarity(q, v, weak)
         cover_listed = _coverage(v_weighted, q.tokens, min_sim, similarity)
         cover_query = _coverage(q_weighted, v.tokens, min_sim, similarity)
         soft = 2 * cover_listed * cover_query / (cover_listed + cover_query) if cover_listed and cover_query else 0.0
@@ -238,6 +234,17 @@ class Screener:
             "name": max(0.0, name - number_penalty),
         }
 
+    def _similarity(self, q: NormalizedName, v: NormalizedName, weak: bool):
+        """The word similarity for this pair of names."""
+        if weak:
+            # One distinctive word is all the evidence there is: equal, or one typo in a long word, never a
+            # look-alike ("Schneider"/"Sikander", "Smith"/"Smooth", "Davis Group"/"NAVIS GRUPP").
+            return token_similarity_single
+        short = self.config.short_name_letters
+        if len(q.core) - q.core.count(" ") >= short and len(v.core) - v.core.count(" ") >= short:
+            return token_similarity
+        return token_similarity_strict
+
     def _context(self, query: ScreeningQuery, q: NormalizedName, entry: Entry) -> dict[str, float]:
         cfg = self.config
         out: dict[str, float] = {}
@@ -289,6 +296,12 @@ class Screener:
                     continue
                 prev = best.get(variant.entry)
                 if prev is None or score > prev.score:
+                    v = variant.norm
+                    weak = min(_distinctive(q.tokens), _distinctive(v.tokens)) <= 1
+                    why = explain(
+                        q, v, {**feats, **ctx}, entry, self._similarity(q, v, weak), cfg.token_min_similarity,
+                        country_code(query.country) if query.country else None,
+                    )  # fmt: skip
                     best[variant.entry] = Hit(
                         source=entry.source,
                         entry_id=entry.entry_id,
@@ -298,6 +311,7 @@ class Screener:
                         features={**feats, **ctx},
                         list_version=entry.list_version,
                         entity_type=entry.entity_type,
+                        explanation=why,
                     )
         hits = sorted(best.values(), key=lambda h: (-h.score, h.source, h.entry_id))[: cfg.max_hits]
         top = hits[0].score if hits else 0.0

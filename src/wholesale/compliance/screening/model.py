@@ -138,10 +138,12 @@ class Hit:
     features: dict[str, float] = field(default_factory=dict)
     list_version: str = ""
     entity_type: str = "unknown"
+    explanation: str = ""  # the features in words a reviewer reads
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form (camelCase keys as in the API)."""
         return {
+            "explanation": self.explanation,
             "source": self.source,
             "entryId": self.entry_id,
             "name": self.name,
