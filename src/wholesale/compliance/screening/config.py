@@ -43,6 +43,7 @@ class ScreeningConfig:
     # rarer words; it brings no new ones.
     max_candidates: int = 2000
     rerank_candidates: int = 12  # candidates that get the full feature scoring
+    estimate_pool: int = 64  # variants with the most word overlap whose first-stage estimate is computed
     # First-stage estimate (0-100: IDF-weighted word overlap as share of both names) below which a candidate
     # is not scored in full.
     prefilter_cutoff: float = 50.0

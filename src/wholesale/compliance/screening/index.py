@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from .model import Entry, ListSet
@@ -20,6 +21,7 @@ _MIN_FUZZY_LEN_SHORT_NAME = 5
 # Words of very different lengths are different words even when one starts like the other: Jaro-Winkler
 # rates "polar"/"polarstar" 0.91 and "star"/"software" 0.85. Allowed: ratio >= 0.7 or at most 2 letters more.
 _MIN_LENGTH_RATIO = 0.7
+_ARTICLE_PREFIXES = ("al", "el")
 # A name with one distinctive word: that word may carry a typo only when it is this long.
 _MIN_FUZZY_LEN_SINGLE = 7
 
@@ -97,12 +99,13 @@ class NameIndex:
         self.total_weight: list[float] = [sum(w for _, w in ws) or 1.0 for ws in self.weighted]
 
         self.deletes: dict[str, list[str]] = {}
+        self.articled: dict[str, list[str]] = {}
         self.skeletons: dict[str, list[str]] = {}
         for t in self.postings:
             if len(t) >= _MIN_FUZZY_LEN and not t.isdigit():
                 keys = _deletes(t) | {t}
                 if (bare := strip_article(t)) != t:
-                    keys.add(bare)  # "alnaser" is reached from "naser"
+                    self.articled.setdefault(bare, []).append(t)  # "alnaser" is reached from "naser"
                 for d in keys:
                     self.deletes.setdefault(d, []).append(t)
                 self.skeletons.setdefault(skeleton(t), []).append(t)
@@ -142,12 +145,22 @@ class NameIndex:
                 near.update(get(bare, ()))
                 if bare in self.postings:
                     near.add(bare)
-            near.update(self.skeletons.get(skeleton(token), ()))
+            alike = self.skeletons.get(skeleton(token), ())
             near.discard(token)
-            for u in near:
-                sim = token_similarity(token, u)
-                if sim >= min_sim:
-                    found[u] = sim
+            if bare != token and bare in near:  # "alnaser" -> "naser": no Jaro-Winkler prefilter for these
+                found[bare] = token_similarity(token, bare)
+            for u in (*self.articled.get(token, ()), *(self.articled.get(bare, ()) if bare != token else ())):
+                if u != token:
+                    found[u] = token_similarity(token, u)
+            # Every other path of token_similarity needs Jaro-Winkler >= min_sim, or >= 0.78 for the same consonant
+            # skeleton: one C call each drops the rest.
+            jw = JaroWinkler.normalized_similarity
+            for words, cutoff in ((near, min_sim), (alike, 0.78)):
+                for u, _, _ in process.extract(
+                    token, words, scorer=jw, processor=None, score_cutoff=cutoff, limit=None
+                ):
+                    if u not in found and u != token and (sim := token_similarity(token, u)) >= min_sim:
+                        found[u] = sim
         return tuple(found.items())
 
 
@@ -163,8 +176,7 @@ def token_similarity(a: str, b: str) -> float:
     if a == b:
         return 1.0
     la, lb = len(a), len(b)
-    bare_a, bare_b = strip_article(a), strip_article(b)
-    if bare_a == bare_b:
+    if (a.startswith(_ARTICLE_PREFIXES) or b.startswith(_ARTICLE_PREFIXES)) and strip_article(a) == strip_article(b):
         return 0.95  # "Alnaser" / "Naser": the article glued to the word
     if la < _MIN_FUZZY_LEN or lb < _MIN_FUZZY_LEN or a.isdigit() or b.isdigit():
         return 0.0
@@ -208,7 +220,7 @@ def token_similarity_single(a: str, b: str) -> float:
     """
     if a == b:
         return 1.0
-    if strip_article(a) == strip_article(b):
+    if (a.startswith(_ARTICLE_PREFIXES) or b.startswith(_ARTICLE_PREFIXES)) and strip_article(a) == strip_article(b):
         return 0.95
     if a in BUSINESS_WORDS or b in BUSINESS_WORDS:
         return token_similarity(a, b)  # "Airlines"/"Eirlains": ordinary words keep the usual rule

@@ -6,6 +6,7 @@ import itertools
 import json
 from collections.abc import Iterable
 from heapq import nlargest
+from operator import itemgetter
 from typing import IO
 
 from rapidfuzz import fuzz
@@ -94,8 +95,11 @@ class Screener:
         keys += [(a + b, wa + wb, idx.word_postings) for (a, wa, _), (b, wb, _) in itertools.pairwise(keys)]
         expand = idx.expand_token
         per_token: list[tuple[int, list[tuple[float, tuple[int, ...]]]]] = []
-        for t, w, postings in keys:
-            found = expand(t, cfg.token_min_similarity)
+        n_words = len(toks)
+        for i, (t, w, postings) in enumerate(keys):
+            # A glued pair looks for the listed word as written ("gaz prom" -> "gazprom"); a typo inside a glued
+            # pair is left to the words themselves.
+            found = expand(t, cfg.token_min_similarity) if i < n_words else (((t, 1.0),) if t in postings else ())
             lists = [(w * sim, postings[u]) for u, sim in found if u in postings]
             if lists:
                 per_token.append((sum(len(p) for _, p in lists), lists))
@@ -115,10 +119,8 @@ class Screener:
                 else:
                     # A very common word ("bank", "airlines") only adds to the variants already found.
                     for w, p in lists:
-                        members = idx.posting_set(p)
-                        for vi in acc:
-                            if vi in members:
-                                acc[vi] += w
+                        for vi in idx.posting_set(p).intersection(acc):
+                            acc[vi] += w
         else:
             # Only common words: keep variants that share at least two of the three rarest.
             sets = [(set().union(*(p for _, p in lists)), max(w for w, _ in lists)) for _, lists in per_token[:3]]
@@ -137,7 +139,14 @@ class Screener:
         words = self._words
         scored: list[tuple[float, int]] = []
         append = scored.append
-        for vi, a in acc.items():
+        # The estimate for the variants with the most overlap; a variant outside these shares fewer of the
+        # query's words than 64 others and cannot be among the best few.
+        pool = (
+            acc.items()
+            if len(acc) <= cfg.estimate_pool
+            else nlargest(cfg.estimate_pool, acc.items(), key=itemgetter(1))
+        )
+        for vi, a in pool:
             cl = a / totals[vi]
             cq = a / total_q
             if cl > 1.0:
@@ -145,7 +154,8 @@ class Screener:
             if cq > 1.0:
                 cq = 1.0
             est = 2 * cl * cq / (cl + cq)
-            # Containment paths of the full score: listed name inside the query, or (persons) the reverse.
+            # Containment paths of the full score: the listed name inside the query, or the query inside the
+            # listed name with one word left out.
             if listed_in[vi] and factor * cl > est:
                 est = factor * cl
             if q_in and (q_distinct or person[vi]) and words[vi] <= n_q + 1 and missing_factor * cq > est:

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import pycountry
 from anyascii import anyascii
+from rapidfuzz import process
 from rapidfuzz.distance import Indel
 from rigour.names import remove_org_types, remove_person_prefixes
 from rigour.text import ascii_text
@@ -469,15 +470,22 @@ for _p in _EU_LEGAL_PHRASES:
 _PHRASE_LENGTHS = sorted(_PHRASES, reverse=True)
 
 
+_LONG_LEGAL_WORDS = sorted(w for w in _LEGAL_WORDS if len(w) >= 6)
+
+
 @lru_cache(maxsize=100_000)
 def _is_legal_word(token: str) -> bool:
     if token in _EXTRA_LEGAL or token in _LEGAL_WORDS:
         return True
     # Misspelt legal words ("Compnay", "Limted") are still legal words, not name words.
     # Indel ratio, not Jaro-Winkler: a shared prefix ("Corporativo") must not make a legal word.
-    return len(token) >= 6 and any(
-        len(w) >= 6 and abs(len(w) - len(token)) <= 2 and Indel.normalized_similarity(token, w) >= 0.85
-        for w in _LEGAL_WORDS
+    if len(token) < 6:
+        return False
+    return any(
+        abs(len(w) - len(token)) <= 2
+        for w, _, _ in process.extract(
+            token, _LONG_LEGAL_WORDS, scorer=Indel.normalized_similarity, processor=None, score_cutoff=0.85, limit=None
+        )
     )
 
 
