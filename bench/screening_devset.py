@@ -143,6 +143,8 @@ class DevSet:
 # --- normalisation used for labels and the baseline ------------------------------------------------------------
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_ROMAN_WORD = re.compile(r"\b(II|III|IV|VI|VII)\b", re.I)
+_ROMAN_GUARD = re.compile(r"^zq([ivx]+)qz$")
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -162,9 +164,11 @@ _FORM_PAIRS = (("s", "a"), ("a", "s"), ("r", "l"), ("s", "l"), ("b", "v"), ("n",
 @cache
 def _strip_forms(text: str) -> str:
     """Casefolded ASCII words of `text` with legal forms removed ('' when only forms are left)."""
+    # rigour takes a standalone "II" for the Lithuanian form "IĮ": Roman numerals are kept out of its reach.
+    text = _ROMAN_WORD.sub(lambda m: f"zq{m.group(1).lower()}qz", text)
     stripped = remove_org_types(text, replacement=" ")
     stripped = remove_org_types(ascii_text(stripped), replacement=" ")
-    words = _NON_ALNUM.sub(" ", stripped.casefold()).split()
+    words = [_ROMAN_GUARD.sub(r"\1", w) for w in _NON_ALNUM.sub(" ", stripped.casefold()).split()]
     changed = True
     while words and changed:
         changed = False
@@ -1349,8 +1353,9 @@ def _negative_probes(lists: Lists, seed: int, sizes: Sizes, stats: dict[str, Cou
                 blame = lists.party(k)
             elif blame_mode == "numeral":
                 # Entries of the same name with ANOTHER number; one without a number may alert (number_added).
-                nums = _numerals(qk)
-                blame = frozenset(o for o, n in numeral_free[_numeral_free(qk)] if n and n != nums)
+                nums, group = _numerals(qk), numeral_free[_numeral_free(qk)]
+                unnumbered = {o for o, n in group if not n}
+                blame = frozenset(o for o, n in group if n and n != nums and o not in unnumbered)
             made += 1
             key = f"{k[0]}:{k[1]}" if k else q
             items.append(Item("probes", kind, split_of(key), q, False, "shipped", target=k, origin=origin, blame=blame))
