@@ -667,6 +667,7 @@ LEGAL_WORDS = _word_set(
     "joint stock liability closed open public private limited company companies corporation incorporated "
     "obshchestvo ogranichennoy ogranichennoi otvetstvennostyu aktsionernoe aktsionernoye zakrytoe otkrytoe "
     "publichnoe tovarystvo tovaryshestvo sociedad anonima responsabilidad limitada compania societe anonyme "
+    "obschestvo obshestvo illc "
     "gesellschaft haftung spolka akcyjna"
 )
 ARAB_COUNTRIES = _word_set("AE SA IQ SY LB JO YE KW QA BH OM EG LY SD DZ MA TN PS MR")
@@ -1002,7 +1003,17 @@ def _gen_word_missing(lists: Lists) -> Gen:
         if len(content) < 3:
             return
         rarest = min(content, key=lambda x: (lists.df[x[1]], -len(x[1])))
-        choices = [c for c in content if c != rarest]
+        # Not a number (another class), and what is left must keep a distinctive word ("Aircraft Industries"
+        # without "Iran" is anyone's name).
+        choices = [
+            c
+            for c in content
+            if c != rarest
+            and not any(ch.isdigit() for ch in c[1])
+            and any(w not in GENERIC for j, w in content if j != c[0])
+        ]
+        if not choices:
+            return
         i, _ = rng.choice(choices)
         out = [*words[:i], *words[i + 1 :]]
         yield " ".join(out).replace(" ,", ","), name
