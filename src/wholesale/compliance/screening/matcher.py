@@ -50,6 +50,14 @@ def _no_name_evidence() -> dict[str, float]:
     )
 
 
+def _long_words_paired(a: tuple[str, ...], b: tuple[str, ...], similarity, min_sim: float) -> bool:
+    """Every word of 5+ letters on either side has a close word on the other: only short words differ."""
+    return all(
+        any(x == y or similarity(x, y) >= min_sim for y in other) for side, other in ((a, b), (b, a)) for x in side
+        if len(x) >= 5
+    )  # fmt: skip
+
+
 def _distinctive(tokens: tuple[str, ...]) -> int:
     """Words of a name that are not ordinary business words: the evidence a name carries."""
     return sum(t not in BUSINESS_WORDS for t in tokens)
@@ -93,13 +101,23 @@ class Screener:
         # Query words reach listed words and listed glued pairs; glued query pairs reach listed words only.
         keys = [(t, w, idx.postings) for t, w in zip(toks, weights, strict=False)]
         keys += [(a + b, wa + wb, idx.word_postings) for (a, wa, _), (b, wb, _) in itertools.pairwise(keys)]
+        # An unknown long word may be listed words written together ("Royalroomdress", "Jinghe"): its two
+        # halves, when both are listed words (or a listed glued pair), are keys of their own.
+        for t, w in zip(toks, weights, strict=False):
+            if len(t) >= 6 and t not in idx.postings:
+                for i in range(2, len(t) - 1):
+                    head, tail = t[:i], t[i:]
+                    if head in idx.postings and tail in idx.postings:
+                        keys += [(head, w / 2, idx.postings), (tail, w / 2, idx.postings)]
+                        break
         expand = idx.expand_token
         per_token: list[tuple[int, list[tuple[float, tuple[int, ...]]]]] = []
-        n_words = len(toks)
+        n_words, n_pairs = len(toks), max(len(toks) - 1, 0)
         for i, (t, w, postings) in enumerate(keys):
             # A glued pair looks for the listed word as written ("gaz prom" -> "gazprom"); a typo inside a glued
             # pair is left to the words themselves.
-            found = expand(t, cfg.token_min_similarity) if i < n_words else (((t, 1.0),) if t in postings else ())
+            glued = n_words <= i < n_words + n_pairs
+            found = (((t, 1.0),) if t in postings else ()) if glued else expand(t, cfg.token_min_similarity)
             lists = [(w * sim, postings[u]) for u, sim in found if u in postings]
             if lists:
                 per_token.append((sum(len(p) for _, p in lists), lists))
@@ -134,7 +152,7 @@ class Screener:
         q_in = (
             len(toks) >= 2 and total_q >= cfg.containment_min_weight and sum(map(len, toks)) >= cfg.short_name_letters
         )
-        q_distinct = _distinctive(toks) >= 2
+        q_distinct = _distinctive(toks) >= 2 or (_distinctive(toks) >= 1 and len(toks) >= 3)
         factor, missing_factor, n_q = cfg.containment_factor, cfg.missing_word_factor, len(toks)
         words = self._words
         scored: list[tuple[float, int]] = []
@@ -196,6 +214,15 @@ class Screener:
             edits = 0 if weak else max(1, int(cfg.joined_max_edits_per_10 * min(len(q_glued), len(v_glued)) / 10))
             if Levenshtein.distance(q_glued, v_glued, score_cutoff=edits + 1) <= edits:
                 soft = max(soft, joined)
+        if (
+            not weak
+            and sort >= cfg.sorted_letters_min
+            and soft >= 0.70
+            and _long_words_paired(q.tokens, v.tokens, similarity, min_sim)
+        ):
+            # Every word there but spelt a little differently in several places ("OJE PARVAZ MADO NAFAR" /
+            # "OWJ PARVAZ ..."): the letters in word order carry it when the words nearly do.
+            soft = max(soft, sort - 0.03)
         name = soft
         contained = 0.0
         if (
@@ -215,7 +242,7 @@ class Screener:
             and len(q.tokens) >= 2
             and len(q.tokens) >= len(v.tokens) - 1
             and sum(w for _, w in q_weighted) >= cfg.containment_min_weight
-            and (is_person or q_distinct >= 2)
+            and (is_person or q_distinct >= 2 or (q_distinct and len(q.tokens) >= 3))
         ):
             # One word of the listed name left out: a patronymic ("Vladimir Putin" for "PUTIN, Vladimir
             # Vladimirovich") or a company word ("... Production and Construction" for "... Corps"). Only one:
@@ -225,7 +252,7 @@ class Screener:
         # Numbers: a different number is a different party ("Trust 2007-1" / "2007-2"); a number the listed
         # name does not have is not a contradiction ("Banco Nacional de Cuba 2"); a listed number missing is.
         missing = v.numbers - q.numbers
-        if weak and v.numbers != q.numbers:
+        if weak and v.numbers and v.numbers != q.numbers:
             number_penalty = cfg.number_mismatch_penalty  # one word and a number: the number is half the name
         elif not missing:
             number_penalty = 0.0

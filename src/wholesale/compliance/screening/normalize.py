@@ -10,7 +10,7 @@ from functools import lru_cache
 import pycountry
 from anyascii import anyascii
 from rapidfuzz import process
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import OSA, Indel
 from rigour.names import remove_org_types, remove_person_prefixes
 from rigour.text import ascii_text
 
@@ -449,6 +449,44 @@ _EU_LEGAL_PHRASES = (
     "sia",
     "uab",
     "ab",
+    # Gulf free zones, Lebanon, Latin America, Ireland, Russia/CIS registries' short forms
+    "fzc",
+    "fze",
+    "fzco",
+    "fz llc",
+    "fzllc",
+    "sal",
+    "sal off shore",
+    "sal offshore",
+    "off shore",
+    "offshore",
+    "saca",
+    "sacv",
+    "saic",
+    "sapi de cv",
+    "s de rl",
+    "s de rl de cv",
+    "spr de rl",
+    "s p r de r l",
+    "sc de rl",
+    "sociedad civil",
+    "teoranta",
+    "cuideachta",
+    "pjs",
+    "jsb",
+    "mkooo",
+    "chp",
+    "ip",
+    "tk",
+    "npk",
+    "npf",
+    "npp",
+    "nii",
+    "fgup",
+    "gup",
+    "mup",
+    "ao np",
+    "np",
     # Vietnamese
     "cong ty trach nhiem huu han",
     "cong ty co phan",
@@ -533,6 +571,70 @@ def _strip_legal(folded: str) -> tuple[str, tuple[str, ...]]:
 
 # Abbreviations that registries and customers write for ordinary business words ("Gen. Trading", "Intl").
 _ABBREVIATIONS = {
+    # One spelling per business word: plural and singular, English and transliterated Russian, derived forms
+    # ("ASASI FOODS" / "ASASI FOOD", "TRANSSERVIS" is not split but "SERVIS" alone is "SERVICE").
+    "services": "service",
+    "servis": "service",
+    "systems": "system",
+    "sistema": "system",
+    "sistemy": "system",
+    "sistem": "system",
+    "technologies": "technology",
+    "tekhnologii": "technology",
+    "tekhnologiya": "technology",
+    "teknologiya": "technology",
+    "teknoloji": "technology",
+    "tekhnolodzhi": "technology",
+    "tekh": "technology",
+    "industries": "industry",
+    "industrial": "industry",
+    "indl": "industry",
+    "indus": "industry",
+    "inds": "industry",
+    "foods": "food",
+    "products": "product",
+    "ships": "ship",
+    "lines": "line",
+    "chemicals": "chemical",
+    "khimiya": "chemical",
+    "investments": "investment",
+    "holdings": "holding",
+    "kholding": "holding",
+    "hldgs": "holding",
+    "enterprises": "enterprise",
+    "resources": "resource",
+    "networks": "network",
+    "solutions": "solution",
+    "electronics": "electric",
+    "electronic": "electric",
+    "electrical": "electric",
+    "elektrik": "electric",
+    "elektronika": "electric",
+    "elect": "electric",
+    "motors": "motor",
+    "stores": "store",
+    "trading": "trade",
+    "traders": "trade",
+    "trdg": "trade",
+    "tradg": "trade",
+    "treid": "trade",
+    "treyd": "trade",
+    "lotteries": "lottery",
+    "works": "work",
+    "communications": "communication",
+    "comms": "communication",
+    "kommunikatsii": "communication",
+    "kontsern": "concern",
+    "tsentr": "center",
+    "centr": "center",
+    "gruppa": "group",
+    "grupp": "group",
+    "grp": "group",
+    "kompaniya": "company",
+    "kapital": "capital",
+    "menedzhment": "management",
+    "finans": "finance",
+    "bank": "bank",
     "gen": "general",
     "genl": "general",
     "intl": "international",
@@ -542,35 +644,29 @@ _ABBREVIATIONS = {
     "mfr": "manufacturer",
     "mfrs": "manufacturers",
     "bros": "brothers",
-    "trdg": "trading",
-    "tradg": "trading",
-    "inds": "industries",
-    "indus": "industries",
     "eng": "engineering",
     "engg": "engineering",
     "engr": "engineering",
     "dev": "development",
     "devt": "development",
     "tech": "technology",
+    "inst": "institute",
     "techn": "technology",
     "technol": "technology",
     "natl": "national",
     "nat": "national",
     "assn": "association",
     "assoc": "association",
-    "svcs": "services",
     "svc": "service",
-    "servs": "services",
-    "sys": "systems",
-    "grp": "group",
+    "svcs": "service",
+    "servs": "service",
+    "sys": "system",
     "hldg": "holding",
-    "hldgs": "holdings",
     "mgmt": "management",
     "mgt": "management",
     "invt": "investment",
     "invest": "investment",
     "univ": "university",
-    "inst": "institute",
     "ctr": "center",
     "centre": "center",
     "dept": "department",
@@ -606,16 +702,20 @@ _NUMBER_WORDS = frozenset(("no", "nr", "num", "number", "n"))
 # Words that make a name look like a company's (with legal forms): a person is not called "Trading".
 BUSINESS_WORDS = frozenset(
     [
-        "group", "holding", "holdings", "trading", "trade", "traders", "bank", "banco", "banque", "industries",
-        "industrial", "industry", "international", "enterprise", "enterprises", "investment", "investments",
-        "services", "service", "import", "export", "manufacturing", "technology", "technologies", "systems",
-        "solutions", "logistics", "shipping", "airlines", "airways", "petroleum", "oil", "gas", "energy", "mining",
+        "group", "holding", "trade", "bank", "banco", "banque", "industry", "international", "enterprise",
+        "investment", "service", "import", "export", "manufacturing", "technology", "system", "solution",
+        "logistics", "shipping", "ship", "line", "airlines", "airways", "petroleum", "oil", "gas", "energy", "mining",
         "construction", "engineering", "development", "consulting", "partners", "associates", "brothers", "sons",
-        "exchange", "capital", "finance", "financial", "insurance", "agency", "factory", "plant", "works",
-        "pharmaceutical", "chemical", "chemicals", "electronics", "electric", "software", "media", "foods",
-        "products", "resources", "ventures", "corp", "store", "stores", "shop", "market", "center", "institute",
-        "university", "association", "foundation", "network", "networks", "telecom", "transport", "marine",
-        "maritime", "navigation", "motors", "equipment", "machinery", "general", "national", "commercial",
+        "exchange", "capital", "finance", "financial", "insurance", "agency", "factory", "plant", "work",
+        "pharmaceutical", "chemical", "electric", "software", "media", "food", "product", "resource", "ventures",
+        "corp", "store", "shop", "market", "center", "institute", "university", "association", "foundation",
+        "network", "telecom", "communication", "transport", "marine", "maritime", "navigation", "motor",
+        "equipment", "machinery", "general", "national", "commercial", "management", "concern", "company",
+        # Words so common in company names that they identify nothing on their own.
+        "global", "united", "world", "universal", "new", "modern", "star", "royal", "eastern", "western",
+        "northern", "southern", "central", "asia", "euro", "trans", "inter", "agricultural", "cooperative",
+        "real", "estate", "business", "office", "research", "design", "project", "projects", "scientific",
+        "production", "limited", "joint", "venture", "special", "state", "federal", "union", "public",
     ]
 )  # fmt: skip
 # Honorifics a company name may start with that are name words there ("General Trading", "Captain Cook
@@ -635,8 +735,31 @@ def _canonical_words(tokens: list[str]) -> list[str]:
         elif t in _NUMBER_WORDS and i + 1 < len(tokens) and _DIGITS.search(tokens[i + 1]):
             continue
         else:
-            out.append(t)
+            out.append(_business_spelling(t))
     return out
+
+
+_LONG_BUSINESS: dict[str, str] = {}  # filled below: long business words and their canonical form
+
+
+@lru_cache(maxsize=100_000)
+def _business_spelling(token: str) -> str:
+    """A misspelt business word is that word ("Sevrices", "Eltectrical"): a letter missing, added or swapped in
+    7+ letters ("Energo" is a name word, not a misspelt "Energy").
+
+    Without it a typo in an ordinary word would make it the name's distinctive word, and the canonical spelling
+    on the other side ("trading" -> "trade") would put it further away still.
+    """
+    if len(token) < 7 or token in _LONG_BUSINESS or token.isdigit():
+        return _LONG_BUSINESS.get(token, token)
+    # A letter missing, doubled or two letters swapped; not a letter replaced: "Nacional" is a word of its own
+    # (mapping it to "national" would put its own typos out of reach).
+    found = process.extractOne(token, _LONG_BUSINESS_KEYS, scorer=Indel.distance, processor=None, score_cutoff=1)
+    if found is None:
+        found = process.extractOne(token, _LONG_BUSINESS_KEYS, scorer=OSA.distance, processor=None, score_cutoff=1)
+        if found is not None and sorted(found[0]) != sorted(token):
+            found = None
+    return _LONG_BUSINESS[found[0]] if found else token
 
 
 _PHONETIC = (("ph", "f"), ("ck", "k"), ("c", "k"), ("q", "k"), ("w", "v"), ("x", "ks"), ("z", "s"), ("j", "y"))
@@ -657,10 +780,50 @@ def skeleton(token: str) -> str:
     return "".join(out)
 
 
+# Spelling differences of transliteration (Russian, Arabic, Persian into Latin letters): "Kholv"/"Holv",
+# "Vindek"/"Windeq", "Nour"/"Noor", "Inttrafik"/"Inttraffic", "Boldreks"/"Boldrex", "Yupel"/"Upel".
+_TRANSLIT = (
+    ("sch", "sh"), ("gh", "q"), ("kh", "h"), ("zh", "j"), ("ts", "c"), ("tz", "c"), ("ck", "k"), ("ph", "f"), ("qu", "kv"),
+    ("q", "k"), ("w", "v"), ("x", "ks"), ("c", "k"), ("ey", "ei"), ("iy", "i"), ("yi", "i"), ("ij", "i"),
+    ("ee", "i"), ("ou", "u"), ("oo", "u"),
+)  # fmt: skip
+# Inside a word only: "Yupel"/"Upel" yes, but a first "Ja" or "Yu" is a letter of the name ("Jaman" is not "Aman").
+_TRANSLIT_INNER = (("yu", "u"), ("ju", "u"), ("ya", "a"), ("ja", "a"), ("y", "i"))
+_DOUBLE = re.compile(r"(.)\1+")
+
+
+@lru_cache(maxsize=200_000)
+def translit_key(token: str) -> str:
+    """The word with transliteration choices folded: two spellings of one name get one key."""
+    for a, b in _TRANSLIT:
+        token = token.replace(a, b)
+    head, tail = token[:1], token[1:]
+    for a, b in _TRANSLIT_INNER:
+        tail = tail.replace(a, b)
+    return _DOUBLE.sub(r"\1", head + tail)
+
+
+def _glue_letters(words: list[str]) -> list[str]:
+    """Runs of single letters are one word: "N P C International" is "NPC International", "M D S" is "MDS"."""
+    out: list[str] = []
+    run = False
+    for w in words:
+        if len(w) == 1 and w.isalpha():
+            if run:
+                out[-1] += w
+            else:
+                out.append(w)
+            run = True
+        else:
+            out.append(w)
+            run = False
+    return out
+
+
 def strip_article(token: str) -> str:
     """'alnaser' -> 'naser': the Arabic article written glued to its word (only for words long enough)."""
-    if len(token) >= 6 and token[:2] in _ARTICLES and token[2] not in "aeiou":
-        return token[2:]
+    if len(token) >= 5 and token[:2] in _ARTICLES:
+        return token[2:]  # "alexander" -> "exander" is harmless: it only ever equals a listed "exander"
     return token
 
 
@@ -671,9 +834,9 @@ _ARTICLES = frozenset(("al", "el"))
 def normalize_name(text: str, is_person: bool = False) -> NormalizedName:
     """Return the comparable form of a name; persons lose honorifics, companies lose legal forms."""
     folded = fold_text(text)
-    words = folded.split()
+    words = _glue_letters(folded.split())
     if is_person:
-        unprefixed = fold_text(remove_person_prefixes(folded)) or folded
+        unprefixed = " ".join(_glue_letters(fold_text(remove_person_prefixes(folded)).split())) or folded
     else:
         while len(words) > 1 and words[0] in _COMPANY_HONORIFICS:
             words = words[1:]
@@ -690,9 +853,12 @@ def normalize_name(text: str, is_person: bool = False) -> NormalizedName:
     if all(t in BUSINESS_WORDS for t in all_tokens):
         # Nothing distinctive left: the stripped words were the name ("Lê Group", "STG Group").
         all_tokens = [
-            t for t in unprefixed.split() if t not in _ARTICLES and not _is_legal_word(t) and (t,) not in _PHRASES[1]
+            t
+            for t in unprefixed.split()
+            if t not in _ARTICLES and t not in _ORG_STOPWORDS and not _is_legal_word(t) and (t,) not in _PHRASES[1]
         ] or folded.split()
-    numbers = frozenset(t for t in all_tokens if _DIGITS.search(t))
+    # Numbers are words of digits only; "Web3", "3D", "T1" are name words.
+    numbers = frozenset(t for t in all_tokens if t.isdigit())
     tokens = [t for t in all_tokens if t not in numbers] or all_tokens
     company = not is_person and (bool(forms) or any(t in BUSINESS_WORDS for t in tokens))
     return NormalizedName(folded, " ".join(tokens), tuple(tokens), forms, numbers, company)
@@ -730,3 +896,8 @@ def country_code(value: str | None) -> str | None:
         a, b = raw.split(",", 1)
         return country_code(f"{b.strip()} {a.strip()}") if b.strip() else None
     return None
+
+
+_LONG_BUSINESS.update({w: w for w in BUSINESS_WORDS if len(w) >= 7})
+_LONG_BUSINESS.update({k: v for k, v in _ABBREVIATIONS.items() if len(k) >= 7 and " " not in v})
+_LONG_BUSINESS_KEYS = sorted(_LONG_BUSINESS)
