@@ -92,6 +92,12 @@ class NameIndex:
         # Word postings alone: a glued query pair looks only for a listed word ("gaz prom" -> "gazprom"),
         # so a name with both words separately is not counted twice.
         self.word_postings: dict[str, tuple[int, ...]] = {t: tuple(sorted(s)) for t, s in postings.items()}
+        self.number_postings: dict[str, frozenset[int]] = {}  # "99" -> variants whose name has that number
+        numbered: dict[str, set[int]] = {}
+        for vi, v in enumerate(self.variants):
+            for n in v.norm.numbers:
+                numbered.setdefault(n, set()).add(vi)
+        self.number_postings = {n: frozenset(s) for n, s in numbered.items()}
         for vi, v in enumerate(self.variants):
             toks = v.norm.tokens
             # Glued neighbours let "gaz prom" find "gazprom" and the reverse.
@@ -103,10 +109,10 @@ class NameIndex:
         self.idf: dict[str, float] = {t: math.log(1 + n_entries / df) for t, df in entry_df.items()}
         self.max_idf = math.log(1 + n_entries)
         # Heaviest word first, with its weight: the order the one-to-one alignment consumes them in.
-        # Variants of one entry with the same words ("PUTIN, Vladimir" / "Vladimir PUTIN") score alike.
-        self.word_keys: list[tuple[int, tuple[str, ...]]] = [
-            (v.entry, tuple(sorted(v.norm.tokens))) for v in self.variants
-        ]
+        # Variants of one entry with the same words in the same order score alike; in another order they do not
+        # (the glued comparison reads them in order: "Abdul Patta Escalon" is "ABDULPATTA ESCALON ABUBAKAR", not
+        # "ABDULPATTA ABUBAKAR ESCALON").
+        self.word_keys: list[tuple[int, tuple[str, ...]]] = [(v.entry, v.norm.tokens) for v in self.variants]
         self.weighted: list[tuple[tuple[str, float], ...]] = [self.weigh(v.norm.tokens) for v in self.variants]
         self.total_weight: list[float] = [sum(w for _, w in ws) or 1.0 for ws in self.weighted]
 

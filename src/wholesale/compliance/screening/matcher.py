@@ -80,6 +80,7 @@ class Screener:
         ]
         self._person: list[bool] = [idx.entries[v.entry].entity_type == "person" for v in idx.variants]
         self._words: list[int] = [len(v.norm.tokens) for v in idx.variants]
+        self._shorter_first: list[float] = [-1e-6 * t for t in idx.total_weight]
 
     @property
     def list_set(self) -> ListSet:
@@ -126,6 +127,7 @@ class Screener:
         per_token.sort(key=lambda x: x[0])
         acc: dict[int, float] = {}
         get = acc.get
+        short = self._shorter_first
         if per_token[0][0] <= cfg.max_candidates:
             for size, lists in per_token:
                 if size <= cfg.max_candidates or not acc:
@@ -133,7 +135,9 @@ class Screener:
                     # with many spellings ("Nasir": Naser, Nasser, Nasr ...) is still counted.
                     for w, p in lists:
                         for vi in p:
-                            acc[vi] = get(vi, 0.0) + w
+                            # Starting a little below zero for long names: among equal overlaps the shorter
+                            # listed name comes first into the estimate pool.
+                            acc[vi] = get(vi, short[vi]) + w
                 else:
                     # A very common word ("bank", "airlines") only adds to the variants already found.
                     for w, p in lists:
@@ -145,8 +149,16 @@ class Screener:
             keep = (sets[0][0] & sets[1][0]) if len(sets) > 1 else sets[0][0]
             if len(keep) > cfg.max_candidates and len(sets) > 2:
                 keep &= sets[2][0]
+            if norm.numbers and len(keep) > cfg.max_candidates:
+                # "Group 99", "Technology 5": the number is what tells such names apart.
+                numbered = keep.intersection(*(idx.number_postings.get(n, ()) for n in norm.numbers))
+                keep = numbered or keep
             for vi in keep:
                 acc[vi] = sum(w for members, w in sets if vi in members)
+        for n in norm.numbers:
+            # A number both names have ("Group 99") lifts those variants above the ones without it.
+            for vi in idx.number_postings.get(n, frozenset()).intersection(acc):
+                acc[vi] += 1.0
         total_q = sum(weights)
         totals, listed_in, person = idx.total_weight, self._containable, self._person
         q_in = (
