@@ -43,7 +43,7 @@ class ScreeningConfig:
     # Candidate generation.
     # A query word whose postings (all its spellings) exceed this only adds weight to variants found through
     # rarer words; it brings no new ones.
-    max_candidates: int = 2000
+    max_candidates: int = 800
     rerank_candidates: int = 12  # candidates that get the full feature scoring
     estimate_pool: int = 64  # variants with the most word overlap whose first-stage estimate is computed
     # First-stage estimate (0-100: IDF-weighted word overlap as share of both names) below which a candidate

@@ -109,10 +109,13 @@ class NameIndex:
         self.idf: dict[str, float] = {t: math.log(1 + n_entries / df) for t, df in entry_df.items()}
         self.max_idf = math.log(1 + n_entries)
         # Heaviest word first, with its weight: the order the one-to-one alignment consumes them in.
-        # Variants of one entry with the same words in the same order score alike; in another order they do not
-        # (the glued comparison reads them in order: "Abdul Patta Escalon" is "ABDULPATTA ESCALON ABUBAKAR", not
-        # "ABDULPATTA ABUBAKAR ESCALON").
-        self.word_keys: list[tuple[int, tuple[str, ...]]] = [(v.entry, v.norm.tokens) for v in self.variants]
+        # Variants of one entry with the same words score alike ("PUTIN, Vladimir" / "Vladimir PUTIN"), unless
+        # the query has another number of words: then the glued comparison reads them in order ("Abdul Patta
+        # Escalon" is "ABDULPATTA ESCALON ABUBAKAR", not "ABDULPATTA ABUBAKAR ESCALON").
+        self.word_keys: list[tuple[int, tuple[str, ...]]] = [
+            (v.entry, tuple(sorted(v.norm.tokens))) for v in self.variants
+        ]
+        self.ordered_keys: list[tuple[int, tuple[str, ...]]] = [(v.entry, v.norm.tokens) for v in self.variants]
         self.weighted: list[tuple[tuple[str, float], ...]] = [self.weigh(v.norm.tokens) for v in self.variants]
         self.total_weight: list[float] = [sum(w for _, w in ws) or 1.0 for ws in self.weighted]
 
@@ -170,8 +173,9 @@ class NameIndex:
                 near.update(get(bare, ()))
                 if bare in self.postings:
                     near.add(bare)
-            if len(token) >= 9 and token not in self.postings:
-                # An unknown long word may be two edits from a listed one ("Transservice"/"Transservis").
+            if len(token) >= 9 and not near and token not in self.postings:
+                # An unknown long word with nothing one edit away may be two from a listed one
+                # ("Transservice"/"Transservis").
                 for d in _deletes(token):
                     for dd in _deletes(d):
                         near.update(get(dd, ()))
@@ -214,12 +218,12 @@ def token_similarity(a: str, b: str) -> float:
         return 0.95  # "Alnaser" / "Naser": the article glued to the word
     if la < _MIN_FUZZY_LEN or lb < _MIN_FUZZY_LEN or not a.isalpha() or not b.isalpha():
         return 0.0  # a word with digits ("YV2944", "72nd") is equal or different, never a typo
-    if translit_key(a) == translit_key(b):
+    sim = JaroWinkler.normalized_similarity(a, b)
+    if sim >= 0.7 and translit_key(a) == translit_key(b):
         return _TRANSLITERATED
     if abs(la - lb) > 2 and min(la, lb) < _MIN_LENGTH_RATIO * max(la, lb):
         return 0.0
     shorter = min(la, lb)
-    sim = JaroWinkler.normalized_similarity(a, b)
     ska = skeleton(a)
     if (
         len(ska) >= 3

@@ -332,10 +332,12 @@ class Screener:
         if cands:
             q_weighted = idx.weigh(q.tokens)
             scored: set[tuple[int, tuple[str, ...]]] = set()
+            n_q = len(q.tokens)
             for vi in cands:
-                if idx.word_keys[vi] in scored:
+                key = idx.word_keys[vi] if self._words[vi] == n_q else idx.ordered_keys[vi]
+                if key in scored:
                     continue
-                scored.add(idx.word_keys[vi])
+                scored.add(key)
                 variant = idx.variants[vi]
                 entry = idx.entries[variant.entry]
                 feats = self._name_features(q, q_weighted, variant.norm, idx.weighted[vi], entry.entity_type)

@@ -782,25 +782,30 @@ def skeleton(token: str) -> str:
 
 # Spelling differences of transliteration (Russian, Arabic, Persian into Latin letters): "Kholv"/"Holv",
 # "Vindek"/"Windeq", "Nour"/"Noor", "Inttrafik"/"Inttraffic", "Boldreks"/"Boldrex", "Yupel"/"Upel".
-_TRANSLIT = (
-    ("sch", "sh"), ("gh", "q"), ("kh", "h"), ("zh", "j"), ("ts", "c"), ("tz", "c"), ("ck", "k"), ("ph", "f"), ("qu", "kv"),
-    ("q", "k"), ("w", "v"), ("x", "ks"), ("c", "k"), ("ey", "ei"), ("iy", "i"), ("yi", "i"), ("ij", "i"),
-    ("ee", "i"), ("ou", "u"), ("oo", "u"),
-)  # fmt: skip
+_CONSONANTS = {
+    "sch": "sh", "gh": "k", "kh": "h", "zh": "j", "ts": "k", "tz": "k", "ck": "k", "ph": "f", "qu": "kv",
+    "q": "k", "w": "v", "x": "ks", "c": "k",
+}  # fmt: skip
+_VOWELS = {"ey": "ei", "iy": "i", "yi": "i", "ij": "i", "ee": "i", "ou": "u", "oo": "u"}
 # Inside a word only: "Yupel"/"Upel" yes, but a first "Ja" or "Yu" is a letter of the name ("Jaman" is not "Aman").
-_TRANSLIT_INNER = (("yu", "u"), ("ju", "u"), ("ya", "a"), ("ja", "a"), ("y", "i"))
+_INNER = {"yu": "u", "ju": "u", "ya": "a", "ja": "a", "y": "i"}
+
+
+def _alternation(table: dict[str, str]) -> re.Pattern[str]:
+    return re.compile("|".join(sorted(map(re.escape, table), key=len, reverse=True)))
+
+
+_CONSONANTS_RE, _VOWELS_RE, _INNER_RE = _alternation(_CONSONANTS), _alternation(_VOWELS), _alternation(_INNER)
 _DOUBLE = re.compile(r"(.)\1+")
 
 
 @lru_cache(maxsize=200_000)
 def translit_key(token: str) -> str:
     """The word with transliteration choices folded: two spellings of one name get one key."""
-    for a, b in _TRANSLIT:
-        token = token.replace(a, b)
-    head, tail = token[:1], token[1:]
-    for a, b in _TRANSLIT_INNER:
-        tail = tail.replace(a, b)
-    return _DOUBLE.sub(r"\1", head + tail)
+    token = _CONSONANTS_RE.sub(lambda m: _CONSONANTS[m.group(0)], token)
+    token = _VOWELS_RE.sub(lambda m: _VOWELS[m.group(0)], token)
+    token = token[:1] + _INNER_RE.sub(lambda m: _INNER[m.group(0)], token[1:])
+    return _DOUBLE.sub(r"\1", token)
 
 
 def _glue_letters(words: list[str]) -> list[str]:
