@@ -58,6 +58,10 @@ def _long_words_paired(a: tuple[str, ...], b: tuple[str, ...], similarity, min_s
     )  # fmt: skip
 
 
+def _long_core(n: NormalizedName) -> tuple[str, ...]:
+    return tuple(t for t in n.tokens if len(t) > 3) or n.tokens
+
+
 def _distinctive(tokens: tuple[str, ...]) -> int:
     """Words of a name that are not ordinary business words: the evidence a name carries."""
     return sum(t not in BUSINESS_WORDS for t in tokens)
@@ -208,8 +212,10 @@ class Screener:
         min_sim = cfg.token_min_similarity
         is_person = kind == "person"
         q_distinct, v_distinct = _distinctive(q.tokens), _distinctive(v.tokens)
-        if (v_distinct == 0 or q_distinct == 0) and q.core != v.core:
-            return _no_name_evidence()  # only ordinary words ("STG Group" is "Group"): equal or nothing
+        if (v_distinct == 0 or q_distinct == 0) and _long_core(q) != _long_core(v):
+            # Only ordinary words ("STG Group" is "Group"): equal or nothing, but for a code of up to three
+            # letters ("Global United Shipping Ltd-BZE").
+            return _no_name_evidence()
         weak = min(q_distinct, v_distinct) <= 1
         if q.company and ((kind == "person" and len(v.tokens) == 1) or (weak and kind in ("vessel", "aircraft"))):
             # A company is not named by a one-word person alias or a vessel ("Hassan PLC", "Mena SA").
@@ -285,7 +291,7 @@ class Screener:
 
     def _similarity(self, q: NormalizedName, v: NormalizedName, weak: bool):
         """The word similarity for this pair of names."""
-        if weak:
+        if weak and not (q.numbers and q.numbers == v.numbers):  # an equal number is evidence of its own
             # One distinctive word is all the evidence there is: equal, or one typo in a long word, never a
             # look-alike ("Schneider"/"Sikander", "Smith"/"Smooth", "Davis Group"/"NAVIS GRUPP").
             return token_similarity_single

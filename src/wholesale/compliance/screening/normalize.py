@@ -487,6 +487,12 @@ _EU_LEGAL_PHRASES = (
     "mup",
     "ao np",
     "np",
+    # Turkish
+    "anonim sirketi",
+    "limited sirketi",
+    "ltd sti",
+    "sti",
+    "as",
     # Vietnamese
     "cong ty trach nhiem huu han",
     "cong ty co phan",
@@ -539,6 +545,9 @@ def _strip_edge_forms(tokens: list[str]) -> tuple[list[str], list[str]]:
     removed: list[str] = []
 
     def trailing() -> bool:
+        if len(tokens) > 1 and tokens[-1] in _EXTRA_LEGAL:  # "... Offshore Company": the form behind the form
+            removed.append(tokens.pop())
+            return True
         for n in _PHRASE_LENGTHS:
             if len(tokens) > n and tuple(tokens[-n:]) in _PHRASES[n]:
                 removed.extend(tokens[-n:])
@@ -564,8 +573,20 @@ def _strip_legal(folded: str) -> tuple[str, tuple[str, ...]]:
     kept = stripped.split()
     kept_set = set(kept)
     removed += [t for t in tokens if t not in kept_set]
-    out = [t for t in kept if not _is_legal_word(t)]
-    removed += [t for t in kept if _is_legal_word(t)]
+    legal = [_is_legal_word(t) for t in kept]
+    # A lone letter between legal words is part of them ("Obshchestvo s Ogranichennoi Otvetstvennostyu").
+    legal = [
+        is_legal
+        or (
+            len(t) == 1
+            and (i == 0 or legal[i - 1])
+            and (i + 1 == len(kept) or legal[i + 1])
+            and (i > 0 or i + 1 < len(kept))
+        )
+        for i, (t, is_legal) in enumerate(zip(kept, legal, strict=True))
+    ]
+    out = [t for t, is_legal in zip(kept, legal, strict=True) if not is_legal]
+    removed += [t for t, is_legal in zip(kept, legal, strict=True) if is_legal]
     return " ".join(out), tuple(removed)
 
 
@@ -634,6 +655,9 @@ _ABBREVIATIONS = {
     "kapital": "capital",
     "menedzhment": "management",
     "finans": "finance",
+    "energia": "energy",
+    "energiya": "energy",
+    "fond": "fund",
     "bank": "bank",
     "gen": "general",
     "genl": "general",
@@ -752,6 +776,8 @@ def _business_spelling(token: str) -> str:
     """
     if len(token) < 7 or token in _LONG_BUSINESS or token.isdigit():
         return _LONG_BUSINESS.get(token, token)
+    if (same := _LONG_BUSINESS_TRANSLIT.get(translit_key(token))) is not None:
+        return same  # "Elektroniks" is "Electronics" in another transliteration
     # A letter missing, doubled or two letters swapped; not a letter replaced: "Nacional" is a word of its own
     # (mapping it to "national" would put its own typos out of reach).
     found = process.extractOne(token, _LONG_BUSINESS_KEYS, scorer=Indel.distance, processor=None, score_cutoff=1)
@@ -784,7 +810,7 @@ def skeleton(token: str) -> str:
 # "Vindek"/"Windeq", "Nour"/"Noor", "Inttrafik"/"Inttraffic", "Boldreks"/"Boldrex", "Yupel"/"Upel".
 _CONSONANTS = {
     "sch": "sh", "gh": "k", "kh": "h", "zh": "j", "ts": "k", "tz": "k", "ck": "k", "ph": "f", "qu": "kv",
-    "q": "k", "w": "v", "x": "ks", "c": "k",
+    "q": "k", "w": "v", "x": "ks", "c": "k", "z": "s",
 }  # fmt: skip
 _VOWELS = {"ey": "ei", "iy": "i", "yi": "i", "ij": "i", "ee": "i", "ou": "u", "oo": "u"}
 # Inside a word only: "Yupel"/"Upel" yes, but a first "Ja" or "Yu" is a letter of the name ("Jaman" is not "Aman").
@@ -829,6 +855,8 @@ def strip_article(token: str) -> str:
     """'alnaser' -> 'naser': the Arabic article written glued to its word (only for words long enough)."""
     if len(token) >= 5 and token[:2] in _ARTICLES:
         return token[2:]  # "alexander" -> "exander" is harmless: it only ever equals a listed "exander"
+    if len(token) >= 5 and token[0] in "aeu" and token[1] == token[2] and token[1] not in "aeiouy":
+        return token[2:]  # the article assimilated: "Ed-Dine", "Ar-Rahman", "Ash-Sham" written glued
     return token
 
 
@@ -906,3 +934,4 @@ def country_code(value: str | None) -> str | None:
 _LONG_BUSINESS.update({w: w for w in BUSINESS_WORDS if len(w) >= 7})
 _LONG_BUSINESS.update({k: v for k, v in _ABBREVIATIONS.items() if len(k) >= 7 and " " not in v})
 _LONG_BUSINESS_KEYS = sorted(_LONG_BUSINESS)
+_LONG_BUSINESS_TRANSLIT = {translit_key(k): v for k, v in _LONG_BUSINESS.items()}
