@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .index import closest
 from .model import Entry
 from .normalize import NormalizedName
 
@@ -26,11 +27,7 @@ def align(
             free.remove(w)
     rest = [w for w in v if w not in equal]
     for w in rest:
-        best, best_j = 0.0, -1
-        for j, u in enumerate(free):
-            s = similarity(u, w)
-            if s > best:
-                best, best_j = s, j
+        best, best_j = closest(w, free, similarity)
         if best >= min_sim:
             close.append((free.pop(best_j), w))
         else:

@@ -296,3 +296,13 @@ def token_similarity_single(a: str, b: str) -> float:
     ):
         return 0.85
     return 0.0
+
+
+def closest(word: str, others: list[str], similarity) -> tuple[float, int]:
+    """The most similar of `others` to `word` by `similarity`: (score, index), (0.0, -1) for none."""
+    best, best_j = 0.0, -1
+    for j, other in enumerate(others):
+        score = similarity(word, other)
+        if score > best:
+            best, best_j = score, j
+    return best, best_j

@@ -14,7 +14,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .config import ScreeningConfig
 from .explain import explain
-from .index import NameIndex, token_similarity, token_similarity_single, token_similarity_strict
+from .index import NameIndex, closest, token_similarity, token_similarity_single, token_similarity_strict
 from .model import Decision, Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
 from .normalize import BUSINESS_WORDS, NormalizedName, country_code, fold_text, normalize_name
 
@@ -32,11 +32,7 @@ def _coverage(
             got += w
             free.remove(a)
             continue
-        best, best_j = 0.0, -1
-        for j, b in enumerate(free):
-            s = similarity(a, b)
-            if s > best:
-                best, best_j = s, j
+        best, best_j = closest(a, free, similarity)
         if best >= min_sim:
             got += w * best
             free.pop(best_j)
