@@ -29,7 +29,8 @@ _MIN_FUZZY_LEN_SHORT_NAME = 5
 # Words of very different lengths are different words even when one starts like the other: Jaro-Winkler
 # rates "polar"/"polarstar" 0.91 and "star"/"software" 0.85. Allowed: ratio >= 0.7 or at most 2 letters more.
 _MIN_LENGTH_RATIO = 0.7
-_ARTICLE_PREFIXES = ("al", "el", "a", "e", "u")  # "u", "a", "e": the assimilated article ("Ed-Dine")
+# Words that may start with an article: "al"/"el", or its assimilated form ("Ed-Dine", "Ar-Rahman", "Ud-Din").
+_ARTICLE_PREFIXES = ("a", "e", "u")
 # A name with one distinctive word: that word may carry a typo only when it is this long.
 _MIN_FUZZY_LEN_SINGLE = 7
 # One typo (same first letter) in the only distinctive word of a name, 5+ letters: enough to review on its own.
@@ -110,8 +111,8 @@ class NameIndex:
         n_entries = max(len(self.entries), 1)
         entry_df = {t: len({self.variants[i].entry for i in s}) for t, s in postings.items()}
         self.idf: dict[str, float] = {t: math.log(1 + n_entries / df) for t, df in entry_df.items()}
-        # Ordinary business words weigh half: "Alrosa Group" is "ALROSA", "Marshall Capital Partners" is
-        # "MARSHALL CAPITAL" more than the words' rarity among listed names says.
+        # Ordinary business words weigh less than their rarity among listed names says: "Alrosa Group" is
+        # "ALROSA", "Marshall Capital Partners" is "MARSHALL CAPITAL".
         for t in BUSINESS_WORDS.intersection(self.idf):
             self.idf[t] *= _BUSINESS_WEIGHT
         self.max_idf = math.log(1 + n_entries)
@@ -164,9 +165,11 @@ class NameIndex:
         return tuple(sorted(((t, self.idf.get(t, self.max_idf)) for t in tokens), key=lambda p: -p[1]))
 
     def _expand_token(self, token: str, min_sim: float) -> tuple[tuple[str, float], ...]:
-        """Vocabulary words close to `token`: equal, one edit apart, the same consonant skeleton, or the same
-        word with a glued article; each accepted by `token_similarity`, the rule full scoring uses, so the
-        candidate stage never reaches a word the scorer would refuse, nor misses one it would accept."""
+        """Vocabulary words close to `token`: equal, one edit apart (two for an unknown word of 10+ letters), the
+        same consonant skeleton or transliteration key, or the same word with a glued article; each accepted by
+        `token_similarity`, the rule full scoring uses, so the candidate stage never reaches a word the scorer
+        would refuse. It can miss one the scorer would accept (two substitutions in a 9-letter word): the
+        acceptance test in tests/compliance/test_screening_candidates.py measures how often that matters."""
         found: dict[str, float] = {}
         if token in self.postings:
             found[token] = 1.0
