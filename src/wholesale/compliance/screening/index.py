@@ -228,8 +228,11 @@ def token_similarity(a: str, b: str) -> float:
     la, lb = len(a), len(b)
     if (a.startswith(_ARTICLE_PREFIXES) or b.startswith(_ARTICLE_PREFIXES)) and strip_article(a) == strip_article(b):
         return 0.95  # "Alnaser" / "Naser": the article glued to the word
-    if la < _MIN_FUZZY_LEN or lb < _MIN_FUZZY_LEN or not a.isalpha() or not b.isalpha():
-        return 0.0  # a word with digits ("YV2944", "72nd") is equal or different, never a typo
+    if la < _MIN_FUZZY_LEN or lb < _MIN_FUZZY_LEN:
+        return 0.0
+    if not a.isalpha() or not b.isalpha():
+        # A word with digits ("YV2944", "72nd") is equal or different, never a typo; "Veb3" is "Web3".
+        return _TRANSLITERATED if translit_key(a) == translit_key(b) else 0.0
     sim = JaroWinkler.normalized_similarity(a, b)
     if sim >= 0.7 and translit_key(a) == translit_key(b):
         return _TRANSLITERATED
@@ -277,10 +280,12 @@ def token_similarity_single(a: str, b: str) -> float:
     if a in BUSINESS_WORDS or b in BUSINESS_WORDS:
         return token_similarity(a, b)  # "Airlines"/"Eirlains": ordinary words keep the usual rule
     shorter = min(len(a), len(b))
+    if shorter >= _MIN_FUZZY_LEN_SHORT_NAME and translit_key(a) == translit_key(b):
+        # "Kholv"/"Holv", "Vindek"/"Windeq", "Veb3"/"Web3": one name in two transliterations. Not under five
+        # letters: "Noor"/"Nour" would also make "KCSK" "KZSK" and "Scott" "SCOT".
+        return _TRANSLITERATED
     if shorter < _MIN_FUZZY_LEN_SHORT_NAME or not a.isalpha() or not b.isalpha():
         return 0.0
-    if translit_key(a) == translit_key(b):
-        return _TRANSLITERATED  # "Kholv"/"Holv", "Vindek"/"Windeq": one name in two transliterations
     edits = OSA.distance(a, b, score_cutoff=3)
     if (edits <= 1 and shorter >= _MIN_FUZZY_LEN_SINGLE) or (edits <= 2 and shorter >= 10):
         sim = JaroWinkler.normalized_similarity(a, b)

@@ -776,8 +776,12 @@ def _business_spelling(token: str) -> str:
     """
     if len(token) < 7 or token in _LONG_BUSINESS or token.isdigit():
         return _LONG_BUSINESS.get(token, token)
-    if (same := _LONG_BUSINESS_TRANSLIT.get(translit_key(token))) is not None:
+    key = translit_key(token)
+    if (same := _LONG_BUSINESS_TRANSLIT.get(key)) is not None:
         return same  # "Elektroniks" is "Electronics" in another transliteration
+    found = process.extractOne(key, _LONG_BUSINESS_TRANSLIT_KEYS, scorer=Indel.distance, processor=None, score_cutoff=1)
+    if found is not None:
+        return _LONG_BUSINESS_TRANSLIT[found[0]]  # "Logistik" is "Logistic(s)"
     # A letter missing, doubled or two letters swapped; not a letter replaced: "Nacional" is a word of its own
     # (mapping it to "national" would put its own typos out of reach).
     found = process.extractOne(token, _LONG_BUSINESS_KEYS, scorer=Indel.distance, processor=None, score_cutoff=1)
@@ -809,7 +813,7 @@ def skeleton(token: str) -> str:
 # Spelling differences of transliteration (Russian, Arabic, Persian into Latin letters): "Kholv"/"Holv",
 # "Vindek"/"Windeq", "Nour"/"Noor", "Inttrafik"/"Inttraffic", "Boldreks"/"Boldrex", "Yupel"/"Upel".
 _CONSONANTS = {
-    "sch": "sh", "gh": "k", "kh": "h", "zh": "j", "ts": "k", "tz": "k", "ck": "k", "ph": "f", "qu": "kv",
+    "sch": "sh", "kh": "h", "zh": "j", "ts": "k", "tz": "k", "ck": "k", "ph": "f", "qu": "kv",
     "q": "k", "w": "v", "x": "ks", "c": "k", "z": "s",
 }  # fmt: skip
 _VOWELS = {"ey": "ei", "iy": "i", "yi": "i", "ij": "i", "ee": "i", "ou": "u", "oo": "u"}
@@ -823,11 +827,13 @@ def _alternation(table: dict[str, str]) -> re.Pattern[str]:
 
 _CONSONANTS_RE, _VOWELS_RE, _INNER_RE = _alternation(_CONSONANTS), _alternation(_VOWELS), _alternation(_INNER)
 _DOUBLE = re.compile(r"(.)\1+")
+_GH_VOWEL = re.compile(r"gh(?=[aeiouy])")
 
 
 @lru_cache(maxsize=200_000)
 def translit_key(token: str) -> str:
     """The word with transliteration choices folded: two spellings of one name get one key."""
+    token = _GH_VOWEL.sub("q", token)  # Persian/Arabic "gh" before a vowel is "q" ("Gholizadeh"), not "Singh"
     token = _CONSONANTS_RE.sub(lambda m: _CONSONANTS[m.group(0)], token)
     token = _VOWELS_RE.sub(lambda m: _VOWELS[m.group(0)], token)
     token = token[:1] + _INNER_RE.sub(lambda m: _INNER[m.group(0)], token[1:])
@@ -935,3 +941,4 @@ _LONG_BUSINESS.update({w: w for w in BUSINESS_WORDS if len(w) >= 7})
 _LONG_BUSINESS.update({k: v for k, v in _ABBREVIATIONS.items() if len(k) >= 7 and " " not in v})
 _LONG_BUSINESS_KEYS = sorted(_LONG_BUSINESS)
 _LONG_BUSINESS_TRANSLIT = {translit_key(k): v for k, v in _LONG_BUSINESS.items()}
+_LONG_BUSINESS_TRANSLIT_KEYS = sorted(_LONG_BUSINESS_TRANSLIT)
