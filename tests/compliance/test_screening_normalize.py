@@ -76,6 +76,7 @@ def test_han_name_words_are_glued_company_runs_are_not():
     [
         # Legal forms of EU countries, written out and abbreviated (issue 13, failure class 6).
         ("Kowalski Sp. z o.o.", "Kowalski"),
+        ("Kowalski Sp. z o. o.", "Kowalski"),
         ("Kowalski spółka z ograniczoną odpowiedzialnością", "Kowalski"),
         ("Novák spol. s r.o.", "Novak"),
         ("Novák společnost s ručením omezeným", "Novak"),

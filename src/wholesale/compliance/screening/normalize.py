@@ -350,6 +350,7 @@ _EU_LEGAL_PHRASES = (
     "sp z oo",
     "sp z o o",
     "spzoo",
+    "sp zoo",
     "z oo",
     "sp j",
     "sp k",
