@@ -134,6 +134,30 @@ def test_idempotency_keys_are_per_partner(client, make_partner):
     assert ra.status_code == rb.status_code == 202 and ra.json() != rb.json()
 
 
+def test_a_key_replays_only_to_a_caller_with_the_same_rights(client, platform_token):
+    """Issue 16, probe 6: a reviewer reusing an operator's Idempotency-Key must not get the operator's response."""
+    body = {"name": "Banco Nacional de Cuba"}
+    key = {"Idempotency-Key": "rights-key"}
+    operator = {"Authorization": f"Bearer {platform_token('operator')}"} | key
+    reviewer = {"Authorization": f"Bearer {platform_token('reviewer')}"} | key
+    first = client.post("/v1/compliance/screenings", json=body, headers=operator)
+    assert first.status_code == 200
+    again = client.post("/v1/compliance/screenings", json=body, headers=operator)
+    assert again.headers.get("idempotent-replayed") == "true"  # the same caller still replays
+    other = client.post("/v1/compliance/screenings", json=body, headers=reviewer)
+    assert "different request" in assert_error_body(other, 409)["message"]
+    assert other.headers.get("idempotent-replayed") is None
+
+
+def test_deeply_nested_json_with_a_key_is_a_4xx_not_a_500(client, partner):
+    """Issue 16, probe 8: the body fingerprint recursed on deep nesting and answered 500."""
+    deep = "[" * 100_000 + "]" * 100_000
+    headers = partner.headers | {"Idempotency-Key": "deep-key", "Content-Type": "application/json"}
+    r = client.post("/v1/wholesale/customers", content=deep, headers=headers)
+    assert 400 <= r.status_code < 500
+    assert_error_body(r, r.status_code)
+
+
 def test_concurrent_replays_create_exactly_one_customer(client, partner):
     body = customer_body(partner.template_id)
     headers = partner.headers | {"Idempotency-Key": "race-key"}

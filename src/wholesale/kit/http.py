@@ -144,6 +144,12 @@ class _Caller(Protocol):
     @property
     def org_id(self) -> str: ...
 
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def scopes(self) -> frozenset[str]: ...
+
 
 _authenticate: Callable[[Request], _Caller] | None = None
 
@@ -160,7 +166,8 @@ async def _claim_key(request: Request, uow: UnitOfWork, key: str) -> Response | 
         raise RuntimeError("kit.http.use_authenticator was not called")
     principal = await run_in_threadpool(_authenticate, request)
     body = await request.body()
-    fp = idempotency.fingerprint(request.method, request.url.path, request.url.query, body)
+    caller = f"{principal.role}:{','.join(sorted(principal.scopes))}"
+    fp = idempotency.fingerprint(request.method, request.url.path, request.url.query, body, caller)
     stored = await run_in_threadpool(
         idempotency.claim,
         uow.session,

@@ -44,14 +44,19 @@ class StoredResponse:
     headers: dict[str, str]
 
 
-def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
-    """Hash what makes two requests the same; JSON bodies compare by content, not by spacing or key order."""
+def fingerprint(method: str, path: str, query: str, body: bytes, caller: str = "") -> str:
+    """Hash what makes two requests the same; JSON bodies compare by content, not by spacing or key order.
+
+    `caller` names who asks (role and scopes): a key replays only to a caller with the same rights, so a
+    reviewer reusing an operator's key gets a 409, never the operator's response.
+    """
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode() if body else b""
-    except (ValueError, UnicodeDecodeError):
-        canonical = body
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        canonical = body  # not JSON, or nested too deep to re-encode: the bytes as sent
     digest = hashlib.sha256()
-    for part in (method.upper().encode(), path.encode(), "&".join(sorted(query.split("&"))).encode(), canonical):
+    parts = (method.upper().encode(), path.encode(), "&".join(sorted(query.split("&"))).encode(), caller.encode())
+    for part in (*parts, canonical):
         digest.update(part + b"\0")
     return digest.hexdigest()
 
