@@ -1,5 +1,6 @@
 """Error body everywhere, TrackingID, validation naming the field, pagination Link headers, idempotency, rate limits."""
 
+import json
 import threading
 from urllib.parse import parse_qs, urlparse
 
@@ -191,6 +192,22 @@ def test_rate_limit_answers_429_with_retry_after(database_url, partner, monkeypa
     assert_error_body(limited, 429)
     assert int(limited.headers["retry-after"]) >= 1
     assert other.status_code == 200  # no token, no bucket
+
+
+@pytest.mark.parametrize("field", ["name", "externalId"])
+def test_lone_surrogates_are_refused_with_400_not_500(client, partner, field):
+    """Issue 16, probe 3: "\\ud800" in a customer name or externalId was a 500; no encoder can store it."""
+    body = customer_body(partner.template_id)
+    if field == "name":
+        body["customerInfo"]["name"] = "Bad\ud800Name"
+    else:
+        body["externalId"] = "ext-\udfff"
+    raw = json.dumps(body)  # ASCII JSON: the surrogate travels as the escape "\\ud800", as a client sends it
+    headers = partner.headers | {"Content-Type": "application/json"}
+    err = assert_error_body(client.post("/v1/wholesale/customers", content=raw, headers=headers), 400)
+    assert "surrogate" in err["message"]
+    listed = client.get("/v1/wholesale/customers", headers=partner.headers)
+    assert listed.status_code == 200
 
 
 def test_nul_characters_are_refused_with_400_not_500(client, partner):

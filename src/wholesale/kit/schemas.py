@@ -1,20 +1,29 @@
 """The bases of request and response bodies, and the Webex error body every 4xx/5xx carries.
 
-Request bodies ignore unknown fields (as Webex clients expect) and refuse NUL characters; response bodies declare
-exactly the fields they send (an undeclared one fails validation instead of slipping through)."""
+Request bodies ignore unknown fields (as Webex clients expect) and refuse NUL characters and lone surrogates;
+response bodies declare exactly the fields they send (an undeclared one fails validation instead of slipping
+through)."""
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
-def _has_nul(value: Any) -> bool:
+
+def _bad_characters(value: Any) -> str | None:
+    """Why a value cannot be stored, or None: NUL, or a lone UTF-16 surrogate ("\\ud800" in JSON)."""
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return "must not contain NUL (\\u0000) characters"
+        if _SURROGATES.search(value):
+            return "must not contain lone surrogates (\\ud800-\\udfff): they are not characters"
+        return None
     if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
+        return next((why for v in value if (why := _bad_characters(v))), None)
     # Nested objects are models of their own and check their own fields, so the error names the leaf field.
-    return False
+    return None
 
 
 class RequestModel(BaseModel):
@@ -25,9 +34,10 @@ class RequestModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _refuse_nul(cls, value: Any) -> Any:
-        # PostgreSQL text cannot hold NUL, and no legitimate name, address or id contains one.
-        if _has_nul(value):
-            raise ValueError("must not contain NUL (\\u0000) characters")
+        # PostgreSQL text cannot hold NUL, no encoder can write a lone surrogate, and no legitimate name,
+        # address or id contains either.
+        if why := _bad_characters(value):
+            raise ValueError(why)
         return value
 
 
