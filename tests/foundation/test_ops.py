@@ -7,7 +7,7 @@ import sys
 
 import sqlalchemy as sa
 
-from helpers import assert_error_body, wait_for
+from helpers import assert_error_body, customer_body, wait_for
 
 
 def test_healthz_needs_no_auth_and_readyz_checks_db_and_jobs(client):
@@ -83,6 +83,23 @@ def test_sandbox_clock_moves_forward_only_and_tick_runs_schedules(client, platfo
     assert_error_body(client.post("/v1/sandbox/clock", json={}, headers=headers), 400)
     tick = client.post("/v1/sandbox/tick", headers=headers)
     assert tick.status_code == 200 and tick.json()["jobs"] and set(tick.json()["jobs"].values()) == {"SUCCESS"}
+
+
+def test_sandbox_clock_is_bounded_and_can_be_reset(client, platform_token, partner):
+    """Issue 16, probe 4: "now: 9999-12-31" was accepted and broke every create for good; 1e20 seconds was a 500."""
+    headers = {"Authorization": f"Bearer {platform_token('operator')}"}
+    before = client.get("/v1/sandbox/clock", headers=headers).json()["offsetSeconds"]
+    far = {"now": "9999-12-31T23:59:59Z"}
+    assert "10 years" in assert_error_body(client.post("/v1/sandbox/clock", json=far, headers=headers), 400)["message"]
+    assert_error_body(client.post("/v1/sandbox/clock", json={"advanceSeconds": 1e20}, headers=headers), 400)
+    body = customer_body(partner.template_id)
+    assert client.post("/v1/wholesale/customers", json=body, headers=partner.headers).status_code == 202
+    try:
+        reset = client.delete("/v1/sandbox/clock", headers=headers)
+        assert reset.status_code == 200 and reset.json()["offsetSeconds"] == 0
+        assert_error_body(client.delete("/v1/sandbox/clock", headers=partner.headers), 403)
+    finally:  # the rest of the session runs on the clock it had
+        client.post("/v1/sandbox/clock", json={"advanceSeconds": before}, headers=headers)
 
 
 def test_sandbox_routes_do_not_exist_without_the_flag(database_url, platform_token):

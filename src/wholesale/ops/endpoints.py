@@ -94,6 +94,15 @@ def move_clock(body: ClockMove, session: SessionDep, _p: Principal = Operator) -
     return ClockRead(now=clock.isoformat(moved), offsetSeconds=service.read_clock_offset())
 
 
+@sandbox_router.delete("/clock", response_model=ClockRead)
+def reset_clock(session: SessionDep, _p: Principal = Operator) -> ClockRead:
+    """Put the sandbox clock back to real time."""
+    moved = service.reset_clock(session)
+    session.commit()
+    _invalidate_clock()
+    return ClockRead(now=clock.isoformat(moved), offsetSeconds=service.read_clock_offset())
+
+
 @sandbox_router.post("/tick", response_model=TickRead)
 def tick(request: Request, session: SessionDep, _p: Principal = Operator) -> TickRead:
     """Run every scheduled job now, as if its time had come, and wait (up to 60 s) for them to finish."""

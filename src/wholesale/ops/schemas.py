@@ -11,7 +11,7 @@ from wholesale.kit.schemas import RequestModel, ResponseModel
 class ClockMove(RequestModel):
     """Move the sandbox clock: by seconds, or to an instant."""
 
-    advanceSeconds: float | None = Field(default=None, ge=0)
+    advanceSeconds: float | None = Field(default=None, ge=0, le=10 * 366 * 86400)
     now: datetime | None = None
 
 

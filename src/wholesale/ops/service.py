@@ -17,6 +17,9 @@ from wholesale.kit.errors import BadRequest
 from wholesale.ops.models import SandboxState
 
 CLOCK_KEY = "clock_offset_seconds"
+# The sandbox clock may run at most this far ahead of real time: year-9999 instants overflow every date sum
+# after them ("now: 9999-12-31" made each create a 500 and could not be undone).
+MAX_CLOCK_OFFSET_SECONDS = 10 * 366 * 86400
 
 
 def read_clock_offset() -> float:
@@ -45,6 +48,22 @@ def move_clock(session: Session, *, advance_seconds: float | None, now: datetime
             raise BadRequest("now: must not be earlier than the sandbox clock's current time.")
     else:  # ruled out by the exactly-one check above
         raise BadRequest("Give exactly one of advanceSeconds or now.")
+    if new_offset > MAX_CLOCK_OFFSET_SECONDS:
+        raise BadRequest(
+            "The sandbox clock may run at most 10 years ahead of real time; DELETE /v1/sandbox/clock resets it."
+        )
+    return _set_offset(session, row, real, current_offset, new_offset)
+
+
+def reset_clock(session: Session) -> datetime:
+    """Put the sandbox clock back to real time (the one move backwards there is), audited."""
+    row = session.get(SandboxState, CLOCK_KEY) or SandboxState(key=CLOCK_KEY, value=0.0)
+    return _set_offset(session, row, datetime.now(UTC), row.value, 0.0)
+
+
+def _set_offset(
+    session: Session, row: SandboxState, real: datetime, current_offset: float, new_offset: float
+) -> datetime:
     row.value = new_offset
     session.merge(row)
     moved = real + timedelta(seconds=new_offset)
