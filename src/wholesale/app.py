@@ -17,6 +17,7 @@ from wholesale.kit.errors import DomainError
 from wholesale.kit.http import handle_domain_error, handle_http_exception, handle_validation_error, use_authenticator
 from wholesale.kit.observability import RequestMiddleware, configure_logging
 from wholesale.kit.ratelimit import RateLimiter
+from wholesale.portal.security import PortalSecurityHeaders
 
 
 def install_clock(settings: Settings) -> None:
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.add_middleware(RequestMiddleware, limiter=limiter, log_requests=settings.log_requests)
+    app.add_middleware(PortalSecurityHeaders)
 
     from wholesale.activity.audit_endpoints import router as audit_router
     from wholesale.activity.endpoints import router as activity_router

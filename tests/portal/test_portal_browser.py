@@ -80,10 +80,11 @@ def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, brow
     page.goto(f"{base}/portal/customers/new")
     location, number = page.get_by_test_id("preview-location"), page.get_by_test_id("preview-number")
     page.locator("#f-country").select_option("FR")
-    page.wait_for_function("document.querySelector('[data-testid=preview-location]')?.textContent === 'EURO'")
+    # A selector wait, not wait_for_function: the portal's CSP forbids the eval that one runs in the page.
+    page.wait_for_selector("[data-testid=preview-location]:text-is('EURO')")
     assert location.inner_text() == "EURO" and number.inner_text().startswith("+33170918646")
     page.locator("#f-country").select_option("NZ")
-    page.wait_for_function("document.querySelector('[data-testid=preview-location]')?.textContent === 'ANZ'")
+    page.wait_for_selector("[data-testid=preview-location]:text-is('ANZ')")
     assert number.inner_text().startswith("+61")  # NZ is not in the demo domain: the AU number of location ANZ
     assert "default country" in page.get_by_test_id("preview-source").inner_text()
 

@@ -88,6 +88,16 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_clears_it(web, part
     assert web.get("/portal/customers").headers["location"] == "/portal/signin"
 
 
+def test_portal_pages_carry_security_headers(web, partner):
+    """Issue 16, probe 9: no CSP, no framing protection, no nosniff, no referrer policy on portal pages."""
+    for response in (web.get("/portal/signin"), web.get("/portal/customers"), web.get("/portal/static/portal.css")):
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "same-origin"
+
+
 def test_a_bad_token_is_refused_on_the_sign_in_page(web):
     csrf = csrf_of(web)
     response = web.post("/portal/signin", data={"csrf": csrf, "token": "not-a-token"})
