@@ -210,6 +210,39 @@ def test_lone_surrogates_are_refused_with_400_not_500(client, partner, field):
     assert listed.status_code == 200
 
 
+def test_rate_limit_is_per_caller_not_per_header_spelling(database_url, partner):
+    """Issue 16, probe 1: "bearer T", "BEARER T", "Bearer  T" were separate buckets; token-less requests had none."""
+    from fastapi.testclient import TestClient
+
+    from wholesale.app import create_app
+    from wholesale.config import Settings
+
+    app = create_app(Settings(rate_limit_per_minute=60, rate_limit_burst=3), workers=False)
+    token = partner.headers["Authorization"].split()[1]
+    spellings = [f"Bearer {token}", f"bearer {token}", f"BEARER {token}", f"Bearer  {token}", f" Bearer {token} "]
+    with TestClient(app) as c:
+        codes = [c.get("/v1/wholesale/subPartners", headers={"Authorization": a}).status_code for a in spellings]
+        anonymous = [c.get("/v1/wholesale/subPartners").status_code for _ in range(5)]
+        health = c.get("/healthz")
+    assert codes[:3] == [200, 200, 200] and set(codes[3:]) == {429}
+    assert anonymous[:3] == [401, 401, 401] and set(anonymous[3:]) == {429}  # by client address
+    assert health.status_code == 200  # health checks are never limited
+
+
+def test_a_flood_of_new_callers_does_not_free_a_limited_one():
+    """Issue 16, probe 1: 100,001 distinct header values cleared every bucket, a limited token's too."""
+    from wholesale.kit.ratelimit import RateLimiter, caller_key
+
+    limiter = RateLimiter(per_minute=1, burst=1, max_buckets=100)
+    limited = caller_key("Bearer limited", None, "/v1/x")
+    assert limiter.check(limited) is None and limiter.check(limited) is not None
+    for i in range(1_000):
+        limiter.check(caller_key(f"Bearer other-{i}", None, "/v1/x"))
+        if i % 50 == 0:
+            assert limiter.check(limited) is not None  # still limited while it keeps asking
+    assert len(limiter._buckets) <= 100
+
+
 def test_nul_characters_are_refused_with_400_not_500(client, partner):
     """PostgreSQL cannot store NUL; it must never get that far (found by schemathesis on PostgreSQL)."""
     body = customer_body(partner.template_id)

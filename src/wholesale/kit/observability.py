@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wholesale.kit.context import set_actor, set_tracking_id
 from wholesale.kit.errors import error_body
 from wholesale.kit.ids import new_tracking_id
-from wholesale.kit.ratelimit import RateLimiter
+from wholesale.kit.ratelimit import RateLimiter, caller_key
 
 REQUESTS = Counter("wholesale_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -97,7 +97,9 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            retry_after = self.limiter.check(headers.get("authorization")) if self.limiter else None
+            client = scope.get("client")
+            caller = caller_key(headers.get("authorization"), client[0] if client else None, scope.get("path", ""))
+            retry_after = self.limiter.check(caller) if self.limiter else None
             if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
                 # PostgreSQL text cannot hold NUL; refuse it at the door for every route alike.
                 message = "The URL must not contain NUL (%00) characters."
