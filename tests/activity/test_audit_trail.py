@@ -304,6 +304,11 @@ def test_operator_and_reviewer_writes_each_leave_an_audit_row(walk, client, db, 
         **staff,
     )
     walk("POST", "/v1/sandbox/tick", "sandbox.tick", operator, role="operator", **staff)
+    before = client.get("/v1/sandbox/clock", headers=operator).json()["offsetSeconds"]
+    try:
+        walk("DELETE", "/v1/sandbox/clock", "sandbox.clock_moved", operator, role="operator", **staff)
+    finally:  # the rest of the session runs on the clock it had
+        client.post("/v1/sandbox/clock", json={"advanceSeconds": before}, headers=operator)
 
 
 def _case_of(db, customer_id: str) -> str:
