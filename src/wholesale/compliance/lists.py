@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wholesale.compliance.models import ListFile, ListSet
-from wholesale.compliance.screening import Screener, ScreeningConfig, default_list_paths, load_lists
-from wholesale.compliance.screening.loaders import list_files
+from wholesale.compliance.screening import Screener, ScreeningConfig, default_list_paths, list_files, load_lists
 from wholesale.events import service as events
 from wholesale.kit import clock, ids
 

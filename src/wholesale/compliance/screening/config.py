@@ -28,9 +28,9 @@ class ScreeningConfig:
     # A name with fewer letters than this is too little evidence to count as contained in a longer name
     # ("XU, Bin" inside "Bin Li Xu", "LI, Yi" inside "Ming Zong Yi Jun Li").
     short_name_letters: int = 8
-    joined_max_edits_per_10: float = 1.0
+    joined_max_edits_per_10: float = 1.0  # glued-name comparison tolerates this many edits per 10 letters
     # Letters of the words in sorted order this alike (0-1) vouch for names whose words are 70 % there.
-    sorted_letters_min: float = 0.90  # glued-name comparison tolerates this many edits per 10 letters
+    sorted_letters_min: float = 0.90
     type_mismatch_penalty: float = 0.10  # customer looks like a company, entry is a person (or reverse)
     vessel_penalty: float = 0.04  # customers are never vessels or aircraft
 

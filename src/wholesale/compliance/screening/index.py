@@ -96,12 +96,12 @@ class NameIndex:
         # Word postings alone: a glued query pair looks only for a listed word ("gaz prom" -> "gazprom"),
         # so a name with both words separately is not counted twice.
         self.word_postings: dict[str, tuple[int, ...]] = {t: tuple(sorted(s)) for t, s in postings.items()}
-        self.number_postings: dict[str, frozenset[int]] = {}  # "99" -> variants whose name has that number
         numbered: dict[str, set[int]] = {}
         for vi, v in enumerate(self.variants):
             for n in v.norm.numbers:
                 numbered.setdefault(n, set()).add(vi)
-        self.number_postings = {n: frozenset(s) for n, s in numbered.items()}
+        # "99" -> the variants whose name has that number.
+        self.number_postings: dict[str, frozenset[int]] = {n: frozenset(s) for n, s in numbered.items()}
         for vi, v in enumerate(self.variants):
             toks = v.norm.tokens
             # Glued neighbours let "gaz prom" find "gazprom" and the reverse.
@@ -214,6 +214,11 @@ class NameIndex:
         return tuple(found.items())
 
 
+def _same_but_article(a: str, b: str) -> bool:
+    """The same word with or without a glued article ("Alnaser"/"Naser", "Eddine"/"Dine")."""
+    return (a.startswith(_ARTICLE_PREFIXES) or b.startswith(_ARTICLE_PREFIXES)) and strip_article(a) == strip_article(b)
+
+
 @lru_cache(maxsize=500_000)
 def token_similarity(a: str, b: str) -> float:
     """Similarity of two words: exact for short words, Jaro-Winkler within an edit budget otherwise.
@@ -226,7 +231,7 @@ def token_similarity(a: str, b: str) -> float:
     if a == b:
         return 1.0
     la, lb = len(a), len(b)
-    if (a.startswith(_ARTICLE_PREFIXES) or b.startswith(_ARTICLE_PREFIXES)) and strip_article(a) == strip_article(b):
+    if _same_but_article(a, b):
         return 0.95  # "Alnaser" / "Naser": the article glued to the word
     if la < _MIN_FUZZY_LEN or lb < _MIN_FUZZY_LEN:
         return 0.0
@@ -275,7 +280,7 @@ def token_similarity_single(a: str, b: str) -> float:
     """
     if a == b:
         return 1.0
-    if (a.startswith(_ARTICLE_PREFIXES) or b.startswith(_ARTICLE_PREFIXES)) and strip_article(a) == strip_article(b):
+    if _same_but_article(a, b):
         return 0.95
     if a in BUSINESS_WORDS or b in BUSINESS_WORDS:
         return token_similarity(a, b)  # "Airlines"/"Eirlains": ordinary words keep the usual rule
