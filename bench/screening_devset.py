@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -84,6 +85,9 @@ FALSE_ALERT_KINDS = (
     "roman_numeral",
     "long_word_lenient",
 )
+
+
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
@@ -340,25 +344,27 @@ class Lists:
 
     def neighbours(self, queries: list[str], cutoff: int) -> list[dict[tuple[str, str], int]]:
         """For each query, the entities with a spelling of token_sort_ratio >= cutoff, with the best score."""
-        out: list[dict[tuple[str, str], int]] = []
-        keys = [sort_key(q) for q in queries]
-        for start in range(0, len(keys), 1000):
-            m = process.cdist(
-                keys[start : start + 1000],
-                self.flat_keys,
-                scorer=fuzz.ratio,
-                score_cutoff=cutoff,
-                dtype=np.uint8,
-                workers=1,
-            )
-            for row in m:
-                found: dict[tuple[str, str], int] = {}
-                for j in np.flatnonzero(row):
-                    ent, score = self.flat_entity[j], int(row[j])
-                    if score > found.get(ent, -1):
-                        found[ent] = score
-                out.append(found)
-        return out
+        return best_per_entity([sort_key(q) for q in queries], self.flat_keys, self.flat_entity, cutoff)
+
+
+def best_per_entity(queries: list[str], keys: list[str], entity_of: list[E], cutoff: int) -> list[dict[E, int]]:
+    """For each query key, the best `fuzz.ratio` (>= cutoff) per entity over every key, vectorised with cdist.
+
+    The keys are word-sorted, so `fuzz.ratio` on them is `token_sort_ratio`.
+    """
+    out: list[dict[E, int]] = []
+    for start in range(0, len(queries), 1000):
+        m = process.cdist(
+            queries[start : start + 1000], keys, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8, workers=1
+        )
+        for row in m:
+            found: dict[E, int] = {}
+            for j in np.flatnonzero(row):
+                ent, score = entity_of[j], int(row[j])
+                if score > found.get(ent, -1):
+                    found[ent] = score
+            out.append(found)
+    return out
 
 
 def load(shipped_paths: Iterable[Path] | None = None, reference_paths: Iterable[Path] | None = None) -> Lists:

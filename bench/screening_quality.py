@@ -29,9 +29,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from rapidfuzz import fuzz, process
-
 import screening_devset as devset
 from wholesale.compliance.screening import (
     Screener,
@@ -111,32 +108,18 @@ class Baseline:
                 if k:
                     self.keys.append(k)
                     self.entity.append(ei)
-        self.entity_arr = np.array(self.entity)
 
     def screen(self, items: list[devset.Item]) -> list[Outcome]:
-        out: list[Outcome] = []
         queries = [devset.sort_key(it.query) for it in items]
-        for start in range(0, len(items), 500):
-            m = process.cdist(
-                queries[start : start + 500],
-                self.keys,
-                scorer=fuzz.ratio,
-                score_cutoff=BASELINE_CUTOFF,
-                dtype=np.uint8,
-                workers=1,
-            )
-            for item, row in zip(items[start : start + 500], m, strict=True):
-                cols = np.flatnonzero(row)
-                best: dict[int, int] = {}
-                for j in cols:
-                    ei = self.entity[j]
-                    if row[j] > best.get(ei, 0):
-                        best[ei] = int(row[j])
-                alerted = [
-                    ((self.entries[ei].source, self.entries[ei].entry_id), repr(self.entries[ei].name), s / 100)
-                    for ei, s in sorted(best.items(), key=lambda x: -x[1])
-                ]
-                out.append(_judge(item, alerted, bool(alerted)))
+        out: list[Outcome] = []
+        for item, best in zip(
+            items, devset.best_per_entity(queries, self.keys, self.entity, BASELINE_CUTOFF), strict=True
+        ):
+            alerted = [
+                ((self.entries[ei].source, self.entries[ei].entry_id), repr(self.entries[ei].name), s / 100)
+                for ei, s in sorted(best.items(), key=lambda x: -x[1])
+            ]
+            out.append(_judge(item, alerted, bool(alerted)))
         return out
 
 
