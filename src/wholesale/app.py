@@ -65,7 +65,12 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    app.add_middleware(RequestMiddleware, limiter=limiter, log_requests=settings.log_requests)
+    app.add_middleware(
+        RequestMiddleware,
+        limiter=limiter,
+        log_requests=settings.log_requests,
+        max_body_bytes=settings.max_body_bytes,
+    )
     app.add_middleware(PortalSecurityHeaders)
 
     from wholesale.activity.audit_endpoints import router as audit_router

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Requests per token per minute; 0 disables limiting. Generous by default (Webex-like clients retry on 429).
     rate_limit_per_minute: int = 6000
     rate_limit_burst: int = 600
+    # Largest request body accepted (bytes); larger ones get 413 before they are read. 1,000 bulk rows of
+    # ordinary subscribers are ~150 KB; 1 MiB leaves room for long names without letting a body fill memory.
+    max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
     log_requests: bool = True
     # Identifies this process to DBOS: workflows it owned are recovered by the next process with the same id.

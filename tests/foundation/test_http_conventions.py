@@ -251,3 +251,67 @@ def test_nul_characters_are_refused_with_400_not_500(client, partner):
     assert "customerInfo.name" in err["message"] and "NUL" in err["message"]
     assert_error_body(client.get("/v1/wholesale/customers?externalId=a%00b", headers=partner.headers), 400)
     assert_error_body(client.get("/v1/wholesale/customers/abc%00def", headers=partner.headers), 400)
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read(client, partner):
+    """Issue 16, probe 2: a 100 MB address.city was accepted, stored, and sent back in every customer list."""
+    body = customer_body(partner.template_id)
+    body["address"]["city"] = "x" * (10 * 1024 * 1024)
+    err = assert_error_body(client.post("/v1/wholesale/customers", json=body, headers=partner.headers), 413)
+    assert "1,048,576 bytes" in err["message"]
+    rows = [{"email": f"u{i}@example.com", "firstName": "n" * 10_000} for i in range(1000)]
+    bulk = client.post(
+        "/v1/wholesale/subscribers/bulk", json={"customerId": "x", "rows": rows}, headers=partner.headers
+    )
+    assert_error_body(bulk, 413)
+    assert client.get("/v1/wholesale/customers", headers=partner.headers).json()["items"] == []
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit_too(client, partner):
+    """No Content-Length to refuse up front: the body is counted as it arrives and stops with 413."""
+    chunk = b"[" + b"1," * 100_000
+
+    def chunks():
+        for _ in range(20):  # 4 MB in all
+            yield chunk
+
+    headers = partner.headers | {"Content-Type": "application/json"}
+    response = client.post("/v1/wholesale/customers", content=chunks(), headers=headers)
+    assert "content-length" not in response.request.headers
+    assert_error_body(response, 413)
+
+
+@pytest.mark.parametrize(
+    ("where", "size", "field"),
+    [
+        ("city", 5_000, "address.city"),
+        ("zipOrPostalCode", 100_000, "address.zipOrPostalCode"),
+        ("zipOrPostalCode", 21, "address.zipOrPostalCode"),
+        ("stateOrProvince", 101, "address.stateOrProvince"),
+        ("city", 101, "address.city"),
+    ],
+)
+def test_overlong_strings_are_400_naming_the_field(client, partner, where, size, field):
+    """Issue 16, probe 2: every string has a limit (spec or common sense), and the error names the field."""
+    body = customer_body(partner.template_id)
+    body["address"][where] = "9" * size
+    err = assert_error_body(client.post("/v1/wholesale/customers", json=body, headers=partner.headers), 400)
+    assert field in err["message"] and "at most" in err["message"]
+    assert client.get("/v1/wholesale/customers", headers=partner.headers).json()["items"] == []
+
+
+def test_every_request_string_has_a_length_limit():
+    """A field without its own max_length takes the default; lists of strings are checked item by item."""
+    from pydantic import ValidationError
+
+    from wholesale.kit.schemas import MAX_STRING, RequestModel
+
+    class Probe(RequestModel):
+        free: str
+        tags: tuple[str, ...] = ()
+
+    Probe(free="x" * MAX_STRING, tags=("y" * MAX_STRING,))
+    with pytest.raises(ValidationError, match="at most 1,000 characters"):
+        Probe(free="x" * (MAX_STRING + 1))
+    with pytest.raises(ValidationError, match="at most 1,000 characters"):
+        Probe(free="x", tags=("ok", "y" * (MAX_STRING + 1)))

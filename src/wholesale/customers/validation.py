@@ -11,6 +11,8 @@ from wholesale.customers.schemas import AddressIn, LocationIn
 from wholesale.kit.errors import field_error
 
 MAX_ADDRESS_LINE = 50
+# Longer than any city, region or postal code in use (the longest postal codes are 10 characters).
+MAX_ADDRESS_FIELD = {"city": 100, "stateOrProvince": 100, "zipOrPostalCode": 20}
 MAX_NAME = 256
 # Countries whose postal addresses need a state or province, checked against ISO 3166-2.
 STATE_REQUIRED = frozenset({"US", "CA", "AU", "BR", "MX", "IN", "AR"})
@@ -65,6 +67,10 @@ def check_address(prefix: str, address: AddressIn) -> AddressIn:
         line = getattr(address, name)
         if line is not None and len(line) > MAX_ADDRESS_LINE:
             raise field_error(f"{prefix}.{name}", f"must be at most {MAX_ADDRESS_LINE} characters (got {len(line)}).")
+    for name, limit in MAX_ADDRESS_FIELD.items():
+        value = getattr(address, name)
+        if value is not None and len(value.strip()) > limit:
+            raise field_error(f"{prefix}.{name}", f"must be at most {limit} characters (got {len(value.strip())}).")
     if not address.addressLine1.strip():
         raise field_error(f"{prefix}.addressLine1", "must not be empty.")
     if not address.city.strip():

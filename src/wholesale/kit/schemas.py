@@ -5,23 +5,31 @@ response bodies declare exactly the fields they send (an undeclared one fails va
 through)."""
 
 import re
+from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from annotated_types import MaxLen
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
+# The longest string a request field takes unless the field declares its own max_length: longer than any name,
+# address line or id a client sends, short enough that no field can fill memory or every later list response.
+MAX_STRING = 1000
 
-def _bad_characters(value: Any) -> str | None:
-    """Why a value cannot be stored, or None: NUL, or a lone UTF-16 surrogate ("\\ud800" in JSON)."""
+
+def _bad_characters(value: Any, limit: int | None = MAX_STRING) -> str | None:
+    """Why a value cannot be stored, or None: too long, NUL, or a lone UTF-16 surrogate ("\\ud800" in JSON)."""
     if isinstance(value, str):
+        if limit is not None and len(value) > limit:
+            return f"must be at most {limit:,} characters (got {len(value):,})"
         if "\x00" in value:
             return "must not contain NUL (\\u0000) characters"
         if _SURROGATES.search(value):
             return "must not contain lone surrogates (\\ud800-\\udfff): they are not characters"
         return None
     if isinstance(value, (list, tuple)):
-        return next((why for v in value if (why := _bad_characters(v))), None)
+        return next((why for v in value if (why := _bad_characters(v, limit))), None)
     # Nested objects are models of their own and check their own fields, so the error names the leaf field.
     return None
 
@@ -33,12 +41,20 @@ class RequestModel(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _refuse_nul(cls, value: Any) -> Any:
+    def _refuse_nul(cls, value: Any, info: ValidationInfo) -> Any:
         # PostgreSQL text cannot hold NUL, no encoder can write a lone surrogate, and no legitimate name,
-        # address or id contains either.
-        if why := _bad_characters(value):
+        # address or id contains either. A field without its own max_length takes MAX_STRING.
+        if why := _bad_characters(value, _default_limit(cls, info.field_name)):
             raise ValueError(why)
         return value
+
+
+@cache
+def _default_limit(model: type[BaseModel], field_name: str | None) -> int | None:
+    """MAX_STRING, or None when the field declares a max_length of its own (Pydantic then enforces that one)."""
+    field = model.model_fields.get(field_name or "")
+    declared = field is not None and any(isinstance(m, MaxLen) for m in field.metadata)
+    return None if declared else MAX_STRING
 
 
 class ResponseModel(BaseModel):
