@@ -1,6 +1,7 @@
 """Every field rule of customer create/update/validate: 400 naming the field, 409 for conflicts (R8, R9, R15)."""
 
 import copy
+import uuid
 
 import pytest
 
@@ -164,3 +165,39 @@ def test_precheck_answers_the_spec_success_shape_and_writes_nothing(client, part
     assert _post(client, partner, minimal, URL + "/validate").status_code == 200
     listed = client.get(f"{URL}?externalId={body['externalId']}", headers=partner.headers).json()
     assert listed["items"] == []
+
+
+def test_parallel_creates_with_one_primary_email_accept_exactly_one(client, make_partner):
+    """Issue 16, probe 7: twenty parallel creates with one primaryEmail were all accepted, and 19 ended
+    provisioned_with_errors with an org and no admin. The email is held from the create on, for every partner."""
+    import threading
+
+    from helpers import wait_for
+
+    a, b = make_partner(), make_partner()
+    email = f"shared-{uuid.uuid4().hex[:8]}@example.com"
+    results: list[tuple[str, int, dict]] = []
+
+    def post(p) -> None:
+        body = customer_body(p.template_id)
+        body["customerInfo"]["primaryEmail"] = email
+        response = _post(client, p, body)
+        results.append((p.headers["Authorization"], response.status_code, response.json()))
+
+    threads = [threading.Thread(target=post, args=(a if i % 2 else b,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    accepted = [r for r in results if r[1] == 202]
+    refused = [r for r in results if r[1] != 202]
+    assert len(accepted) == 1, [r[1] for r in results]
+    assert {r[1] for r in refused} == {400}
+    assert {r[2]["errors"][0]["errorCode"] for r in refused} == {10022}
+    owner = a if accepted[0][0] == a.headers["Authorization"] else b
+    url = accepted[0][2]["url"].replace("http://testserver", "")
+    status = wait_for(lambda: client.get(url, headers=owner.headers).json()["status"], lambda s: s != "provisioning")
+    assert status == "provisioned"
+    for p in (a, b):
+        listed = client.get("/v1/wholesale/customers", headers=p.headers).json()["items"]
+        assert len(listed) == (1 if p is owner else 0)

@@ -43,6 +43,13 @@ class Customer(Base):
         sa.Index("ix_customers_partner_live_order", "partner_org_id", "deleted_at", "created", "id"),
         sa.Index("ix_customers_partner_status", "partner_org_id", "status"),
         sa.Index("ix_customers_org_id", "org_id"),
+        # A create refuses a primary email that a live customer already holds (its admin may not exist yet).
+        sa.Index(
+            "ix_customers_primary_email_live",
+            "primary_email",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)

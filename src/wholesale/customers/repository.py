@@ -43,6 +43,12 @@ def external_id_taken(
     return session.scalars(query.limit(1)).first() is not None
 
 
+def primary_email_held(session: Session, email: str) -> bool:
+    """True when a live customer (of any partner: emails are unique platform-wide) has this primary email."""
+    query = sa.select(Customer.id).where(Customer.primary_email == email, Customer.deleted_at.is_(None))
+    return session.scalars(query.limit(1)).first() is not None
+
+
 def org_linked(session: Session, org_id: str) -> bool:
     """True when a live customer is linked to the org."""
     query = sa.select(Customer.id).where(Customer.org_id == org_id, Customer.deleted_at.is_(None)).limit(1)

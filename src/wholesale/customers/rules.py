@@ -14,6 +14,7 @@ from wholesale.customers.schemas import (
     LocationIn,
     ProvisioningParametersIn,
 )
+from wholesale.db.session import serialize_on
 from wholesale.identity import service as identity
 from wholesale.identity.models import Org
 from wholesale.kit.errors import BadRequest, Conflict, field_error
@@ -137,7 +138,12 @@ def plan_create(
         if info.name is not None:
             plan.name = validation.check_name("customerInfo.name", info.name)
         plan.primary_email = validation.check_email("customerInfo.primaryEmail", info.primaryEmail)
-        if identity.email_in_use(session, plan.primary_email):
+        # The admin is created when the customer is provisioned: until then the email is held by the customer
+        # row, so a second create with it must see that row, and two concurrent creates must take turns.
+        serialize_on(session, f"email:{plan.primary_email}")
+        if identity.email_in_use(session, plan.primary_email) or repository.primary_email_held(
+            session, plan.primary_email
+        ):
             raise BadRequest(
                 f"customerInfo.primaryEmail: {plan.primary_email} already belongs to an existing user.",
                 errors=[{"description": "The email already belongs to an existing user.", "errorCode": EMAIL_IN_USE}],

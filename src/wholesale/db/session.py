@@ -285,3 +285,11 @@ def reset_database() -> None:
     if _db is not None:
         _db.dispose()
     _db = None
+
+
+def serialize_on(session: Session, key: str) -> None:
+    """Make this write transaction the only one holding `key` until it ends: check-then-insert on a value no
+    unique index guards (an email a pending customer will give its admin) is then atomic. SQLite writers are
+    serialized already (BEGIN IMMEDIATE); PostgreSQL takes a transaction-level advisory lock on the key's hash."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
