@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import wholesale
 from wholesale.config import Settings, get_settings
@@ -72,6 +73,10 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
         max_body_bytes=settings.max_body_bytes,
     )
     app.add_middleware(PortalSecurityHeaders)
+    if settings.forwarded_allow_ips:
+        # Outermost: behind a TLS-terminating proxy the scheme (Secure portal cookies) and the client address
+        # (rate limits) come from X-Forwarded-Proto/-For, trusted only from these addresses.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
     from wholesale.activity.audit_endpoints import router as audit_router
     from wholesale.activity.endpoints import router as activity_router

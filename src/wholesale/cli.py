@@ -118,6 +118,7 @@ def serve(
         workers=http_workers,
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # the app trusts X-Forwarded-* itself, from WHOLESALE_FORWARDED_ALLOW_IPS only
         timeout_graceful_shutdown=5,
     )
 

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # Where `wholesale serve` listens: serve sets it from --host/--port for its own process and in-process workers.
     serve_base_url: str = DEFAULT_BASE_URL
     sandbox: bool = False
+    # Proxies whose X-Forwarded-Proto and X-Forwarded-For are believed (comma-separated addresses or CIDRs, `*`
+    # for any, empty for none): set it to the TLS-terminating load balancer so portal cookies are Secure and
+    # rate limits see the real client. The default trusts a proxy on the same host, as uvicorn does.
+    forwarded_allow_ips: str = "127.0.0.1"
     # Requests per token per minute; 0 disables limiting. Generous by default (Webex-like clients retry on 429).
     rate_limit_per_minute: int = 6000
     rate_limit_burst: int = 600

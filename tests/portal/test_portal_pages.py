@@ -316,3 +316,38 @@ def test_reviewer_works_a_case_from_the_queue(web, client, partner, platform_tok
     sign_in(web, partner.token)
     detail = web.get(f"/portal/customers/{customer_id}").text
     assert "badge-approved" in detail and "Matched variant" not in detail
+
+
+@pytest.mark.parametrize(
+    ("trusted", "proto", "secure"),
+    [("*", "https", True), ("*", "http", False), ("10.0.0.1", "https", False), ("", "https", False)],
+)
+def test_cookies_are_secure_behind_a_trusted_tls_proxy(database_url, trusted, proto, secure):
+    """Issue 16, probe 9: behind a TLS-terminating proxy the app saw http and set cookies without Secure; a
+    forwarded proto is believed only from WHOLESALE_FORWARDED_ALLOW_IPS."""
+    from fastapi.testclient import TestClient
+
+    from wholesale.app import create_app
+    from wholesale.config import Settings
+
+    app = create_app(Settings(forwarded_allow_ips=trusted), workers=False)
+    with TestClient(app, follow_redirects=False) as c:  # the client address is "testclient"
+        cookie = c.get("/portal/signin", headers={"X-Forwarded-Proto": proto}).headers["set-cookie"]
+    assert ("; secure" in cookie.lower()) is secure
+
+
+def test_cookies_are_secure_when_the_public_origin_is_https(database_url, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from wholesale.app import create_app
+    from wholesale.config import Settings, get_settings
+
+    monkeypatch.setenv("WHOLESALE_PUBLIC_BASE_URL", "https://portal.example.net")
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app(Settings(), workers=False), follow_redirects=False) as c:
+            cookie = c.get("/portal/signin").headers["set-cookie"]
+    finally:
+        monkeypatch.delenv("WHOLESALE_PUBLIC_BASE_URL")
+        get_settings.cache_clear()
+    assert "; secure" in cookie.lower()

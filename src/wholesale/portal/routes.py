@@ -24,6 +24,7 @@ from wholesale.activity import audit, wording
 from wholesale.billing import service as billing
 from wholesale.billing.schemas import ReportCreate
 from wholesale.compliance import service as compliance
+from wholesale.config import get_settings
 from wholesale.customers import service as customers
 from wholesale.customers import templates as customer_templates
 from wholesale.customers.schemas import CustomerCreate, TemplateIn
@@ -151,9 +152,10 @@ def _check_csrf(request: Request, form: FormData) -> None:
 
 def _cookie(response: Response, request: Request, name: str, value: str) -> None:
     # HttpOnly and SameSite=Strict: scripts cannot read it and no other site can make the browser send it.
-    response.set_cookie(
-        name, value, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/portal"
-    )
+    # Secure when the browser reached us over https: directly, through a trusted proxy (X-Forwarded-Proto), or
+    # whenever the configured public origin is https.
+    secure = request.url.scheme == "https" or get_settings().public_base_url.startswith("https://")
+    response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure, path="/portal")
 
 
 def render(request: Request, template_name: str, status_code: int = 200, /, **context: Any) -> Response:
