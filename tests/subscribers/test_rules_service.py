@@ -326,7 +326,7 @@ def test_deleting_a_pending_subscriber_leaves_the_free_account(session, provisio
     subscriber, created = service.create_subscriber(
         session, customer.tenant, SubscriberCreate.model_validate(sub_body(customer.id, email=email))
     )
-    assert created["status"] == "pending_user_migration" and subscriber.consent_token
+    assert created["status"] == "pending_user_migration" and subscriber.consent_token_hash is None  # until sent
     service.delete_subscriber(session, customer.tenant, created["id"])
     assert find_user(session, email) is not None
 

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import sys
 import time
 import traceback
@@ -33,6 +34,25 @@ JOB_LATENCY = Histogram(
 )
 
 request_log = logging.getLogger("wholesale.request")
+# Path prefixes whose rest is a credential (a consent link's token): logs show the prefix and "***".
+_SECRET_PATHS: list[str] = []
+
+
+def secret_path(prefix: str) -> None:
+    """Never log what follows `prefix` in a request's path (a credential in the URL)."""
+    _SECRET_PATHS.append(prefix.lower())
+
+
+def logged_path(path: str | None) -> str | None:
+    """A request's path as the logs show it: the part after a secret prefix is "***", whatever its case,
+    doubled slashes or trailing parts (a 404 or a redirect logs its path as well)."""
+    if not path:
+        return path
+    folded = re.sub(r"/{2,}", "/", path).lower()
+    for prefix in _SECRET_PATHS:
+        if folded.startswith(prefix) and len(folded) > len(prefix):
+            return prefix + "***"
+    return path
 
 
 class JsonFormatter(logging.Formatter):
@@ -134,7 +154,7 @@ class RequestMiddleware:
                 await self.app(scope, receive, send_wrapper)
         except Exception:
             logging.getLogger("wholesale.error").exception(
-                "unhandled error", extra={"fields": {"trackingId": tracking_id, "path": scope.get("path")}}
+                "unhandled error", extra={"fields": {"trackingId": tracking_id, "path": logged_path(scope.get("path"))}}
             )
             if not sent_start:
                 await _send_json(
@@ -161,7 +181,7 @@ class RequestMiddleware:
                         "fields": {
                             "trackingId": tracking_id,
                             "method": method,
-                            "path": scope.get("path"),
+                            "path": logged_path(scope.get("path")),
                             "route": route_path,
                             "status": status,
                             "durationMs": round(duration * 1000, 2),

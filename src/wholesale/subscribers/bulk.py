@@ -324,7 +324,7 @@ def _write(session: Session, customer: Customer, accepted: list[_Accepted], afte
         [(v["id"], {"customerId": customer.id, "package": v["package"], "status": v["status"]}) for v in values],
     )
     for v in values:
-        if v["consent_token"] is not None:
+        if v["status"] == SubscriberStatus.PENDING_USER_MIGRATION:
             service.send_consent(session, v["id"], now)
 
 

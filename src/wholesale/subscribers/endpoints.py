@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse
 
 from wholesale.customers.schemas import PrecheckOut
 from wholesale.identity.roles import Scope
+from wholesale.kit import observability
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, public_base
 from wholesale.kit.pagination import parse_page
 from wholesale.kit.schemas import ERROR_RESPONSES
@@ -140,6 +141,10 @@ def resend_consent(subscriberId: str, session: SessionDep, tenant: Writer) -> Re
     """Send the consent-to-move email again to a pending subscriber."""
     service.resend_consent(session, tenant, subscriberId)
     return Response(status_code=204)
+
+
+# The consent link's token is a credential: the request log shows its path as /v1/subscribers/consent/***.
+observability.secret_path("/v1/subscribers/consent/")
 
 
 @router.post("/subscribers/consent/{token}", response_model=ConsentOut)

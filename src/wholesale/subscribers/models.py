@@ -36,8 +36,9 @@ class Subscriber(Base):
     primary_phone_number: Mapped[str | None] = mapped_column(sa.String(20))
     extension: Mapped[str | None] = mapped_column(sa.String(10))
     location_id: Mapped[str | None] = mapped_column(sa.String(200))
-    # The secret the consent email links to while the move of a free account waits (pending_user_migration).
-    consent_token: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # While the move of a free account waits (pending_user_migration): the SHA-256 (hex) of the token its latest
+    # consent email links to. The token itself is only in that email (subscribers.mailer); None until it is sent.
+    consent_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     consent_sent_at: Mapped[datetime | None]
     created: Mapped[datetime]
     last_status_change: Mapped[datetime]

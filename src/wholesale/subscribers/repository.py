@@ -109,9 +109,9 @@ def get_owned(session: Session, tenant: Tenant, subscriber_id: str) -> Subscribe
     return session.scalars(_scoped(sa.select(Subscriber).where(Subscriber.id == subscriber_id), tenant)).first()
 
 
-def get_unscoped(session: Session, subscriber_id: str) -> Subscriber | None:
-    """Return a subscriber whoever owns it: for jobs only, never for a request's tenant."""
-    return session.get(Subscriber, subscriber_id)
+def get_unscoped(session: Session, subscriber_id: str, *, for_update: bool = False) -> Subscriber | None:
+    """Return (`for_update`: and lock) a subscriber whoever owns it: for jobs only, never for a request's tenant."""
+    return session.get(Subscriber, subscriber_id, with_for_update=for_update)
 
 
 def by_email(session: Session, email: str) -> Subscriber | None:
@@ -124,9 +124,11 @@ def by_user(session: Session, user_id: str) -> Subscriber | None:
     return session.scalars(sa.select(Subscriber).where(Subscriber.user_id == user_id)).first()
 
 
-def by_consent_token(session: Session, token: str) -> Subscriber | None:
-    """Return (and lock) the pending subscriber a consent link names."""
-    return session.scalars(sa.select(Subscriber).where(Subscriber.consent_token == token).with_for_update()).first()
+def by_consent_token_hash(session: Session, token_hash: str) -> Subscriber | None:
+    """Return (and lock) the pending subscriber whose latest consent link has a token with this hash."""
+    return session.scalars(
+        sa.select(Subscriber).where(Subscriber.consent_token_hash == token_hash).with_for_update()
+    ).first()
 
 
 def by_emails(session: Session, emails: set[str]) -> dict[str, Subscriber]:

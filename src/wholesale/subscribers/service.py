@@ -5,6 +5,7 @@ The rules themselves are in `rules` (R5, R7, R8, R9), the customer's full admin 
 `bulk`.
 """
 
+import hashlib
 import re
 import secrets
 from contextlib import nullcontext
@@ -25,7 +26,7 @@ from wholesale.kit import clock, ids
 from wholesale.kit.errors import NotFound, field_error
 from wholesale.kit.pagination import Page, PageParams, page_from_rows
 from wholesale.partners.tenancy import Tenant
-from wholesale.subscribers import repository, rules, states, usage
+from wholesale.subscribers import mailer, repository, rules, states, usage
 from wholesale.subscribers.models import Subscriber
 from wholesale.subscribers.repository import ListFilters
 from wholesale.subscribers.rules import CALLING_ENABLED, Calling, Planned, Wanted
@@ -77,7 +78,8 @@ def plan(
 def subscriber_values(
     customer: Customer, planned: Planned, *, subscriber_id: str, user_id: str, now: datetime
 ) -> dict[str, Any]:
-    """A new subscriber's columns: provisioned, or pending its free account's consent to move (with the token)."""
+    """A new subscriber's columns: provisioned, or pending its free account's consent to move (the consent email's
+    job makes its link)."""
     pending = planned.free is not None
     event = SubscriberEvent.CONSENT_REQUIRED if pending else SubscriberEvent.CREATED
     return {
@@ -93,7 +95,7 @@ def subscriber_values(
         "primary_phone_number": planned.calling.phone,
         "extension": planned.calling.extension,
         "location_id": planned.calling.location_id,
-        "consent_token": secrets.token_urlsafe(24) if pending else None,
+        "consent_token_hash": None,
         "consent_sent_at": now if pending else None,
         "created": now,
         "last_status_change": now,
@@ -301,10 +303,17 @@ def delete_subscriber(session: Session, tenant: Tenant, subscriber_id: str) -> N
 # ---------------------------------------------------------------------------------------------- consent move
 
 
+def consent_token_hash(token: str) -> str:
+    """What the database keeps of a consent link's token: its SHA-256, hex (the token is 192 random bits)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def resend_consent(session: Session, tenant: Tenant, subscriber_id: str) -> None:
-    """Send the consent-to-move email again (only while the move is pending)."""
+    """Send the consent-to-move email again (only while the move is pending): the link sent before stops working
+    now, the new email brings a new one."""
     subscriber = _owned(session, tenant, subscriber_id)
     subscriber.status = states.apply(subscriber.status, SubscriberEvent.CONSENT_RESENT)
+    subscriber.consent_token_hash = None
     subscriber.consent_sent_at = clock.now()
     send_consent(session, subscriber.id, subscriber.consent_sent_at)
     audit(session, subscriber, "subscriber.consent_resent", {"customerId": subscriber.customer_id})
@@ -312,7 +321,7 @@ def resend_consent(session: Session, tenant: Tenant, subscriber_id: str) -> None
 
 def accept_consent(session: Session, token: str) -> Subscriber:
     """The free account's owner agreed: move the user into the customer's org; the subscriber is provisioned."""
-    subscriber = repository.by_consent_token(session, token) if token else None
+    subscriber = repository.by_consent_token_hash(session, consent_token_hash(token)) if token else None
     if subscriber is None:
         raise NotFound("This consent link is unknown or was already used.")
     subscriber.status = states.apply(subscriber.status, SubscriberEvent.CONSENT_ACCEPTED)
@@ -320,23 +329,28 @@ def accept_consent(session: Session, token: str) -> Subscriber:
     if user is None:  # the user row goes only with its subscriber
         raise NotFound("This consent link is unknown or was already used.")
     user.org_id = subscriber.org_id
-    subscriber.consent_token = None
+    subscriber.consent_token_hash = None
     subscriber.last_status_change = clock.now()
     audit(session, subscriber, "subscriber.consent_accepted", {"personId": user.id}, actor=f"user:{user.id}")
     return subscriber
 
 
-def record_consent_email(session: Session, subscriber_id: str, link_base: str) -> bool:
-    """The mailer's side of the consent email: record what was sent (False when the move is no longer pending)."""
-    subscriber = repository.get_unscoped(session, subscriber_id)
+def send_consent_email(session: Session, subscriber_id: str, link_base: str) -> bool:
+    """The mailer job's side: send the consent email with a new link (False when the move is no longer pending).
+
+    Only the token's hash is kept; it replaces the one of any link sent before, which stops working. The email
+    goes out while the subscriber's row is locked, so emails go out in the order their hashes are stored: the
+    latest email's link is the one that works (a retry after a failed commit sends another). The audit row says
+    to whom, never the link."""
+    subscriber = repository.get_unscoped(session, subscriber_id, for_update=True)
     if subscriber is None or subscriber.status != SubscriberStatus.PENDING_USER_MIGRATION:
         return False
-    audit(
-        session,
-        subscriber,
-        "subscriber.consent_email_sent",
-        {"to": subscriber.email, "link": f"{link_base}/v1/subscribers/consent/{subscriber.consent_token}"},
-    )
+    token = secrets.token_urlsafe(24)
+    subscriber.consent_token_hash = consent_token_hash(token)
+    audit(session, subscriber, "subscriber.consent_email_sent", {"to": subscriber.email})
+    session.flush()
+    link = f"{link_base}/v1/subscribers/consent/{token}"
+    mailer.send(mailer.ConsentEmail(subscriber_id=subscriber.id, to=subscriber.email, link=link, sent=clock.now()))
     return True
 
 

@@ -22,10 +22,11 @@ def bulk_import(bulk_id: str) -> None:
 
 @step()
 def step_send_consent_email(subscriber_id: str) -> bool:
-    """Hand the consent email to the mailer (simulated: the audit trail records it with its link)."""
+    """Send the consent email with a new link (the step's recorded result is a bool: the token stays out of the
+    job tables)."""
     base = get_settings().link_base_url
     with get_database().transaction() as session:
-        return service.record_consent_email(session, subscriber_id, base)
+        return service.send_consent_email(session, subscriber_id, base)
 
 
 @job("subscribers.send_consent_email")
