@@ -144,6 +144,52 @@ def test_validate_succeeds_without_writing(client, partner, customer, db):
     )
 
 
+def _precheck(client, headers, body) -> tuple[int, bytes]:
+    """A precheck's status and body, its trackingId blanked (the only part that differs between two calls)."""
+    response = client.post(f"{URL}/validate", json=body, headers=headers)
+    return response.status_code, response.content.replace(response.headers["trackingid"].encode(), b"")
+
+
+def test_validate_tells_a_tenant_nothing_of_another_tenants_users(
+    client, make_partner, make_customer, free_account, customer_admin_headers
+):
+    """Issue 16, probe 11: another partner's (or, for a customer admin, another customer's) user's email answers
+    exactly as an email nobody has; the caller's own duplicates are still reported (10022)."""
+    a, b = make_partner(), make_partner()
+    customer_a, sibling_a = make_customer(a), make_customer(a)
+    customer_b = make_customer(b, packages=["webex_meetings"])
+    subscriber = _create(client, a, sub_body(customer_a.id))["email"]
+    pending = free_account()  # a free account whose move partner A waits for
+    _create(client, a, sub_body(customer_a.id, email=pending), status=202)
+    theirs = (subscriber, pending, customer_a.admin_email)
+    variants = (
+        lambda e, c: {"customerId": c.id, "email": e, "packages": ["webex_meetings"]},
+        lambda e, c: {"customerId": c.id, "email": e},  # the spec's example: no package
+        lambda e, c: {"email": e},
+        lambda e, c: {"customerId": c.id, "email": e, "packages": ["webex_suite"]},  # fails on its own (not held)
+    )
+    for variant in variants:
+        for caller, customer in ((b.headers, customer_b), (customer_admin_headers(sibling_a.org_id), sibling_a)):
+            nobodys = _precheck(client, caller, variant(new_email(), customer))
+            for email in theirs:
+                assert _precheck(client, caller, variant(email, customer)) == nobodys, (variant, email)
+    # A's own tenant hears of its duplicates.
+    for email in theirs:
+        for body in (variants[0](email, customer_a), variants[2](email, customer_a)):
+            assert (
+                assert_error_body(client.post(f"{URL}/validate", json=body, headers=a.headers), 400)["errors"][0][
+                    "errorCode"
+                ]
+                == 10022
+            )
+    assert _precheck(client, a.headers, variants[0](new_email(), customer_a))[0] == 200
+    # Emails are unique platform-wide: B's create of A's subscriber's email fails, naming nobody.
+    refused = client.post(URL, json=sub_body(customer_b.id, email=subscriber), headers=b.headers)
+    assert assert_error_body(refused, 400)["errors"][0]["errorCode"] == 10022
+    for secret in (a.org_id, customer_a.id, customer_a.org_id):
+        assert secret not in refused.text
+
+
 # ---------------------------------------------------------------------------------------------- customer removal
 
 

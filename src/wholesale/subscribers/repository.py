@@ -131,6 +131,16 @@ def by_consent_token_hash(session: Session, token_hash: str) -> Subscriber | Non
     ).first()
 
 
+def user_visible(session: Session, tenant: Tenant, user: User) -> bool:
+    """True when the tenant may know of the user: the subscriber it is (a pending move's free account too), a user
+    of one of the tenant's customer orgs (deleted customers' too), or of the tenant's own org."""
+    subscriber = by_user(session, user.id)
+    if subscriber is not None and tenant.owns(subscriber.partner_org_id, subscriber.org_id):
+        return True
+    owners = session.execute(sa.select(Customer.partner_org_id, Customer.org_id).where(Customer.org_id == user.org_id))
+    return any(tenant.owns(partner, org) for partner, org in owners) or tenant.owns(user.org_id, user.org_id)
+
+
 def by_emails(session: Session, emails: set[str]) -> dict[str, Subscriber]:
     """Return the subscribers with these (normalised) emails, by email."""
     if not emails:

@@ -20,6 +20,7 @@ from wholesale.identity import service as identity
 from wholesale.identity.models import Org, User
 from wholesale.kit.errors import BadRequest, Conflict, DomainError, field_error
 from wholesale.packages.catalog import ADDON_DEPENDENCIES, DEFAULT_PERSON_TIERS, SubscriberPackage
+from wholesale.partners.tenancy import Tenant
 from wholesale.subscribers import repository
 from wholesale.subscribers.schemas import BulkRowIn, SubscriberProvisioningParametersIn
 
@@ -132,6 +133,33 @@ class Lookup:
         if self._tier is None:
             self._tier = (tier_of(self.session, self.customer, rows),)
         return self._tier[0]
+
+
+class PrecheckLookup(Lookup):
+    """A precheck's reads: a create's, but the caller learns nothing of other tenants' users (see
+    `precheck_free_account`)."""
+
+    def __init__(self, session: Session, customer: Customer, tenant: Tenant) -> None:
+        super().__init__(session, customer)
+        self.tenant = tenant
+
+    def free_account(self, email: str) -> User | None:
+        """As a create's, except that another tenant's user reads as nobody's."""
+        return precheck_free_account(self.session, self.tenant, email)
+
+
+def precheck_free_account(session: Session, tenant: Tenant, email: str) -> User | None:
+    """`find_free_account` for a precheck: an email only another tenant's user has (another partner's customer, a
+    free account whose move another partner waits for) answers as an email nobody has, so a precheck never tells
+    one partner whom another serves. A create of it still fails with 10022 (emails are unique platform-wide),
+    which names nobody (docs/API_DECISIONS.md)."""
+    try:
+        return find_free_account(session, email)
+    except BadRequest:  # 10022, the only error it raises
+        user = identity.find_user(session, email)
+        if user is not None and not repository.user_visible(session, tenant, user):
+            return None
+        raise
 
 
 def find_free_account(session: Session, email: str) -> User | None:

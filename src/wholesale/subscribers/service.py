@@ -205,18 +205,19 @@ def create_subscriber(session: Session, tenant: Tenant, body: SubscriberCreate) 
 
 
 def precheck(session: Session, tenant: Tenant, body: SubscriberValidate) -> dict[str, Any]:
-    """Run the create rules without writing anything (POST /subscribers/validate); the package may be left out."""
+    """Run the create rules without writing anything (POST /subscribers/validate); the package may be left out.
+    Another tenant's user's email answers as a free one (`rules.precheck_free_account`)."""
     package = rules.one_package(body.package, body.packages, required=False)
     email = check_email("email", body.email)
     if body.customerInfo is not None:
         check_email("customerInfo.primaryEmail", body.customerInfo.primaryEmail)
     customer = customer_of(session, tenant, body.customerId) if body.customerId is not None else None
     if customer is None or package is None:
-        rules.find_free_account(session, email)
+        rules.precheck_free_account(session, tenant, email)
         return {"message": "success", "info": PRECHECK_OK}
     wanted = rules.wanted(email, package, body.provisioningParameters)
     rows = repository.package_rows(session, customer.id)
-    rules.check_create(rules.Lookup(session, customer), email, wanted, rows)
+    rules.check_create(rules.PrecheckLookup(session, customer, tenant), email, wanted, rows)
     rules.check_unit_left(customer, package, repository.package_row(session, customer.id, package))  # R8
     return {"message": "success", "info": PRECHECK_OK}
 
