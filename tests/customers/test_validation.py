@@ -201,3 +201,36 @@ def test_parallel_creates_with_one_primary_email_accept_exactly_one(client, make
     for p in (a, b):
         listed = client.get("/v1/wholesale/customers", headers=p.headers).json()["items"]
         assert len(listed) == (1 if p is owner else 0)
+
+
+def test_precheck_tells_a_partner_nothing_of_another_partners_emails(client, make_partner):
+    """Issue 16, probe 11 for customers: a precheck answered partner B that an email was partner A's customer's
+    admin (or pending customer). Now B's precheck of it is byte-identical to one of an email nobody uses; A's own
+    precheck still says 10022, and B's create still fails with the generic 10022 (emails are platform-wide)."""
+    import re
+
+    from helpers import wait_for
+
+    a, b = make_partner(), make_partner()
+    provisioned = customer_body(a.template_id)
+    url = _post(client, a, provisioned).json()["url"].replace("http://testserver", "")
+    wait_for(lambda: client.get(url, headers=a.headers).json()["status"], lambda s: s == "provisioned")
+    pending = customer_body(a.template_id)  # held by a live customer of A (provisioning or not)
+    assert _post(client, a, pending).status_code == 202
+
+    def precheck(p, email: str) -> tuple[int, str]:
+        body = {"address": provisioned["address"], "customerInfo": {"primaryEmail": email}}
+        response = _post(client, p, body, URL + "/validate")
+        text = re.sub(r'"trackingId":\s*"[^"]*"', "", response.text).replace(email, "<email>")
+        return response.status_code, text
+
+    nobody = precheck(b, f"nobody-{uuid.uuid4().hex[:8]}@example.com")
+    assert nobody[0] == 200
+    for body in (provisioned, pending):
+        email = body["customerInfo"]["primaryEmail"]
+        assert precheck(b, email) == nobody
+        assert precheck(a, email)[0] == 400 and "10022" in precheck(a, email)[1]
+        again = customer_body(b.template_id)
+        again["customerInfo"]["primaryEmail"] = email
+        err = assert_error_body(_post(client, b, again), 400)
+        assert err["errors"][0]["errorCode"] == 10022 and a.org_id not in str(err)

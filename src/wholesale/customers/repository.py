@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate
 from wholesale.customers.states import SETTLED, CustomerStatus
+from wholesale.identity.models import User
 from wholesale.kit.pagination import PageParams
 from wholesale.partners.tenancy import Tenant
 
@@ -47,6 +48,21 @@ def primary_email_held(session: Session, email: str) -> bool:
     """True when a live customer (of any partner: emails are unique platform-wide) has this primary email."""
     query = sa.select(Customer.id).where(Customer.primary_email == email, Customer.deleted_at.is_(None))
     return session.scalars(query.limit(1)).first() is not None
+
+
+def email_taken_by_partner(session: Session, partner_org_id: str, email: str) -> bool:
+    """True when the email is a user of the partner's own org or of one of its customers' orgs, or a live customer
+    of the partner holds it as its primary email."""
+    customer_orgs = sa.select(Customer.org_id).where(
+        Customer.partner_org_id == partner_org_id, Customer.org_id.is_not(None)
+    )
+    user = sa.select(User.id).where(
+        User.email == email, sa.or_(User.org_id == partner_org_id, User.org_id.in_(customer_orgs))
+    )
+    held = sa.select(Customer.id).where(
+        Customer.partner_org_id == partner_org_id, Customer.primary_email == email, Customer.deleted_at.is_(None)
+    )
+    return session.scalar(sa.select(sa.or_(sa.exists(user), sa.exists(held)))) is True
 
 
 def org_linked(session: Session, org_id: str) -> bool:

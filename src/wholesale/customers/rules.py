@@ -114,6 +114,15 @@ def _check_existing_org(session: Session, partner_org_id: str, org_id: str) -> O
     return org
 
 
+def _email_taken(session: Session, partner_org_id: str, email: str, *, precheck: bool) -> bool:
+    """Whether the email is taken: anywhere for a create (emails are unique platform-wide), but for a precheck
+    only by the partner's own users and customers, so a precheck never tells whom another partner serves (the
+    create of such an email then fails with 10022 naming nobody; docs/API_DECISIONS.md)."""
+    if precheck:
+        return repository.email_taken_by_partner(session, partner_org_id, email)
+    return identity.email_in_use(session, email) or repository.primary_email_held(session, email)
+
+
 def plan_create(
     session: Session, partner_org_id: str, body: CustomerCreate | CustomerValidate, *, precheck: bool = False
 ) -> Plan:
@@ -141,9 +150,7 @@ def plan_create(
         # The admin is created when the customer is provisioned: until then the email is held by the customer
         # row, so a second create with it must see that row, and two concurrent creates must take turns.
         serialize_on(session, f"email:{plan.primary_email}")
-        if identity.email_in_use(session, plan.primary_email) or repository.primary_email_held(
-            session, plan.primary_email
-        ):
+        if _email_taken(session, partner_org_id, plan.primary_email, precheck=precheck):
             raise BadRequest(
                 f"customerInfo.primaryEmail: {plan.primary_email} already belongs to an existing user.",
                 errors=[{"description": "The email already belongs to an existing user.", "errorCode": EMAIL_IN_USE}],
