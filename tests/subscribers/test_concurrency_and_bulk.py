@@ -222,3 +222,51 @@ def test_cli_creates_a_free_account_for_the_consent_demo(database_url):
     assert first.exit_code == 0 and first.output.strip()
     again = runner.invoke(app, ["subscribers", "free-account", email])
     assert again.exit_code == 1 and "already" in again.output
+
+
+@pytest.mark.parametrize(("failures", "imported"), [(2, True), (5, False)])
+def test_a_bulk_job_never_stays_queued_after_its_import_fails(client, partner, make_customer, failures, imported):
+    """Issue 16, probe 3: a bulk job whose workflow failed read `queued, processed 0` forever. A chunk that fails
+    is retried (5 attempts); one that still fails finishes the job with its rows failed, to be sent again."""
+    from wholesale.kit import faults
+
+    customer = make_customer(partner)
+    rows = [{"email": new_email(), "package": "webex_meetings"} for _ in range(3)]
+    faults.inject("subscribers.bulk_chunk", times=failures)
+    try:
+        accepted = client.post(f"{URL}/bulk", json={"customerId": customer.id, "rows": rows}, headers=partner.headers)
+        assert accepted.status_code == 202, accepted.text
+        url = accepted.headers["location"].replace("http://testserver", "")
+        job = wait_for(
+            lambda: client.get(url, headers=partner.headers).json(), lambda j: j["status"] == "completed", timeout=30
+        )
+    finally:
+        faults.clear()
+    assert job["total"] == job["processed"] == 3
+    listed = client.get(URL, params={"customerId": customer.id, "max": 100}, headers=partner.headers).json()["items"]
+    emails = {i["email"] for i in listed}
+    if imported:
+        assert job["failed"] == 0 and all(r["email"] in emails for r in rows)
+    else:
+        assert job["failed"] == 3 and not any(r["email"] in emails for r in rows)
+        assert {r["errors"][0]["errorCode"] for r in job["results"]} == {500000}
+        assert "send it again" in job["results"][0]["errors"][0]["description"]
+
+
+def test_a_bulk_row_with_a_lone_surrogate_is_refused_up_front(client, partner, make_customer):
+    """Issue 16, probe 3: "\\ud800" in a bulk row passed precheck and then broke the import job."""
+    import json
+
+    customer = make_customer(partner)
+    email = new_email()
+    bodies = {
+        "/bulk": {
+            "customerId": customer.id,
+            "rows": [{"email": email, "firstName": "Bad\ud800", "package": "webex_meetings"}],
+        },
+        "/validate": {"customerId": customer.id, "email": email, "provisioningParameters": {"firstName": "Bad\ud800"}},
+    }
+    headers = partner.headers | {"Content-Type": "application/json"}
+    for path, body in bodies.items():
+        err = assert_error_body(client.post(f"{URL}{path}", content=json.dumps(body), headers=headers), 400)
+        assert "surrogate" in err["message"]

@@ -117,6 +117,7 @@ WORDS: dict[str, Callable[[Data], str]] = {
     "subscribers.import_requested": lambda d: f"Bulk import of {d.get('rows', '?')} users requested",
     "subscribers.import_finished": lambda d: (
         f"Bulk import finished: {d.get('rows', '?')} rows, {d.get('failed', 0)} failed"
+        + (f" (stopped on an internal error: {d['stopped']})" if d.get("stopped") else "")
     ),
     # the partner's own settings
     "template.created": _template("created"),

@@ -395,6 +395,37 @@ def process_bulk_chunk(session: Session, bulk_id: str, chunk: int = BULK_CHUNK) 
     return False
 
 
+def stop_bulk(session: Session, bulk_id: str, reason: str) -> None:
+    """Finish a bulk job whose import failed: the rows not yet imported are failed rows, to be sent again."""
+    bulk = repository.get_bulk_for_update_unscoped(session, bulk_id)
+    if bulk is None or bulk.status == BulkStatus.COMPLETED:
+        return
+    if bulk.status == BulkStatus.QUEUED:
+        bulk.status = states.apply_bulk(bulk.status, "started")
+    done = len(bulk.results)
+    description = f"The import stopped on an internal error ({reason}); this row was not imported: send it again."
+    bulk.results = [
+        *bulk.results,
+        *(
+            {
+                "row": done + i + 1,
+                "email": r.get("email", ""),
+                "status": "error",
+                "errors": [{"description": description, "errorCode": 500000}],
+            }
+            for i, r in enumerate(bulk.rows[done:])
+        ),
+    ]
+    bulk.status = states.apply_bulk(bulk.status, "finished")
+    bulk.finished = clock.now()
+    _audit(
+        session,
+        bulk,
+        "subscribers.import_finished",
+        {"rows": len(bulk.rows), "failed": sum(1 for r in bulk.results if r["status"] == "error"), "stopped": reason},
+    )
+
+
 def get_bulk(session: Session, tenant: Tenant, bulk_id: str) -> dict[str, Any]:
     """Read a bulk import's progress and per-row results."""
     bulk = repository.get_bulk_owned(session, tenant, bulk_id)
