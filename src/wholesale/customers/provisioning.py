@@ -29,6 +29,17 @@ def load_for_step(session: Session, customer_id: str, revision: int) -> Customer
     return customer
 
 
+def settled(customer: Customer) -> bool:
+    """True when the run of the customer's revision has settled it already, so a step finding it so is running
+    again after its own commit and returns what the run settled on.
+
+    DBOS records a step's output only after the step returns: a process that dies between the step's commit and
+    that record runs the step again on recovery. Every change that starts a run (create, update, delete) moves the
+    customer to provisioning, updating or deleting and bumps its revision, and only that run's steps settle it.
+    """
+    return customer.status in states.SETTLED
+
+
 def ensure_identity_org(session: Session, customer: Customer) -> None:
     """Create the customer's identity org (country = billing country, R16), or make an existing one follow it."""
     if customer.org_id is None:
@@ -111,7 +122,10 @@ def fail_package(session: Session, customer: Customer, name: str, error_code: in
 
 
 def finish(session: Session, customer: Customer, rows: list[CustomerPackageRow] | None = None) -> str:
-    """Settle the customer's status from its packages (pure table; `rows` when the caller holds them) and record it."""
+    """Settle the customer's status from its packages (pure table; `rows` when the caller holds them) and record it;
+    return it (the status it settled on before, when the run settled it already)."""
+    if settled(customer):
+        return customer.status
     if rows is None:
         rows = repository.packages_of(session, [customer.id])[customer.id]
     rows = [r for r in rows if r.status != PackageStatus.DELETING]
@@ -134,8 +148,14 @@ def finish(session: Session, customer: Customer, rows: list[CustomerPackageRow] 
     return customer.status
 
 
-def fail(session: Session, customer: Customer, description: str, error_code: int = 2500) -> None:
-    """Mark a provisioning run failed after a step ran out of retries."""
+def fail(session: Session, customer: Customer, description: str, error_code: int = 2500) -> str:
+    """Mark a provisioning run failed after a step ran out of retries; return the status it leaves.
+
+    A run that settled already keeps its status: this step ran before and committed, or the step that failed
+    had committed the settled status and failed after it (its output unrecorded).
+    """
+    if settled(customer):
+        return customer.status
     before = {"status": customer.status, "errors": customer.errors}
     customer.errors = [{"errorCode": error_code, "description": description}]
     for row in repository.packages_of(session, [customer.id])[customer.id]:
@@ -154,6 +174,7 @@ def fail(session: Session, customer: Customer, description: str, error_code: int
         before=before,
         after={"status": customer.status, "errors": customer.errors},
     )
+    return customer.status
 
 
 def load_for_removal(session: Session, customer_id: str) -> Customer | None:
@@ -162,6 +183,12 @@ def load_for_removal(session: Session, customer_id: str) -> Customer | None:
     if customer is None or customer.status != CustomerStatus.DELETING:
         return None
     return customer
+
+
+def tombstoned(session: Session, customer_id: str) -> bool:
+    """True when the customer is a tombstone: a delete run removed it."""
+    customer = session.get(Customer, customer_id)
+    return customer is not None and customer.status == CustomerStatus.DELETED
 
 
 def split_removed(rows: list[CustomerPackageRow]) -> tuple[list[CustomerPackageRow], list[CustomerPackageRow]]:

@@ -1,4 +1,9 @@
-"""Provisioning steps that span domains, each inside the caller's transaction; `converge` is a whole run."""
+"""Provisioning steps that span domains, each inside the caller's transaction; `converge` is a whole run.
+
+A workflow may run each step again after the step committed (`customers.provisioning.settled` says why): a step
+that finds the run settled returns what it settled on and writes nothing; one that finds it unsettled does again
+only what is still undone.
+"""
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +19,7 @@ from wholesale.packages.catalog import MEETINGS_PACKAGES
 from wholesale.subscribers import admins as subscriber_admins
 
 GrantResult = tuple[dict[str, tuple[int, str]], str | None]
+ADMIN_NOT_GRANTED = 3200  # the package warning `subscribers.admins.ensure_admin_subscriber` leaves
 
 
 def ensure_full_admin(session: Session, customer: Customer, rows: dict[str, CustomerPackageRow] | None = None) -> None:
@@ -32,6 +38,11 @@ def ensure_full_admin(session: Session, customer: Customer, rows: dict[str, Cust
         return
     else:
         user = existing
+    if rows is not None:
+        # A run again after its commit tries the tier package again: its earlier warning goes, or comes back.
+        for row in rows.values():
+            if any(w.get("errorCode") == ADMIN_NOT_GRANTED for w in row.warnings or []):
+                row.warnings = [w for w in row.warnings if w.get("errorCode") != ADMIN_NOT_GRANTED]
     # R5: the admin holds the customer's tier package.
     subscriber_admins.ensure_admin_subscriber(session, customer, user=user, new_user=existing is None, rows=rows)
 
@@ -79,6 +90,8 @@ def grant(
     others keep theirs. Returns the packages that failed, with their error, and the settled status (None
     while some failed).
     """
+    if customer_steps.settled(customer):
+        return {}, customer.status
     failed: dict[str, tuple[int, str]] = {}
     for row in rows:
         if row.status != PackageStatus.PROVISIONING:
@@ -95,9 +108,21 @@ def grant(
     return {}, customer_steps.finish(session, customer, held)
 
 
+def settle_with_failures(session: Session, customer: Customer, failed: dict[str, tuple[int, str]]) -> str:
+    """Mark the packages that never granted as errors and settle the status; return it."""
+    if customer_steps.settled(customer):
+        return customer.status
+    for name, (code, description) in sorted(failed.items()):
+        customer_steps.fail_package(session, customer, name, code, description)
+    faults.check("customers.finish")
+    return customer_steps.finish(session, customer)
+
+
 def converge(session: Session, customer: Customer, *, new: bool) -> GrantResult:
     """A whole run in the caller's transaction: identity org (R16), full admin (new customers), removed
     packages, meetings site (R17, R18), calling location, every package granted and the status settled."""
+    if customer_steps.settled(customer):
+        return {}, customer.status
     faults.check("customers.org")
     customer_steps.ensure_identity_org(session, customer)
     packages = customers_repo.packages_of(session, [customer.id])[customer.id]  # read once for the whole run
@@ -116,7 +141,7 @@ def remove_everything(session: Session, customer_id: str) -> bool:
     """Delete a customer's subscribers, site, location, packages and org link; leave a tombstone (idempotent)."""
     customer = customer_steps.load_for_removal(session, customer_id)
     if customer is None:
-        return False
+        return customer_steps.tombstoned(session, customer_id)  # True when this run removed it before
     subscriber_admins.remove_customer_subscribers(session, customer)
     dialin.remove_site(session, customer.id)
     customer_steps.leave_tombstone(session, customer)

@@ -30,13 +30,20 @@ def _not_superseded(exc: BaseException) -> bool:
 
 
 def _with_customer(point: str, customer_id: str, revision: int, work: Callable[[Session, Customer], T]) -> T:
-    """Run `work(session, customer)` in one transaction, after the fault point for tests and drills."""
+    """Run `work(session, customer)` in one transaction, between the fault points for tests and drills.
+
+    `point` fires before the transaction; `point.committed` fires after it committed and before DBOS records
+    the step's output, where a crash makes DBOS run the step again (so each `work` is idempotent: it finds
+    its own result and returns it).
+    """
     faults.check(point)
     with get_database().transaction() as session:
         customer = customer_steps.load_for_step(session, customer_id, revision)
         if customer is None:
             raise Superseded(customer_id)
-        return work(session, customer)
+        result = work(session, customer)
+    faults.check(f"{point}.committed")
+    return result
 
 
 @step(should_retry=_not_superseded)
@@ -66,19 +73,19 @@ def step_grant(customer_id: str, revision: int, names: list[str]) -> GrantResult
 def step_settle_with_failures(customer_id: str, revision: int, failed: dict[str, tuple[int, str]]) -> str:
     """Mark packages that never granted as errors and settle the status."""
 
-    def settle(session: Session, customer: Customer) -> str:
-        for name, (code, description) in sorted(failed.items()):
-            customer_steps.fail_package(session, customer, name, code, description)
-        faults.check("customers.finish")
-        return customer_steps.finish(session, customer)
-
-    return _with_customer("customers.settle", customer_id, revision, settle)
+    return _with_customer(
+        "customers.settle",
+        customer_id,
+        revision,
+        lambda session, c: steps.settle_with_failures(session, c, failed),
+    )
 
 
 @step(should_retry=_not_superseded)
-def step_fail(customer_id: str, revision: int, error_code: int, description: str) -> None:
-    """Mark the run failed with the error its step failed with."""
-    _with_customer(
+def step_fail(customer_id: str, revision: int, error_code: int, description: str) -> str:
+    """Mark the run failed with the error its step failed with; return the status it leaves (`error`, or the
+    status the run settled on when it had settled before the failure)."""
+    return _with_customer(
         "customers.fail",
         customer_id,
         revision,
@@ -129,12 +136,12 @@ def _converge(customer_id: str, revision: int, *, new: bool) -> str:
             return "superseded"
         error_code, description = _describe(exc)
         try:
-            step_fail(customer_id, revision, error_code, description)
+            settled = step_fail(customer_id, revision, error_code, description)
         except Exception as fail_exc:
             if _superseded(fail_exc):
                 return "superseded"
             raise
-        return "error"
+        return settled or "error"  # None: recorded by a release whose step_fail returned nothing
 
 
 @job("customers.provision", queue="provisioning")
@@ -154,7 +161,9 @@ def step_remove_everything(customer_id: str) -> bool:
     """Remove the customer's resources and leave a tombstone."""
     faults.check("customers.delete")
     with get_database().transaction() as session:
-        return steps.remove_everything(session, customer_id)
+        removed = steps.remove_everything(session, customer_id)
+    faults.check("customers.delete.committed")
+    return removed
 
 
 @job("customers.delete", queue="provisioning")
