@@ -342,3 +342,29 @@ def test_validate_reports_rule_failures(session, provisioned):
     _refused(BadRequest, service.precheck, session, customer.tenant, two)
     taken = SubscriberValidate.model_validate({"email": customer.admin_email})
     assert _refused(BadRequest, service.precheck, session, customer.tenant, taken).errors[0]["errorCode"] == 10022
+
+
+def test_an_email_a_customer_in_provisioning_will_give_its_admin_is_taken(session, provisioned, tenant):
+    """Issue 16, probe 7's other half: a subscriber created with the primaryEmail of a customer still being
+    provisioned left that customer without its admin (provisioned_with_errors). The email is spoken for."""
+    from helpers import customer_body
+    from wholesale.customers import service as customers
+    from wholesale.customers.models import Customer
+    from wholesale.customers.schemas import CustomerCreate
+    from wholesale.subscribers.bulk import import_chunk
+
+    existing = provisioned()
+    pending = customers.create_customer(
+        session, tenant.tenant, CustomerCreate.model_validate(customer_body(tenant.template_id))
+    )
+    assert pending.status == "provisioning"
+    email = pending.primary_email
+    refused = _refused(BadRequest, _create, session, existing, sub_body(existing.id, email=email))
+    assert refused.errors[0]["errorCode"] == 10022
+    rows = [
+        (1, {"email": email, "package": "webex_meetings"}),
+        (2, {"email": new_email(), "package": "webex_meetings"}),
+    ]
+    results = import_chunk(session, session.get(Customer, existing.id), rows)
+    assert [r["status"] for r in results] == ["error", "provisioned"]
+    assert results[0]["errors"][0]["errorCode"] == 10022

@@ -50,6 +50,19 @@ def primary_email_held(session: Session, email: str) -> bool:
     return session.scalars(query.limit(1)).first() is not None
 
 
+def primary_emails_pending(session: Session, emails: set[str]) -> set[str]:
+    """Those of the emails that a customer still in its first provisioning run will give its full admin (the user
+    does not exist yet, but the email is spoken for)."""
+    if not emails:
+        return set()
+    query = sa.select(Customer.primary_email).where(
+        Customer.primary_email.in_(emails),
+        Customer.status == CustomerStatus.PROVISIONING,
+        Customer.deleted_at.is_(None),
+    )
+    return {e for e in session.scalars(query) if e}
+
+
 def email_taken_by_partner(session: Session, partner_org_id: str, email: str) -> bool:
     """True when the email is a user of the partner's own org or of one of its customers' orgs, or a live customer
     of the partner holds it as its primary email."""

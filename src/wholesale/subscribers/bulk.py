@@ -105,6 +105,7 @@ class _ChunkLookup(rules.Lookup):
         emails = {i.email for i in items if i.email is not None}
         self.subscribers = repository.by_emails(session, emails)
         self.users = repository.users_by_emails(session, emails)
+        self.pending_admins = customers_repo.primary_emails_pending(session, emails - set(self.users))
         consumers = {user.id for user, kind in self.users.values() if kind == "consumer"}
         self.subscribed = repository.subscribed_users(session, consumers)
         calling = [i.parsed for i in items if i.parsed is not None and str(i.parsed.package) in CALLING_ENABLED]
@@ -119,6 +120,8 @@ class _ChunkLookup(rules.Lookup):
         self.done: dict[str, dict[str, Any]] = {}
 
     def free_account(self, email: str) -> User | None:
+        if email in self.pending_admins:
+            raise rules.email_in_use()
         if email not in self.users:
             return None
         user, kind = self.users[email]

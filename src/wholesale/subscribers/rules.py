@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from wholesale.customers import repository as customers_repo
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow
 from wholesale.customers.validation import check_name
+from wholesale.db.session import serialize_on
 from wholesale.identity import service as identity
 from wholesale.identity.models import Org, User
 from wholesale.kit.errors import BadRequest, Conflict, DomainError, field_error
@@ -109,8 +110,13 @@ class Lookup:
         self._tier: tuple[str | None] | None = None
 
     def free_account(self, email: str) -> User | None:
-        """The active free account owning the email, None when nobody has it; 10022 when another org's user does."""
-        return find_free_account(self.session, email)
+        """The active free account owning the email, None when nobody has it; 10022 when another org's user does,
+        or when a customer being provisioned will give it to its full admin."""
+        serialize_on(self.session, f"email:{email}")  # with customer creates of the same email (PostgreSQL)
+        user = find_free_account(self.session, email)
+        if user is None and customers_repo.primary_emails_pending(self.session, {email}):
+            raise email_in_use()
+        return user
 
     def location(self) -> CallingLocation | None:
         """The customer's calling location."""
