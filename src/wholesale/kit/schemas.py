@@ -1,8 +1,8 @@
 """The bases of request and response bodies, and the Webex error body every 4xx/5xx carries.
 
-Request bodies ignore unknown fields (as Webex clients expect) and refuse NUL characters and lone surrogates;
-response bodies declare exactly the fields they send (an undeclared one fails validation instead of slipping
-through)."""
+Request bodies ignore unknown fields (as Webex clients expect) and refuse strings over their limit, NUL and other
+control characters, and lone surrogates; response bodies declare exactly the fields they send (an undeclared one
+fails validation instead of slipping through)."""
 
 import re
 from functools import cache
@@ -12,6 +12,9 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+# C0 control characters and DEL, except tab, line feed and carriage return (free text such as a reviewer's note
+# may hold lines): no name, address, id or email contains them, and they corrupt CSV reports and terminals.
+_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # The longest string a request field takes unless the field declares its own max_length: longer than any name,
 # address line or id a client sends, short enough that no field can fill memory or every later list response.
@@ -19,7 +22,8 @@ MAX_STRING = 1000
 
 
 def _bad_characters(value: Any, limit: int | None = MAX_STRING) -> str | None:
-    """Why a value cannot be stored, or None: too long, NUL, or a lone UTF-16 surrogate ("\\ud800" in JSON)."""
+    """Why a value cannot be stored, or None: too long, NUL, a lone UTF-16 surrogate ("\\ud800" in JSON), or a
+    control character."""
     if isinstance(value, str):
         if limit is not None and len(value) > limit:
             return f"must be at most {limit:,} characters (got {len(value):,})"
@@ -27,6 +31,8 @@ def _bad_characters(value: Any, limit: int | None = MAX_STRING) -> str | None:
             return "must not contain NUL (\\u0000) characters"
         if _SURROGATES.search(value):
             return "must not contain lone surrogates (\\ud800-\\udfff): they are not characters"
+        if control := _CONTROLS.search(value):
+            return f"must not contain control characters (found U+{ord(control.group()):04X})"
         return None
     if isinstance(value, (list, tuple)):
         return next((why for v in value if (why := _bad_characters(v, limit))), None)
