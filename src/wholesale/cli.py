@@ -38,8 +38,10 @@ app = typer.Typer(
 )
 partners_app = typer.Typer(no_args_is_help=True, help="Manage partners.")
 tokens_app = typer.Typer(no_args_is_help=True, help="Issue API tokens.")
+users_app = typer.Typer(no_args_is_help=True, help="Portal accounts (email and password).")
 app.add_typer(partners_app, name="partners")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(users_app, name="users")
 app.add_typer(lists_app, name="lists")
 app.command("screen")(screen)
 app.add_typer(telephony_app, name="telephony")
@@ -227,9 +229,22 @@ def tokens_create(
 ) -> None:
     """Issue a token; prints the token and nothing else."""
     from wholesale.db.session import get_database
-    from wholesale.identity.roles import ROLE_ORG_KIND, Role
     from wholesale.identity.service import create_token, ensure_platform_org
     from wholesale.kit.errors import DomainError
+
+    role_value, org_id = _role_and_org(role, org, "token")
+    try:
+        with get_database().transaction() as session:
+            org_id = org_id or ensure_platform_org(session).id
+            token = create_token(session, org_id=org_id, role=role_value, scopes=scope, label=label)
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(token)
+
+
+def _role_and_org(role: str, org: str | None, what: str = "account") -> tuple[Any, str | None]:
+    """The role named, and the org: given, or the platform's own for operators and reviewers (None: look it up)."""
+    from wholesale.identity.roles import ROLE_ORG_KIND, Role
 
     try:
         role_value = Role(role)
@@ -237,14 +252,94 @@ def tokens_create(
         _fail(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}")
     kind = ROLE_ORG_KIND[role_value]
     if org is None and kind != "platform":
-        _fail(f"a {role_value} token needs --org (the id of the {kind} org it acts for)")
+        _fail(f"a {role_value} {what} needs --org (the id of the {kind} org it acts for)")
+    return role_value, org
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="The person's email; it is their sign-in name.")],
+    role: Annotated[str, typer.Option("--role", help="partner-admin | reviewer | operator | customer-admin")],
+    org: Annotated[
+        str | None,
+        typer.Option("--org", help="Org id the account acts for; operator and reviewer default to the platform's own."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password (12+ characters) from stdin.")
+    ] = False,
+) -> None:
+    """Create a portal account; prints the password (generated unless --password-stdin) and nothing else."""
+    from wholesale.db.session import get_database
+    from wholesale.identity import accounts
+    from wholesale.identity.service import ensure_platform_org
+    from wholesale.kit.errors import DomainError
+
+    role_value, org_id = _role_and_org(role, org)
+    given = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
         with get_database().transaction() as session:
-            org_id = org or ensure_platform_org(session).id
-            token = create_token(session, org_id=org_id, role=role_value, scopes=scope, label=label)
+            password = accounts.create_user(
+                session, org_id=org_id or ensure_platform_org(session).id, email=email, role=role_value, password=given
+            )
     except DomainError as exc:
         _fail(exc.message)
-    typer.echo(token)
+    typer.echo(password)
+
+
+@users_app.command("list")
+def users_list(org: Annotated[str | None, typer.Option("--org", help="Only this org's accounts.")] = None) -> None:
+    """List portal accounts: email, role, org, state, last sign-in."""
+    from wholesale.db.session import get_database
+    from wholesale.identity import accounts
+    from wholesale.kit import clock
+
+    with get_database().session(write=False) as session:
+        users = accounts.list_users(session, org)
+    for user in users:
+        state = (
+            "disabled"
+            if user.disabled_at
+            else "locked"
+            if user.locked_until and user.locked_until > clock.now()
+            else "active"
+        )
+        last = clock.isoformat(user.last_signed_in) if user.last_signed_in else "never"
+        typer.echo(f"{user.email}\t{user.role}\t{user.org_id}\t{state}\t{last}")
+
+
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
+    """Disable an account; its portal sessions end at once."""
+    from wholesale.db.session import get_database
+    from wholesale.identity import accounts
+    from wholesale.kit.errors import DomainError
+
+    try:
+        with get_database().transaction() as session:
+            accounts.disable_user(session, email)
+    except DomainError as exc:
+        _fail(exc.message)
+    err.print("disabled")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    email: Annotated[str, typer.Argument(help="The account's email.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the new password from stdin.")] = False,
+) -> None:
+    """Give an account a new password (printed unless --password-stdin); unlocks it and ends its sessions."""
+    from wholesale.db.session import get_database
+    from wholesale.identity import accounts
+    from wholesale.kit.errors import DomainError
+
+    given = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        with get_database().transaction() as session:
+            password = accounts.reset_password(session, email, given)
+    except DomainError as exc:
+        _fail(exc.message)
+    if not password_stdin:
+        typer.echo(password)
 
 
 @app.command()

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # Seconds between polls of the provisioning queue. Each poll costs the process CPU whether or not it finds
     # work (an idle server spent 12 % of a core at 0.05 s, 8 % at 0.1 s) and adds at most this to a run's start.
     queue_polling_interval: float = 0.1
+    # Portal sessions end after this many idle minutes, or this many hours after sign-in whatever happens;
+    # this many wrong passwords in a row lock an account for the given minutes.
+    portal_idle_minutes: int = 30
+    portal_session_hours: int = 12
+    portal_lockout_attempts: int = 10
+    portal_lockout_minutes: int = 15
     # Seconds a resolved token stays cached in-process (revocation takes at most this long to bite).
     token_cache_seconds: float = 5.0
     db_pool_size: int = 20

@@ -1,4 +1,4 @@
-"""Seed a demo partner for `make run`: idempotent, prints fresh tokens each time."""
+"""Seed a demo partner for `make run`: idempotent, prints fresh tokens and portal passwords each time."""
 
 import sqlalchemy as sa
 
@@ -9,6 +9,7 @@ from wholesale.customers.templates import add_template
 from wholesale.db.session import get_database
 from wholesale.dialin import service as dialin
 from wholesale.dialin.telephony import load_demo_numbers
+from wholesale.identity import accounts
 from wholesale.identity import service as identity
 from wholesale.identity.models import Org
 from wholesale.identity.roles import Role
@@ -17,6 +18,8 @@ from wholesale.partners.service import create_partner
 
 DEMO_PARTNER = "Demo Partner"
 DEMO_SUB_PARTNER = "Demo Sub-Partner"
+DEMO_ADMIN = "admin@demo-partner.example"
+DEMO_REVIEWER = "reviewer@demo-platform.example"
 
 
 def _find_partner(session: sa.orm.Session, name: str, parent: str | None) -> Partner | None:
@@ -30,8 +33,16 @@ def _find_partner(session: sa.orm.Session, name: str, parent: str | None) -> Par
     ).first()
 
 
+def _portal_account(session: sa.orm.Session, email: str, org_id: str, role: Role) -> str:
+    """A demo portal account with a fresh password (created the first time)."""
+    if accounts.find_user(session, email) is None:
+        return accounts.create_user(session, org_id=org_id, email=email, role=role)
+    return accounts.reset_password(session, email)
+
+
 def seed() -> dict[str, str]:
-    """Create the demo partner, sub-partner, template, telephony domain and platform org when missing; issue fresh tokens."""
+    """Create the demo partner, sub-partner, template, telephony domain, platform org and portal accounts when
+    missing; issue fresh tokens and passwords."""
     with get_database().transaction() as session:
         partner = _find_partner(session, DEMO_PARTNER, None) or create_partner(session, name=DEMO_PARTNER)
         sub = _find_partner(session, DEMO_SUB_PARTNER, partner.org_id) or create_partner(
@@ -52,6 +63,13 @@ def seed() -> dict[str, str]:
         partner_token = identity.create_token(session, org_id=partner.org_id, role=Role.PARTNER_ADMIN, label="demo")
         operator_token = identity.create_token(session, org_id=platform.id, role=Role.OPERATOR, label="demo")
         reviewer_token = identity.create_token(session, org_id=platform.id, role=Role.REVIEWER, label="demo")
+        passwords = {
+            email: _portal_account(session, email, org_id, role)
+            for email, org_id, role in (
+                (DEMO_ADMIN, partner.org_id, Role.PARTNER_ADMIN),
+                (DEMO_REVIEWER, platform.id, Role.REVIEWER),
+            )
+        }
     base = get_settings().link_base_url
     return {
         "partner org id": partner.org_id,
@@ -62,6 +80,10 @@ def seed() -> dict[str, str]:
         "reviewer token": reviewer_token,
         "API": f"{base}/v1/wholesale/customers",
         "API docs": f"{base}/docs",
-        "portal (sign in with a token above)": f"{base}/portal",
+        "portal": f"{base}/portal",
+        "portal partner admin": DEMO_ADMIN,
+        "portal partner admin password": passwords[DEMO_ADMIN],
+        "portal reviewer": DEMO_REVIEWER,
+        "portal reviewer password": passwords[DEMO_REVIEWER],
         "try": f'curl -H "Authorization: Bearer {partner_token}" {base}/v1/wholesale/subPartners',
     }

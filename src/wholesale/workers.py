@@ -13,6 +13,7 @@ from wholesale.compliance import workflows as compliance_workflows
 from wholesale.config import Settings
 from wholesale.dialin import workflows as dialin_workflows
 from wholesale.events import workflows as events_workflows
+from wholesale.identity import workflows as identity_workflows
 from wholesale.jobs import housekeeping, probe, runtime
 from wholesale.provisioning import workflows as provisioning_workflows
 from wholesale.subscribers import workflows as subscriber_workflows
@@ -39,6 +40,11 @@ SCHEDULES: dict[str, tuple[str, Callable[[datetime, Any], Any], str]] = {
         "webhooks.purge_deliveries",
         webhook_workflows.purge_deliveries,
         "0 53 3 * * *",
+    ),
+    "purge-portal-sessions": (
+        "identity.purge_portal_sessions",
+        identity_workflows.purge_portal_sessions,
+        "0 23 4 * * *",
     ),
     # Hourly, so a 30-day deadline (R14) bites within the hour it falls due.
     "compliance-deadlines": ("compliance.check_deadlines", compliance_workflows.check_deadlines, "0 5 * * * *"),

@@ -108,3 +108,47 @@ def test_links_made_outside_a_request_use_the_public_base_url_else_where_serve_l
     served = Settings(public_base_url="", serve_base_url=_origin("0.0.0.0", 9000))
     assert served.link_base_url == "http://127.0.0.1:9000"
     assert _origin("::1", 8443) == "http://[::1]:8443" and _origin("10.1.2.3", 80) == "http://10.1.2.3:80"
+
+
+def test_portal_accounts_from_the_command_line(tmp_path: Path):
+    """`wholesale users create | list | disable | reset-password`: the operator's way to hand out portal accounts."""
+    url = fresh_database_url(tmp_path)
+    assert _cli(url, "migrate").returncode == 0
+    partner = _cli(url, "partners", "create", "Acme Telecom").stdout.strip()
+    refused = _cli(url, "users", "create", "ops@acme.example", "--role", "partner-admin")
+    assert refused.returncode == 1 and "a partner-admin account needs --org" in refused.stderr
+    made = _cli(url, "users", "create", "Ops@Acme.example", "--role", "partner-admin", "--org", partner)
+    assert made.returncode == 0, made.stderr
+    password = made.stdout.strip()
+    assert len(password) >= 12 and "\n" not in password
+    reviewer = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wholesale.cli",
+            "users",
+            "create",
+            "rev@platform.example",
+            "--role",
+            "reviewer",
+            "--password-stdin",
+        ],
+        env=_env(url),
+        input="a long enough passphrase\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert reviewer.returncode == 0 and reviewer.stdout.strip() == "a long enough passphrase"
+    listed = _cli(url, "users", "list").stdout.splitlines()
+    assert [line.split("\t")[:2] for line in listed] == [
+        ["ops@acme.example", "partner-admin"],
+        ["rev@platform.example", "reviewer"],
+    ]
+    assert all(line.split("\t")[3:] == ["active", "never"] for line in listed)
+    again = _cli(url, "users", "create", "ops@acme.example", "--role", "partner-admin", "--org", partner)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    assert _cli(url, "users", "disable", "ops@acme.example").returncode == 0
+    assert "\tdisabled\t" in _cli(url, "users", "list", "--org", partner).stdout
+    reset = _cli(url, "users", "reset-password", "rev@platform.example")
+    assert reset.returncode == 0 and reset.stdout.strip() not in ("", "a long enough passphrase")

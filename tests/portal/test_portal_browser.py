@@ -53,10 +53,12 @@ def browser():
             b.close()
 
 
-def _sign_in(page, base: str, token: str) -> None:
+def _sign_in(page, base: str, printed: dict[str, str], who: str) -> None:
+    """Sign in with the demo's portal account (`partner admin` or `reviewer`), as a person would."""
     page.goto(f"{base}/portal")
-    page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Email").fill(printed[f"portal {who}"])
+    page.get_by_label("Password").fill(printed[f"portal {who} password"])
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def _create_customer(page, base: str, *, name: str, country: str, city: str, external_id: str, email: str) -> None:
@@ -73,7 +75,7 @@ def _create_customer(page, base: str, *, name: str, country: str, city: str, ext
 def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, browser):
     base, printed = server
     page = browser.new_page()
-    _sign_in(page, base, printed["partner-admin token"])
+    _sign_in(page, base, printed, "partner admin")
     page.wait_for_url(f"{base}/portal/customers")
 
     # The preview follows the country as soon as it is picked (htmx calls dialin.service.preview).
@@ -114,7 +116,7 @@ def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, brow
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{base}/portal/signin")
 
-    _sign_in(page, base, printed["reviewer token"])
+    _sign_in(page, base, printed, "reviewer")
     page.wait_for_url(f"{base}/portal/review")
     link = page.get_by_role("link", name="Mahan Air")
     wait_for(lambda: (page.reload(), link.count())[1], bool, timeout=60, interval=1)

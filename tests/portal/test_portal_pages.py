@@ -2,6 +2,7 @@
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -85,7 +86,7 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_clears_it(web, part
     csrf = csrf_of(web)
     out = web.post("/portal/signout", data={"csrf": csrf})
     assert out.status_code == 303 and out.headers["location"] == "/portal/signin"
-    assert web.get("/portal/customers").headers["location"] == "/portal/signin"
+    assert web.get("/portal/customers").headers["location"] == "/portal/signin?next=%2Fportal%2Fcustomers"
 
 
 def test_portal_pages_carry_security_headers(web, partner):
@@ -115,7 +116,8 @@ def test_pages_need_a_session(web):
         "/portal/review/stats",
     ):
         response = web.get(path)
-        assert response.status_code == 303 and response.headers["location"] == "/portal/signin", path
+        assert response.status_code == 303, path
+        assert response.headers["location"] == f"/portal/signin?{urlencode({'next': path})}", path  # back after
 
 
 def test_form_posts_without_the_csrf_token_are_refused(web, partner, db):

@@ -43,6 +43,7 @@ TARGET_TYPES = (
     "job_probe",
     "meetings_site",
     "partner",
+    "portal_user",
     "sandbox",
     "screening",
     "screening_lists",
@@ -374,10 +375,11 @@ def as_item(row: AuditEvent, who: Reader) -> dict[str, Any]:
 
 
 def record_portal_session(session: Session, principal: Principal, action: str) -> None:
-    """Audit a portal sign-in or sign-out (`portal.signed_in`, `portal.signed_out`) of a token."""
+    """Audit a portal sign-in or sign-out (`portal.signed_in`, `portal.signed_out`) of a portal account or, for a
+    developer's token sign-in, of a token."""
     events.record(
         session,
-        subject_type="token",
+        subject_type="portal_user" if principal.portal_account else "token",
         subject_id=principal.token_id,
         action=action,
         partner_org_id=principal.partner_org_id,

@@ -137,6 +137,10 @@ WORDS: dict[str, Callable[[Data], str]] = {
     "token.revoked": lambda d: "API token revoked",
     "portal.signed_in": lambda d: "Signed in to the portal",
     "portal.signed_out": lambda d: "Signed out of the portal",
+    "portal_user.created": lambda d: "Portal account created" + (f" ({d['role']})" if d.get("role") else ""),
+    "portal_user.disabled": lambda d: "Portal account disabled; its sessions ended",
+    "portal_user.locked": lambda d: "Portal account locked after repeated wrong passwords",
+    "portal_user.password_reset": lambda d: "Portal password reset; its sessions ended",
     "webhook.disabled": lambda d: "Webhook disabled after 24 hours of failed deliveries",
     # the platform
     "site.created": lambda d: "Meetings site created" + (f", call-in number {d['number']}" if d.get("number") else ""),

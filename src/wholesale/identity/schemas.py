@@ -16,6 +16,8 @@ class Principal:
     scopes: frozenset[str]
     # The partner that owns the caller's org: itself for partners, the managing partner for customer admins.
     partner_org_id: str | None
+    # A portal account signed in with its password (token_id is then the account's id), not an API token.
+    portal_account: bool = False
 
 
 class OrganizationRead(ResponseModel):

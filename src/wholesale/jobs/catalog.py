@@ -24,4 +24,5 @@ JOBS: dict[str, str] = {
     "webhooks.purge_deliveries": "default",
     "ops.probe": "default",
     "ops.purge_idempotency_keys": "default",
+    "identity.purge_portal_sessions": "default",
 }

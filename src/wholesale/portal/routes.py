@@ -32,8 +32,8 @@ from wholesale.customers.states import CustomerStatus
 from wholesale.db.session import get_database
 from wholesale.dialin import service as dialin
 from wholesale.events.models import AuditEvent, Event
+from wholesale.identity import accounts
 from wholesale.identity import service as identity
-from wholesale.identity.auth import token_cache
 from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
 from wholesale.kit import clock
@@ -200,7 +200,7 @@ def page(fn: Callable[..., Response]) -> Callable[..., Response]:
         try:
             return fn(**kwargs)
         except Unauthorized:
-            return _redirect(request, "/portal/signin")
+            return _redirect(request, _signin_url(request))
         except DomainError as exc:
             return error_page(request, exc.status_code, exc.message)
         except Exception:
@@ -212,12 +212,33 @@ def page(fn: Callable[..., Response]) -> Callable[..., Response]:
     return run
 
 
+def _signin_url(request: Request) -> str:
+    """The sign-in page, remembering the page to come back to (a GET of the portal's own)."""
+    if request.method != "GET" or request.headers.get("hx-request"):
+        return "/portal/signin"
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/portal/signin?{urlencode({'next': here})}" if here not in ("/portal", "/portal/") else "/portal/signin"
+
+
+def _safe_next(value: str | None) -> str:
+    """Where to go after sign-in: a portal path of this site only (never another origin, e.g. //evil.example)."""
+    target = (value or "").strip()
+    if target.startswith("/portal") and not target.startswith("//") and "\\" not in target and "\n" not in target:
+        return target
+    return "/portal"
+
+
 def signed_in(request: Request, scope: Scope | None, *roles: Role) -> Principal:
-    """Authenticate the session cookie exactly as the API authenticates a bearer token, then check the scope."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    """Resolve the session cookie to the principal an API token would give (no cache: a revoked session is refused
+    at once), then check the role and scope."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
         raise Unauthorized("Sign in first.")
-    principal = identity.authenticate(lambda: get_database().session(write=False), f"Bearer {token}", token_cache())
+    with get_database().session(write=False) as session:
+        principal, stale = accounts.resolve(session, secret)
+    if stale:
+        with get_database().transaction() as session:
+            accounts.touch(session, secret)
     set_actor(f"portal:{principal.token_id}", role=principal.role, org_id=principal.org_id)
     request.state.portal_principal = principal
     if roles and principal.role not in roles:
@@ -288,28 +309,50 @@ def home(request: Request) -> Response:
 
 @router.get("/signin")
 def signin_form(request: Request) -> Response:
-    """The sign-in page: paste an API token."""
-    return render(request, "signin.html", error=None)
+    """The sign-in page: email and password (or, for developers, an API token)."""
+    return render(request, "signin.html", error=None, next=_safe_next(request.query_params.get("next")), email="")
 
 
 @router.post("/signin")
 @page
 def signin(request: Request, form: Form, session: SessionDep) -> Response:
-    """Check the pasted token like the API would, then keep it in an HttpOnly cookie."""
+    """Check the password (or the pasted token, as the API would) and open a server-side session; the cookie holds
+    only that session's random secret."""
     _check_csrf(request, form)
+    target = _safe_next(str(form.get("next") or ""))
+    email = str(form.get("email") or "").strip()
     token = str(form.get("token") or "").strip()
     try:
-        principal = identity.authenticate(lambda: get_database().session(write=False), f"Bearer {token}", token_cache())
+        if token:
+            principal = identity.authenticate(lambda: get_database().session(write=False), f"Bearer {token}")
+            secret = accounts.sign_in_with_token(session, principal)
+        else:
+            secret = _sign_in_with_password(email, str(form.get("password") or ""))
+            principal, _stale = accounts.resolve(session, secret)
     except Unauthorized as exc:
-        return render(request, "signin.html", 401, error=exc.message)
+        return render(request, "signin.html", 401, error=exc.message, next=target, email=email, token_used=bool(token))
     set_actor(f"portal:{principal.token_id}", role=principal.role, org_id=principal.org_id)
     audit.record_portal_session(session, principal, "portal.signed_in")
-    response = RedirectResponse("/portal", status_code=303)
-    _cookie(response, request, SESSION_COOKIE, token)
+    response = RedirectResponse(target, status_code=303)
+    _cookie(response, request, SESSION_COOKIE, secret)
     # A new CSRF token per session: one planted before sign-in (login CSRF) is worthless afterwards.
     _cookie(response, request, CSRF_COOKIE, secrets.token_urlsafe(32))
     response.delete_cookie(ACTING_COOKIE, path="/portal")
     return response
+
+
+def _sign_in_with_password(email: str, password: str) -> str:
+    """Check the password in a transaction of its own that commits even when it fails: a wrong password's count
+    (towards the lockout) must survive the 401."""
+    refused: Unauthorized | None = None
+    with get_database().transaction() as session:
+        try:
+            secret, _user = accounts.sign_in(session, email, password)
+        except Unauthorized as exc:
+            refused = exc
+    if refused is not None:
+        raise refused
+    return secret
 
 
 @router.post("/signout")
@@ -320,6 +363,8 @@ def signout(request: Request, form: Form, session: SessionDep) -> Response:
     # Without a session (or with a revoked token) there is nothing to record; the cookies go all the same.
     with contextlib.suppress(Unauthorized):
         audit.record_portal_session(session, signed_in(request, None), "portal.signed_out")
+    if secret := request.cookies.get(SESSION_COOKIE):
+        accounts.sign_out(session, secret)  # the cookie is worthless from now on, wherever it was copied
     response = RedirectResponse("/portal/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/portal")
     response.delete_cookie(ACTING_COOKIE, path="/portal")
