@@ -172,3 +172,43 @@ def test_accounts_need_a_long_password_and_a_role_that_fits_the_org(db, partner)
         with pytest.raises(Conflict):
             accounts.create_user(s, org_id=partner.org_id, email="TWICE@p.example", role=Role.PARTNER_ADMIN)
         s.rollback()
+
+
+def test_a_partner_admin_manages_its_team_in_the_portal(web, app, db, account, make_partner):
+    """Add a colleague (password shown once), who can sign in; disable them after a confirmation page, which ends
+    their session at once; another partner's account cannot be reached by URL."""
+    from fastapi.testclient import TestClient
+
+    from wholesale.identity import accounts
+    from wholesale.identity.roles import Role
+
+    email, password = account
+    assert _sign_in(web, email, password).status_code == 303
+    page = web.get("/portal/team")
+    assert page.status_code == 200 and email in page.text and 'href="/portal/team"' in page.text
+    missing = web.post("/portal/team", data={"csrf": _csrf(web), "email": ""})
+    assert missing.status_code == 400 and "Enter the person" in missing.text
+    taken = web.post("/portal/team", data={"csrf": _csrf(web), "email": email})
+    assert taken.status_code == 409 and "already exists" in taken.text
+    colleague = f"colleague-{uuid.uuid4().hex[:6]}@partner.example"
+    added = web.post("/portal/team", data={"csrf": _csrf(web), "email": colleague})
+    assert added.status_code == 200
+    new_password = re.search(r'data-testid="new-password">([^<]+)<', added.text).group(1)
+    other = TestClient(app, follow_redirects=False)
+    assert _sign_in(other, colleague, new_password).status_code == 303
+    assert other.get("/portal/customers").status_code == 200
+    with db.session(write=False) as s:
+        colleague_id = accounts.find_user(s, colleague).id
+    confirm = web.get(f"/portal/team/{colleague_id}/disable")
+    assert confirm.status_code == 200 and f"Disable {colleague}?" in confirm.text
+    assert web.post(f"/portal/team/{colleague_id}/disable", data={"csrf": _csrf(web)}).status_code == 303
+    assert other.get("/portal/customers").status_code == 303  # signed out at once
+    stranger = make_partner()
+    with db.transaction() as s:
+        accounts.create_user(
+            s, org_id=stranger.org_id, email=f"x-{uuid.uuid4().hex[:6]}@other.example", role=Role.PARTNER_ADMIN
+        )
+        foreign_id = accounts.list_users(s, stranger.org_id)[0].id
+    assert web.get(f"/portal/team/{foreign_id}/disable").status_code == 404
+    assert web.post(f"/portal/team/{foreign_id}/disable", data={"csrf": _csrf(web)}).status_code == 404
+    assert web.post(f"/portal/team/{colleague_id}/disable", data={}).status_code == 403  # no CSRF token

@@ -114,6 +114,14 @@ def disable_user(session: Session, email: str) -> PortalUser:
     return user
 
 
+def disable_in_org(session: Session, org_id: str, user_id: str) -> PortalUser:
+    """Disable one of an org's accounts (404 for another org's: a partner manages only its own people)."""
+    user = session.get(PortalUser, user_id)
+    if user is None or user.org_id != org_id:
+        raise NotFound("No such portal account in your organisation.")
+    return disable_user(session, user.email)
+
+
 def list_users(session: Session, org_id: str | None = None) -> list[PortalUser]:
     """Portal accounts, of one org or all, by email."""
     query = sa.select(PortalUser).order_by(PortalUser.email)

@@ -38,7 +38,7 @@ from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
 from wholesale.kit import clock
 from wholesale.kit.context import set_actor
-from wholesale.kit.errors import DomainError, Forbidden, Unauthorized
+from wholesale.kit.errors import DomainError, Forbidden, NotFound, Unauthorized
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute, public_base
 from wholesale.kit.pagination import PageParams
 from wholesale.packages.catalog import CALLING_PACKAGES, CustomerPackage
@@ -875,6 +875,63 @@ def template_delete(request: Request, form: Form, session: SessionDep, template_
         items = list(customer_templates.list_templates(session, tenant, PageParams(max=1000, offset=0)).items)
         return render(request, "templates.html", 409, items=items, error=exc.message)
     return RedirectResponse("/portal/templates", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------------- team
+
+
+def _team(request: Request, session: Session, status: int = 200, **context: Any) -> Response:
+    tenant = partner_admin(request, session)
+    people = accounts.list_users(session, tenant.partner)
+    context.setdefault("errors", {})
+    context.setdefault("values", {"email": ""})
+    return render(request, "team.html", status, people=people, now=clock.now(), **context)
+
+
+@router.get("/team")
+@page
+def team(request: Request, session: SessionDep) -> Response:
+    """The partner's portal accounts: who may sign in for it."""
+    return _team(request, session)
+
+
+@router.post("/team")
+@page
+def team_add(request: Request, form: Form, session: SessionDep) -> Response:
+    """Add a partner admin account; its password is shown once, to hand over."""
+    _check_csrf(request, form)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    email = str(form.get("email") or "").strip()
+    if not email:
+        return _team(request, session, 400, errors={"email": "Enter the person's email address."}, values={"email": ""})
+    try:
+        password = accounts.create_user(session, org_id=tenant.partner, email=email, role=Role.PARTNER_ADMIN)
+    except DomainError as exc:
+        message = exc.message.split(": ", 1)[-1]
+        session.rollback()
+        return _team(request, session, exc.status_code, errors={"email": message}, values={"email": email})
+    return _team(request, session, created={"email": email.lower(), "password": password})
+
+
+@router.get("/team/{user_id}/disable")
+@page
+def team_disable_confirm(request: Request, session: SessionDep, user_id: str) -> Response:
+    """Ask before disabling an account (its sessions end at once)."""
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    person = next((u for u in accounts.list_users(session, tenant.partner) if u.id == user_id), None)
+    if person is None:
+        raise NotFound("No such portal account in your organisation.")
+    return render(request, "team_disable.html", person=person)
+
+
+@router.post("/team/{user_id}/disable")
+@page
+def team_disable(request: Request, form: Form, session: SessionDep, user_id: str) -> Response:
+    """Disable an account of the partner's; its sessions end at once."""
+    _check_csrf(request, form)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    accounts.disable_in_org(session, tenant.partner, user_id)
+    return RedirectResponse("/portal/team", status_code=303)
 
 
 # ---------------------------------------------------------------------------------------------- review
