@@ -155,13 +155,13 @@ def list_templates(session: Session, partner_org_id: str, params: PageParams) ->
     return list(session.scalars(query))
 
 
-def template_in_use(session: Session, template_id: str) -> int:
-    """Count live customers provisioned with a template."""
+def template_in_use(session: Session, template_id: str, *, removed: bool = False) -> int:
+    """Count live customers provisioned with a template (`removed`: the tombstones of removed ones, which still
+    name it)."""
+    gone = Customer.deleted_at.is_not(None) if removed else Customer.deleted_at.is_(None)
     return (
         session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Customer)
-            .where(Customer.provisioning_id == template_id, Customer.deleted_at.is_(None))
+            sa.select(sa.func.count()).select_from(Customer).where(Customer.provisioning_id == template_id, gone)
         )
         or 0
     )

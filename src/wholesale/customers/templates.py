@@ -106,13 +106,21 @@ def replace_template(session: Session, tenant: Tenant, template_id: str, body: T
 
 
 def delete_template(session: Session, tenant: Tenant, template_id: str) -> None:
-    """Delete a template that no live customer uses."""
+    """Delete a template that no customer, live or removed, was provisioned with."""
     partner_org_id = tenant.partner
     template = _owned_template(session, partner_org_id, template_id)
     in_use = repository.template_in_use(session, template.id)
     if in_use:
         raise Conflict(
             f"Customer template {template_id} is used by {in_use} customer(s); it cannot be deleted.", error_code=409400
+        )
+    # A removed customer's tombstone (kept for the audit trail) still names its template.
+    removed = repository.template_in_use(session, template.id, removed=True)
+    if removed:
+        raise Conflict(
+            f"Customer template {template_id} provisioned {removed} removed customer(s) whose records are kept for "
+            "the audit trail; it cannot be deleted (rename it instead).",
+            error_code=409400,
         )
     session.delete(template)
     events.record(
