@@ -128,6 +128,8 @@ def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, brow
     page.get_by_role("radio", name=re.compile("^Reject")).check()
     page.get_by_label("Reason").fill("Confirmed: designated airline (OFAC SDN).")
     page.get_by_role("button", name="Record decision").click()
+    assert page.get_by_role("heading", name="Reject Mahan Air?").is_visible()  # asked before it is final
+    page.get_by_role("button", name="Reject the customer").click()
     page.wait_for_url(re.compile(r".*done=decision"))
     assert page.locator("h1 .badge").inner_text() == "noncompliant"
     page.goto(f"{base}/portal/review/stats")

@@ -237,9 +237,17 @@ def test_templates_are_created_edited_and_deleted(web, partner):
     # The seeded template is in use once a customer names it; deleting it is refused with the API's message.
     csrf_form = create_form(partner.template_id, external_id="tpl-in-use", email="tpl@portal.example") | {"csrf": csrf}
     assert web.post("/portal/customers/new", data=csrf_form).status_code == 303
-    in_use = web.post(f"/portal/templates/{partner.template_id}/delete", data={"csrf": csrf})
+    in_use = web.post(f"/portal/templates/{partner.template_id}/delete", data={"csrf": csrf, "confirm": "yes"})
     assert in_use.status_code == 409 and "cannot be deleted" in in_use.text
-    assert web.post(f"/portal/templates/{template_id}/delete", data={"csrf": csrf}).status_code == 303
+    asked = web.post(f"/portal/templates/{template_id}/delete", data={"csrf": csrf})  # a confirmation first
+    assert (
+        asked.status_code == 200
+        and "Delete the template Quiet?" in asked.text
+        and ">Quiet<" in web.get("/portal/templates").text
+    )
+    assert 'name="confirm" value="yes"' in asked.text
+    deleted = web.post(f"/portal/templates/{template_id}/delete", data={"csrf": csrf, "confirm": "yes"})
+    assert deleted.status_code == 303
     assert ">Quiet<" not in web.get("/portal/templates").text
 
 
@@ -353,3 +361,54 @@ def test_cookies_are_secure_when_the_public_origin_is_https(database_url, monkey
         monkeypatch.delenv("WHOLESALE_PUBLIC_BASE_URL")
         get_settings.cache_clear()
     assert "; secure" in cookie.lower()
+
+
+def test_irreversible_review_steps_ask_first_and_channels_come_from_a_list(web, client, partner, platform_token, db):
+    """Issue 14, finding 2: the third unreachable attempt deprovisioned the customer with one click, and a reject
+    needed none either; the contact channel was free text."""
+    from wholesale.compliance.models import ComplianceCase
+
+    body = customer_body(partner.template_id, packages=["webex_meetings"])
+    body.pop("provisioningParameters")
+    body["customerInfo"]["name"] = "Mahan Air"
+    body["address"] = {"addressLine1": "1 Main Street", "city": "Tehran", "country": "IR"}
+    customer_id = (
+        client.post("/v1/wholesale/customers", json=body, headers=partner.headers).json()["url"].rsplit("/", 1)[1]
+    )
+
+    def case_id():
+        with db.session(write=False) as s:
+            return s.scalars(sa.select(ComplianceCase.id).where(ComplianceCase.customer_id == customer_id)).first()
+
+    cid = wait_for(case_id, bool, timeout=60)
+    reviewer_headers = {"Authorization": f"Bearer {platform_token('reviewer')}"}
+    for n in range(2):
+        attempt = {"channel": "phone", "outcome": "unreachable", "note": f"no answer {n}"}
+        assert (
+            client.post(
+                f"/v1/compliance/cases/{cid}/contactAttempts", json=attempt, headers=reviewer_headers
+            ).status_code
+            < 300
+        )
+    csrf = sign_in(web, platform_token("reviewer"))
+    case_page = web.get(f"/portal/review/cases/{cid}").text
+    assert '<select id="f-channel" name="channel"' in case_page and '<option value="video call"' in case_page
+    free_text = web.post(
+        f"/portal/review/cases/{cid}/contact", data={"csrf": csrf, "channel": "pigeon", "outcome": "reached"}
+    )
+    assert free_text.status_code == 400 and "Choose how you tried to reach the partner" in free_text.text
+
+    def attempts() -> int:
+        return client.get(f"/v1/compliance/cases/{cid}", headers=reviewer_headers).json()["unreachableAttempts"]
+
+    form = {"csrf": csrf, "channel": "email", "outcome": "unreachable", "note": "third try"}
+    asked = web.post(f"/portal/review/cases/{cid}/contact", data=form)
+    assert asked.status_code == 200 and "Deprovision Mahan Air?" in asked.text and "cannot be undone" in asked.text
+    assert 'name="note" value="third try"' in asked.text and attempts() == 2  # nothing recorded yet
+    reject = web.post(
+        f"/portal/review/cases/{cid}/decision", data={"csrf": csrf, "decision": "reject", "reason": "listed"}
+    )
+    assert reject.status_code == 200 and "Reject Mahan Air?" in reject.text
+    assert client.get(f"/v1/compliance/cases/{cid}", headers=reviewer_headers).json()["status"] == "open"
+    confirmed = web.post(f"/portal/review/cases/{cid}/contact", data=form | {"confirm": "yes"})
+    assert confirmed.status_code == 303 and attempts() == 3

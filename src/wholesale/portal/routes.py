@@ -73,6 +73,8 @@ ACTING_COOKIE = "wholesale_acting"
 PAGE_SIZE = 20
 # R12 review targets: decided within 15 minutes, and at the latest within 60.
 TARGET_MINUTES = (15, 60)
+# How a reviewer may have tried to reach the partner (R13): a fixed list, so the record reads alike case to case.
+CONTACT_CHANNELS = ("email", "phone", "video call", "partner portal message", "letter")
 COUNTRIES = sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
 CUSTOMER_STATUSES = [s.value for s in CustomerStatus if s != CustomerStatus.DELETED]
 CASE_STATUSES = ["open", "noncompliant", "approved", "resolved", "deprovisioned"]
@@ -283,6 +285,26 @@ def field_errors(exc: Exception) -> dict[str, str]:
     while path and path not in FIELD_MAP and "." in path:
         path = path.rsplit(".", 1)[0]
     return {FIELD_MAP.get(path, "_form"): message}
+
+
+def confirmation(
+    request: Request, form: FormData, *, title: str, message: str, button: str, cancel: str, keep: Sequence[str] = ()
+) -> Response | None:
+    """A page asking to confirm an irreversible step, unless the form already says `confirm=yes`: it posts the same
+    form again (the fields in `keep`) with the confirmation. None when confirmed."""
+    if form.get("confirm") == "yes":
+        return None
+    fields = {name: str(form.get(name) or "") for name in keep}
+    return render(
+        request,
+        "confirm.html",
+        title=title,
+        message=message,
+        button=button,
+        cancel=cancel,
+        action=request.url.path,
+        fields=fields,
+    )
 
 
 def _minutes_since(iso: str | None) -> float | None:
@@ -866,6 +888,16 @@ def template_delete(request: Request, form: Form, session: SessionDep, template_
     """Delete a template no customer uses (a template in use is refused with the API's message)."""
     _check_csrf(request, form)
     tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    template = customer_templates.get_template(session, tenant, template_id)
+    if asked := confirmation(
+        request,
+        form,
+        title=f"Delete the template {template['name']}?",
+        message="Customers can no longer be created with it. A template that customers use cannot be deleted.",
+        button="Delete the template",
+        cancel="/portal/templates",
+    ):
+        return asked
     try:
         customer_templates.delete_template(session, tenant, template_id)
     except DomainError as exc:
@@ -970,13 +1002,19 @@ def review_stats(request: Request, session: SessionDep) -> Response:
     return render(request, "review_stats.html", stats=compliance.stats(session))
 
 
+def _case_name(case: dict[str, Any]) -> str:
+    return str((case.get("customer") or {}).get("name") or case.get("customerId") or "this customer")
+
+
 def _case_page(
     request: Request, session: SessionDep, principal: Principal, case_id: str, status_code: int = 200, **extra: Any
 ) -> Response:
     case = compliance.get_case(session, principal, case_id)
     extra.setdefault("errors", {})
     extra.setdefault("values", {})
-    return render(request, "review_case.html", status_code, case=case, age=_age(case), **extra)
+    return render(
+        request, "review_case.html", status_code, case=case, age=_age(case), channels=CONTACT_CHANNELS, **extra
+    )
 
 
 @router.get("/review/cases/{case_id}")
@@ -994,6 +1032,21 @@ def review_decide(request: Request, form: Form, session: SessionDep, case_id: st
     _check_csrf(request, form)
     principal = reviewer(request)
     decision, reason = str(form.get("decision") or ""), str(form.get("reason") or "").strip() or None
+    if decision == "reject" and reason:
+        case = compliance.get_case(session, principal, case_id)
+        if asked := confirmation(
+            request,
+            form,
+            title=f"Reject {_case_name(case)}?",
+            message=(
+                "The customer becomes non-compliant: its partner is told, and unless the case is settled before the "
+                "deadline the customer is deprovisioned."
+            ),
+            button="Reject the customer",
+            cancel=f"/portal/review/cases/{case_id}",
+            keep=("decision", "reason"),
+        ):
+            return asked
     try:
         compliance.decide(session, principal, case_id, decision, reason)
     except DomainError as exc:
@@ -1021,13 +1074,32 @@ def review_contact(request: Request, form: Form, session: SessionDep, case_id: s
     principal = reviewer(request)
     channel, outcome = str(form.get("channel") or ""), str(form.get("outcome") or "")
     note = str(form.get("note") or "").strip() or None
+    values = {"channel": channel, "outcome": outcome, "note": note or ""}
+    if channel not in CONTACT_CHANNELS:
+        message = f"Choose how you tried to reach the partner: {', '.join(CONTACT_CHANNELS)}."
+        return _case_page(request, session, principal, case_id, 400, errors={"_contact": message}, values=values)
+    case = compliance.get_case(session, principal, case_id)
+    third_unreachable = outcome == "unreachable" and case.get("unreachableAttempts", 0) >= 2
+    asked = third_unreachable and confirmation(
+        request,
+        form,
+        title=f"Deprovision {_case_name(case)}?",
+        message=(
+            "This is the third time the partner could not be reached: recording it deprovisions the customer "
+            "now. Its services end and the partner's customer is removed. This cannot be undone."
+        ),
+        button="Record it and deprovision",
+        cancel=f"/portal/review/cases/{case_id}",
+        keep=("channel", "outcome", "note"),
+    )
+    if asked:
+        return asked
     try:
         compliance.add_contact_attempt(session, principal, case_id, channel=channel, outcome=outcome, note=note)
     except DomainError as exc:
         if exc.status_code not in (400, 409):
             raise
         session.rollback()
-        values = {"channel": channel, "outcome": outcome, "note": note or ""}
         return _case_page(request, session, principal, case_id, 400, errors={"_contact": exc.message}, values=values)
     return RedirectResponse(f"/portal/review/cases/{case_id}?done=contact", status_code=303)
 
