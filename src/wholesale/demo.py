@@ -58,6 +58,10 @@ def seed() -> dict[str, str]:
             partner.org_id,
             TemplateIn(name="Standard", language="en_us", meetingsTimezone="America/New_York", pstnEnabled=True),
         )
+        if not session.scalars(
+            sa.select(CustomerTemplate.id).where(CustomerTemplate.partner_org_id == sub.org_id)
+        ).first():
+            add_template(session, sub.org_id, TemplateIn(name="Sub-partner standard", language="en_us"))
         if not dialin.current_numbers(session):
             dialin.replace_numbers(session, load_demo_numbers())
         partner_token = identity.create_token(session, org_id=partner.org_id, role=Role.PARTNER_ADMIN, label="demo")

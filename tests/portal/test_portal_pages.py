@@ -412,3 +412,22 @@ def test_irreversible_review_steps_ask_first_and_channels_come_from_a_list(web, 
     assert client.get(f"/v1/compliance/cases/{cid}", headers=reviewer_headers).json()["status"] == "open"
     confirmed = web.post(f"/portal/review/cases/{cid}/contact", data=form | {"confirm": "yes"})
     assert confirmed.status_code == 303 and attempts() == 3
+
+
+def test_sub_partners_are_chosen_by_name_and_one_without_a_template_is_told_how_to_start(web, partner, db):
+    """Issue 14, finding 5: the switcher showed an id tail ("Sub-partner 3OTYwYWZiNTY"), and acting for a sub-partner
+    without a template gave an empty template list and a create that failed."""
+    from wholesale.partners.service import create_partner
+
+    with db.transaction() as s:
+        bare = create_partner(s, name="Zeta Reseller <GmbH>", parent_org_id=partner.org_id).org_id
+        named = create_partner(s, name="Alpha Reseller", parent_org_id=partner.org_id).org_id
+    csrf = sign_in(web, partner.token)
+    page = web.get("/portal/customers").text
+    alpha = page.index(f'<option value="{named}" >Alpha Reseller</option>')
+    assert alpha < page.index(f'<option value="{bare}" >Zeta Reseller &lt;GmbH&gt;</option>')  # by name, escaped
+    assert "Sub-partner " not in page
+    assert web.post("/portal/acting", data={"csrf": csrf, "org_id": bare}).status_code == 303
+    new = web.get("/portal/customers/new").text
+    assert "New customer for Zeta Reseller &lt;GmbH&gt;" in new and "has no customer template yet" in new
+    assert 'href="/portal/templates/new"' in new and 'action="/portal/customers/new"' not in new

@@ -2,10 +2,12 @@
 
 import secrets
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wholesale.events import service as events
 from wholesale.identity import service as identity
+from wholesale.identity.models import Org
 from wholesale.identity.roles import Role
 from wholesale.identity.schemas import OrganizationRead, Principal
 from wholesale.kit import clock
@@ -72,6 +74,18 @@ def list_sub_partners(
         params=params,
         has_more=page.has_more,
     )
+
+
+def sub_partner_choices(session: Session, partner_org_id: str, limit: int = 100) -> list[tuple[str, str, str]]:
+    """A partner's sub-partners as (org id, name, provisioning state), by name: what the portal's switcher lists."""
+    rows = session.execute(
+        sa.select(Partner.org_id, Org.display_name, Partner.provisioning_state)
+        .join(Org, Org.id == Partner.org_id)
+        .where(Partner.parent_org_id == partner_org_id)
+        .order_by(Org.display_name, Partner.org_id)
+        .limit(limit)
+    )
+    return [(org_id, name, state) for org_id, name, state in rows]
 
 
 def read_organization(session: Session, principal: Principal, org_id: str) -> OrganizationRead:

@@ -257,12 +257,16 @@ def partner_admin(request: Request, session: Session, scope: Scope = Scope.CUSTO
     sub-partner is refused as the API refuses it."""
     principal = signed_in(request, scope, Role.PARTNER_ADMIN)
     acting = request.cookies.get(ACTING_COOKIE) or None
-    subs: list[Any] = []
-    if Scope.SUB_PARTNERS_READ.value in principal.scopes:
-        subs = list(partners.list_sub_partners(session, principal, PageParams(max=100, offset=0), None).items)
-    if acting and acting not in {s.orgId for s in subs}:
+    subs: list[dict[str, str]] = []
+    if Scope.SUB_PARTNERS_READ.value in principal.scopes and principal.partner_org_id:
+        subs = [
+            {"orgId": org_id, "name": name, "state": state}
+            for org_id, name, state in partners.sub_partner_choices(session, principal.partner_org_id)
+        ]
+    if acting and acting not in {s["orgId"] for s in subs}:
         acting = None  # a stale choice (sub-partner gone, or another login) falls back to the partner itself
-    request.state.portal_nav = {"sub_partners": subs, "acting": acting}
+    acting_name = next((s["name"] for s in subs if s["orgId"] == acting), None)
+    request.state.portal_nav = {"sub_partners": subs, "acting": acting, "acting_name": acting_name}
     return tenancy.resolve(session, principal, acting, writing=scope == Scope.CUSTOMERS_WRITE)
 
 
