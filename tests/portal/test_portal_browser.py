@@ -135,3 +135,65 @@ def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, brow
     page.goto(f"{base}/portal/review/stats")
     assert page.get_by_text("Decided cases").is_visible()
     page.close()
+
+
+def _case_link(page) -> str:
+    """The review queue's link to the Mahan Air case, once screening has opened it."""
+    link = page.get_by_role("link", name="Mahan Air")
+    wait_for(lambda: (page.reload(), link.count())[1], bool, timeout=60, interval=1)
+    return link.first.get_attribute("href")
+
+
+PHONE, LAPTOP = {"width": 390, "height": 844}, {"width": 1366, "height": 768}
+SCREENSHOTS = Path("var/screenshots")
+
+
+def test_every_main_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(server, browser):
+    """Issue 14, finding 6: pages laid out 615-1,412 px wide and long ids overflowed; the templates table overflowed a
+    1366 px screen. Each main page, at 390 and 1366 px, scrolls only downwards; screenshots of each land in
+    var/screenshots/ (partner-<page>-<width>.png) on every run."""
+    import httpx
+
+    base, printed = server
+    headers = {"Authorization": f"Bearer {printed['partner-admin token']}"}
+    body = {
+        "provisioningId": printed["customer template (provisioningId)"],
+        "packages": ["webex_meetings"],
+        "externalId": "a-very-long-external-reference-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "address": {"addressLine1": "1 Main Street", "city": "Tehran", "country": "IR"},
+        "customerInfo": {"name": "Mahan Air", "primaryEmail": "ops@mahan-air.example"},
+    }
+    created = httpx.post(f"{base}/v1/wholesale/customers", json=body, headers=headers, timeout=30)
+    assert created.status_code == 202, created.text
+    customer_id = created.json()["url"].rsplit("/", 1)[1]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pages = {
+        "partner admin": {
+            "customers": "/portal/customers",
+            "customer": f"/portal/customers/{customer_id}",
+            "new-customer": "/portal/customers/new",
+            "templates": "/portal/templates",
+            "billing": "/portal/billing",
+            "activity": "/portal/activity",
+            "team": "/portal/team",
+        },
+        "reviewer": {"review-queue": "/portal/review", "review-stats": "/portal/review/stats"},
+    }
+    too_wide = []
+    for who, paths in pages.items():
+        context = browser.new_context(viewport=LAPTOP)
+        page = context.new_page()
+        _sign_in(page, base, printed, who)
+        page.wait_for_url(re.compile(r".*/portal/(customers|review)$"))
+        if who == "reviewer":  # the listed customer's case, once screening opened it
+            paths = paths | {"review-case": _case_link(page)}
+        for name, path in paths.items():
+            for size in (PHONE, LAPTOP):
+                page.set_viewport_size(size)
+                page.goto(f"{base}{path}")
+                page.screenshot(path=str(SCREENSHOTS / f"{who.split()[0]}-{name}-{size['width']}.png"), full_page=True)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > size["width"]:
+                    too_wide.append(f"{path} at {size['width']} px is {width} px wide")
+        context.close()
+    assert not too_wide, too_wide
