@@ -69,3 +69,15 @@ def _tenant_of(session, customer_id: str):
 
     customer = session.get(Customer, customer_id)
     return Tenant(REVIEWER, partner_org_id=customer.partner_org_id)
+
+
+def test_stats_count_the_queue_apart_from_rejected_cases(session, listed_case):
+    """Issue 14, finding 7: stats counted non-compliant cases as open while the review queue did not."""
+    _customer_id, case_id = listed_case
+    before = compliance.stats(session)
+    compliance.decide(session, REVIEWER, case_id, "reject", "listed airline")
+    after = compliance.stats(session)
+    assert after["openCases"] == before["openCases"] - 1
+    assert after["noncompliantCases"] == before["noncompliantCases"] + 1
+    queue = compliance.list_cases(session, REVIEWER, status="open", customer_id=None, min_age_hours=None, limit=1000)
+    assert after["openCases"] == len(queue)

@@ -119,7 +119,10 @@ class StatsOut(ResponseModel):
     """GET /v1/compliance/stats (R12)."""
 
     decidedCases: int
+    # Awaiting a decision: the review queue's cases.
     openCases: int
+    # Rejected (non-compliant) and not yet resolved: deprovisioned at the deadline unless settled first (R14).
+    noncompliantCases: int
     timeToDecisionSeconds: TimeToDecisionOut
     decidedWithin15Minutes: float | None
     decidedWithin60Minutes: float | None

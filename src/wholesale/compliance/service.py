@@ -522,11 +522,13 @@ def stats(session: Session) -> dict[str, Any]:
     ).all()
     # `decided is not None` repeats the query's filter for the type checker.
     waits = sorted((decided - opened).total_seconds() for opened, decided in rows if decided is not None)
-    open_count = (
-        session.scalar(
-            sa.select(sa.func.count()).select_from(ComplianceCase).where(ComplianceCase.status.in_(list(OPEN_STATES)))
-        )
-        or 0
+    # Awaiting a decision (what the review queue shows), and decided non-compliant but not yet resolved (R14).
+    counts = dict(
+        session.execute(
+            sa.select(ComplianceCase.status, sa.func.count())
+            .where(ComplianceCase.status.in_(list(OPEN_STATES)))
+            .group_by(ComplianceCase.status)
+        ).all()
     )
 
     def quantile(q: float) -> float | None:
@@ -538,7 +540,8 @@ def stats(session: Session) -> dict[str, Any]:
 
     return {
         "decidedCases": len(waits),
-        "openCases": open_count,
+        "openCases": counts.get(CaseStatus.OPEN, 0),
+        "noncompliantCases": counts.get(CaseStatus.NONCOMPLIANT, 0),
         "timeToDecisionSeconds": {"p50": quantile(0.5), "p90": quantile(0.9)},
         "decidedWithin15Minutes": (sum(w <= 900 for w in waits) / len(waits)) if waits else None,
         "decidedWithin60Minutes": (sum(w <= 3600 for w in waits) / len(waits)) if waits else None,

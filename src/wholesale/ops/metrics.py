@@ -33,7 +33,7 @@ TIME_TO_DECISION = Gauge(
 DECIDED_WITHIN = Gauge(
     "wholesale_compliance_decided_within_ratio", "Share of cases decided within a time (R12)", ["minutes"]
 )
-OPEN_CASES = Gauge("wholesale_compliance_open_cases", "Compliance cases awaiting resolution")
+OPEN_CASES = Gauge("wholesale_compliance_open_cases", "Compliance cases awaiting a decision (the review queue)")
 
 
 def refresh_compliance() -> None:
