@@ -431,3 +431,31 @@ def test_sub_partners_are_chosen_by_name_and_one_without_a_template_is_told_how_
     new = web.get("/portal/customers/new").text
     assert "New customer for Zeta Reseller &lt;GmbH&gt;" in new and "has no customer template yet" in new
     assert 'href="/portal/templates/new"' in new and 'action="/portal/customers/new"' not in new
+
+
+def test_a_rejected_customer_reads_non_compliant_not_pending(web, client, partner, platform_token, db):
+    """Issue 14, finding 1: a rejected (non-compliant) customer still read "a review case is open"."""
+    from wholesale.compliance.models import ComplianceCase
+
+    body = customer_body(partner.template_id, packages=["webex_meetings"])
+    body.pop("provisioningParameters")
+    body["customerInfo"]["name"] = "Mahan Air"
+    body["address"] = {"addressLine1": "1 Main Street", "city": "Tehran", "country": "IR"}
+    customer_id = (
+        client.post("/v1/wholesale/customers", json=body, headers=partner.headers).json()["url"].rsplit("/", 1)[1]
+    )
+
+    def case_id():
+        with db.session(write=False) as s:
+            return s.scalars(sa.select(ComplianceCase.id).where(ComplianceCase.customer_id == customer_id)).first()
+
+    cid = wait_for(case_id, bool, timeout=60)
+    sign_in(web, partner.token)
+    assert "not yet known: a review case is open" in web.get(f"/portal/customers/{customer_id}").text
+    reviewer = {"Authorization": f"Bearer {platform_token('reviewer')}"}
+    decided = client.post(
+        f"/v1/compliance/cases/{cid}/decision", json={"decision": "reject", "reason": "listed"}, headers=reviewer
+    )
+    assert decided.status_code == 200
+    page = web.get(f"/portal/customers/{customer_id}").text
+    assert "the review found a restricted party" in page and "a review case is open" not in page
