@@ -20,6 +20,7 @@ from wholesale.customers.schemas import (
 )
 from wholesale.identity.roles import Scope
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, public_base
+from wholesale.kit.links import LAST_SEGMENT, link, links
 from wholesale.kit.pagination import parse_page
 from wholesale.kit.schemas import ERROR_RESPONSES
 from wholesale.partners.tenancy import Tenant, acting
@@ -37,6 +38,26 @@ def _accepted(request: Request, response: Response, customer_id: str) -> Resourc
     url = f"{public_base(request)}/v1/wholesale/customers/{customer_id}"
     response.headers["Location"] = url
     return ResourceUrlOut(url=url)
+
+
+CUSTOMER = "/v1/wholesale/customers/{customerId}"
+SUBSCRIBERS = "/v1/wholesale/subscribers"
+# OpenAPI links: the customer a 202 names (its id ends the Location), and what can be done with it next.
+_FROM_LOCATION = "$response.header.Location" + LAST_SEGMENT
+_CUSTOMER_LINKS = links(
+    GetCustomer=link(
+        "GET", CUSTOMER, "Poll the customer until its status settles.", parameters={"customerId": _FROM_LOCATION}
+    ),
+    UpdateCustomer=link("PUT", CUSTOMER, "Change its packages.", parameters={"customerId": _FROM_LOCATION}),
+    RemoveCustomer=link("DELETE", CUSTOMER, "Remove it.", parameters={"customerId": _FROM_LOCATION}),
+    ProvisionSubscriber=link(
+        "POST",
+        SUBSCRIBERS,
+        "Provision a subscriber once it is provisioned.",
+        requestBody={"customerId": _FROM_LOCATION},
+    ),
+    ListSubscribers=link("GET", SUBSCRIBERS, "Its subscribers.", parameters={"customerId": _FROM_LOCATION}),
+)
 
 
 def _statuses(values: list[str]) -> list[str]:
@@ -68,7 +89,7 @@ def list_customers(
     return list_response(request, page, list(page.items))
 
 
-@router.post("/customers", status_code=202)
+@router.post("/customers", status_code=202, responses={202: _CUSTOMER_LINKS})
 def create_customer(
     request: Request,
     response: Response,
@@ -88,7 +109,20 @@ def validate_customer(body: CustomerValidate, session: SessionDep, tenant: Delet
 
 
 # Optional fields a customer does not have are left out (as Webex does), not sent as null.
-@router.get("/customers/{customerId}", response_model_exclude_unset=True)
+@router.get(
+    "/customers/{customerId}",
+    response_model_exclude_unset=True,
+    responses={
+        200: links(
+            ProvisionSubscriber=link(
+                "POST",
+                SUBSCRIBERS,
+                "Provision a subscriber (once the status is provisioned).",
+                requestBody={"customerId": "$request.path.customerId"},
+            )
+        )
+    },
+)
 def get_customer(
     request: Request,
     response: Response,
@@ -103,7 +137,7 @@ def get_customer(
     return CustomerOut.model_validate(body)
 
 
-@router.put("/customers/{customerId}", status_code=202)
+@router.put("/customers/{customerId}", status_code=202, responses={202: _CUSTOMER_LINKS})
 def update_customer(
     request: Request,
     response: Response,
@@ -137,7 +171,21 @@ def list_templates(
     return list_response(request, page, list(page.items))
 
 
-@router.post("/customerTemplates", status_code=201, response_model_exclude_unset=True)
+@router.post(
+    "/customerTemplates",
+    status_code=201,
+    response_model_exclude_unset=True,
+    responses={
+        201: links(
+            ProvisionCustomer=link(
+                "POST",
+                "/v1/wholesale/customers",
+                "Provision a customer with this template (its id is the provisioningId).",
+                requestBody={"provisioningId": "$response.body#/id"},
+            )
+        )
+    },
+)
 def create_template(body: TemplateIn, session: SessionDep, tenant: Writer) -> TemplateOut:
     """Create a customer template."""
     return TemplateOut.model_validate(templates.create_template(session, tenant, body))

@@ -9,6 +9,7 @@ from wholesale.customers.schemas import PrecheckOut
 from wholesale.identity.roles import Scope
 from wholesale.kit import observability
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, public_base
+from wholesale.kit.links import link, links
 from wholesale.kit.pagination import parse_page
 from wholesale.kit.schemas import ERROR_RESPONSES
 from wholesale.partners import tenancy
@@ -34,6 +35,23 @@ router = APIRouter(
 Reader = Annotated[Tenant, Depends(tenancy.acting(Scope.SUBSCRIBERS_READ, customer_admins=True))]
 Writer = Annotated[Tenant, Depends(tenancy.acting(Scope.SUBSCRIBERS_WRITE, writing=True, customer_admins=True))]
 WriterWhileSuspended = Annotated[Tenant, Depends(tenancy.acting(Scope.SUBSCRIBERS_WRITE, customer_admins=True))]
+
+
+SUBSCRIBER = "/v1/wholesale/subscribers/{subscriberId}"
+# OpenAPI links: what can be done with the subscriber a response names.
+_SUBSCRIBER_LINKS = {
+    "GetSubscriber": link("GET", SUBSCRIBER, "Read it.", parameters={"subscriberId": "$response.body#/id"}),
+    "UpdateSubscriber": link(
+        "PUT", SUBSCRIBER, "Change its package.", parameters={"subscriberId": "$response.body#/id"}
+    ),
+    "RemoveSubscriber": link("DELETE", SUBSCRIBER, "Remove it.", parameters={"subscriberId": "$response.body#/id"}),
+}
+_RESEND_CONSENT = link(
+    "POST",
+    "/v1/subscribers/{subscriberId}/emails/consentMove",
+    "Send the consent email again.",
+    parameters={"subscriberId": "$response.body#/id"},
+)
 
 
 def _location(request: Request, subscriber_id: str) -> str:
@@ -73,7 +91,14 @@ def list_subscribers(
     return list_response(request, page, list(page.items))
 
 
-@router.post("/wholesale/subscribers", response_model=SubscriberOut, responses={202: {"model": SubscriberOut}})
+@router.post(
+    "/wholesale/subscribers",
+    response_model=SubscriberOut,
+    responses={
+        200: links(**_SUBSCRIBER_LINKS),
+        202: {"model": SubscriberOut, **links(**_SUBSCRIBER_LINKS, ResendConsent=_RESEND_CONSENT)},
+    },
+)
 def create_subscriber(
     request: Request,
     body: SubscriberCreate,
@@ -115,7 +140,9 @@ def get_subscriber(request: Request, subscriberId: str, session: SessionDep, ten
     return JSONResponse(body, headers={"Location": _location(request, subscriberId)})
 
 
-@router.put("/wholesale/subscribers/{subscriberId}", response_model=SubscriberOut)
+@router.put(
+    "/wholesale/subscribers/{subscriberId}", response_model=SubscriberOut, responses={200: links(**_SUBSCRIBER_LINKS)}
+)
 def update_subscriber(
     request: Request,
     subscriberId: str,
