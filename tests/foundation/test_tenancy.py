@@ -15,7 +15,7 @@ def world(client, make_partner, platform_token):
         url = "/v1/wholesale/customers" + (f"?onBehalfOfSubPartnerOrgId={on_behalf}" if on_behalf else "")
         r = client.post(url, json=customer_body(template or p.template_id), headers=p.headers)
         assert r.status_code == 202, r.text
-        return r.json()["url"].rsplit("/", 1)[1]
+        return r.json()["url"].split("?")[0].rsplit("/", 1)[1]
 
     return {
         "a": a,
@@ -109,3 +109,22 @@ def test_organizations_are_readable_by_their_partner_and_operators_only(client, 
     assert client.get(org_url, headers=a.headers).json()["countryCode"] == "US"
     assert client.get(org_url, headers={"Authorization": f"Bearer {world['operator']}"}).status_code == 200
     assert_error_body(client.get(org_url, headers=b.headers), 404)
+
+
+def test_an_on_behalf_create_answers_a_url_its_caller_can_follow(client, world):
+    """Issue 14, finding 5 (API side): a customer created with onBehalfOfSubPartnerOrgId answered a url and Location
+    that 404ed for the very caller who created it (the query parameter was dropped)."""
+    from helpers import customer_body
+
+    a, sub = world["a"], world["sub"]
+    created = client.post(
+        f"/v1/wholesale/customers?onBehalfOfSubPartnerOrgId={sub.org_id}",
+        json=customer_body(sub.template_id),
+        headers=a.headers,
+    )
+    assert created.status_code == 202, created.text
+    url = created.json()["url"]
+    assert created.headers["location"] == url and url.endswith(f"?onBehalfOfSubPartnerOrgId={sub.org_id}")
+    assert client.get(url.replace("http://testserver", ""), headers=a.headers).status_code == 200
+    own = client.post("/v1/wholesale/customers", json=customer_body(sub.template_id), headers=sub.headers)
+    assert "?" not in own.json()["url"]  # the sub-partner's own create needs no on-behalf

@@ -1,6 +1,7 @@
 """Wholesale customer endpoints (wire-compatible with the Webex spec) and customer templates."""
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.responses import JSONResponse
@@ -36,6 +37,10 @@ Writer = Annotated[Tenant, Depends(acting(Scope.CUSTOMERS_WRITE, writing=True))]
 
 def _accepted(request: Request, response: Response, customer_id: str) -> ResourceUrlOut:
     url = f"{public_base(request)}/v1/wholesale/customers/{customer_id}"
+    # A parent acting for a sub-partner reaches the customer only on its behalf: the link must say so, or it 404s
+    # for the very caller who made it.
+    if on_behalf := request.query_params.get("onBehalfOfSubPartnerOrgId"):
+        url += "?" + urlencode({"onBehalfOfSubPartnerOrgId": on_behalf})
     response.headers["Location"] = url
     return ResourceUrlOut(url=url)
 

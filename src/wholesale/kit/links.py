@@ -3,8 +3,9 @@ stateful testing (schemathesis follows them). Targets are named by reference, as
 
 from typing import Any
 
-# The id at the end of a Location header or a `url` field (`…/customers/<id>`).
-LAST_SEGMENT = "#regex:/([^/?#]+)$"
+# The id at the end of a Location header or a `url` field (`…/customers/<id>`, with or without a query such as
+# `?onBehalfOfSubPartnerOrgId=…`).
+LAST_SEGMENT = "#regex:/([^/?#]+)(?:\\?[^#]*)?$"
 
 
 def link(method: str, path: str, description: str, **fields: Any) -> dict[str, Any]:
