@@ -43,6 +43,7 @@ import httpx
 import sqlalchemy as sa
 
 import processes
+from helpers import wait_for
 from wholesale.db.session import normalise_url
 
 CUSTOMERS = "/v1/wholesale/customers"
@@ -99,6 +100,7 @@ class Call:
     answered: float = 0.0
     error: str = ""
     retried: bool = False
+    replayed: bool = False  # the answer was an Idempotency-Key replay (Idempotent-Replayed: true)
     before_retry: str = ""  # absent | whole | half-made: what the unanswered call had left before its retry
     existing_id: str | None = None  # the resource an unanswered call had made before its retry
 
@@ -224,6 +226,61 @@ def make_plan(seed: int, customers: int, subscribers: int, bulk_share: float, te
 # ---------------------------------------------------------------------------------------------- the processes
 
 
+# `python -c LAUNCHER N serve ...`: `wholesale serve` that SIGKILLs itself right after the Nth commit of a create
+# sent with an Idempotency-Key, before the response leaves (the client sees the connection drop): a create that
+# committed and was never answered, which only the key's replay can tell the client about.
+LAUNCHER = """
+import os, signal, sys, threading
+from wholesale.kit import http
+after = int(sys.argv[1])
+finish = http.UnitOfWork.finish
+lock = threading.Lock()
+count = [0]
+def finish_then_die(self, response):
+    claimed = self.claim is not None and self.write and response.status_code < 400
+    finish(self, response)
+    if claimed:
+        with lock:
+            count[0] += 1
+            if count[0] == after:
+                os.kill(os.getpid(), signal.SIGKILL)
+http.UnitOfWork.finish = finish_then_die
+sys.argv = ["wholesale", *sys.argv[2:]]
+from wholesale.cli import main
+main()
+"""
+
+
+@dataclass(frozen=True)
+class KillPlan:
+    """When a run kills what, drawn from its seed."""
+
+    api: int  # which API process (SQLite: 0, `serve`)
+    api_mode: str  # answered | mid-batch (SQLite only) | after-commit
+    api_target: int  # answered requests (after-commit: committed creates) before the kill
+    api_down: float  # seconds it stays down
+    worker_target: int  # PostgreSQL: answered requests before a worker is killed mid-batch
+    worker_down: float
+
+    @classmethod
+    def draw(cls, cfg: Config, total: int) -> KillPlan:
+        rng = random.Random(cfg.seed * 104729 + 3)
+        lo, hi = cfg.kill_window
+        postgres = bool(cfg.postgres_url)
+        modes = ["answered", "after-commit"] if postgres else ["answered", "mid-batch", "after-commit"]
+        api, mode, target = rng.randrange(2 if postgres else 1), rng.choice(modes), int(total * rng.uniform(lo, hi))
+        if mode == "after-commit" and postgres:
+            target //= 2  # the clients spread the creates over both API processes
+        return cls(
+            api=api,
+            api_mode=mode,
+            api_target=max(1, target),
+            api_down=rng.uniform(0.2, 2.0),
+            worker_target=int(total * rng.uniform(lo, hi)),
+            worker_down=rng.uniform(0.2, 2.0),
+        )
+
+
 class Topology:
     """The processes of a run: `wholesale serve` (SQLite), or 2 API processes and 2 workers (PostgreSQL)."""
 
@@ -235,22 +292,42 @@ class Topology:
         self.workers: list[subprocess.Popen | None] = [None, None] if postgres else []
         self.up = [False] * len(self.ports)
 
-    def start(self) -> None:
+    def start(self, kills: KillPlan) -> None:
         for i in range(len(self.ports)):
-            self.start_api(i)
+            after = kills.api_target if kills.api_mode == "after-commit" and i == kills.api else None
+            self.start_api(i, kill_after_commit=after)
         for i in range(len(self.workers)):
             self.start_worker(i)
 
-    def start_api(self, i: int) -> None:
-        args = ["--no-workers"] if self.postgres else []
-        self.apis[i] = processes.serve(self.url, self.ports[i], self.log, *args, **ENV)
+    def start_api(self, i: int, kill_after_commit: int | None = None) -> None:
+        """Start API process i (SQLite: `serve`) and wait until it answers; `kill_after_commit`: it SIGKILLs
+        itself right after committing that many creates (LAUNCHER), before it answers the last one."""
+        args = ["serve", "--port", str(self.ports[i]), *(["--no-workers"] if self.postgres else [])]
+        launcher = ["-c", LAUNCHER, str(kill_after_commit)] if kill_after_commit else ["-m", "wholesale.cli"]
+        self.apis[i] = subprocess.Popen(
+            [sys.executable, *launcher, *args],
+            env=processes.env(self.url, **ENV),
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(lambda: processes.healthy(self.ports[i]), bool, timeout=120, interval=0.2)
         self.up[i] = True
 
     def kill_api(self, i: int) -> None:
         self.up[i] = False
         proc = self.apis[i]
         assert proc is not None
-        processes.kill(proc)
+        if proc.poll() is None:  # not dead already (it may have killed itself)
+            processes.kill(proc)
+
+    def died(self, i: int) -> bool:
+        """True once API process i is gone (it killed itself); it then takes no more connections."""
+        proc = self.apis[i]
+        if proc is None or proc.poll() is None:
+            return False
+        self.up[i] = False
+        return True
 
     def executor(self, i: int) -> str:
         return f"worker-{i + 1}"
@@ -291,8 +368,8 @@ class Kill:
 class Burst:
     """The clients: customer creates, then each provisioned customer's subscriber creates and bulk imports."""
 
-    def __init__(self, cfg: Config, plan: Plan, topology: Topology, token: str) -> None:
-        self.cfg, self.plan, self.top = cfg, plan, topology
+    def __init__(self, cfg: Config, plan: Plan, topology: Topology, token: str, kills: KillPlan) -> None:
+        self.cfg, self.plan, self.top, self.kill_plan = cfg, plan, topology, kills
         self.rng = random.Random(cfg.seed * 7919 + 1)
         self.headers = {"Authorization": f"Bearer {token}"}
         self.customer_ids: dict[int, str] = {}  # planned customer -> id, once its create was answered 2xx
@@ -337,6 +414,7 @@ class Burst:
                 self.in_flight[port] -= 1
             call.answered = time.monotonic()
             call.status = response.status_code
+            call.replayed = response.headers.get("idempotent-replayed") == "true"
             try:
                 call.answer = response.json()
             except ValueError:
@@ -432,28 +510,45 @@ class Burst:
             running = await asyncio.to_thread(_running_on, engine, "subscribers.bulk_import")
             if running:
                 return running
+            if self.done.is_set() and not (await asyncio.to_thread(unsettled, engine))["bulk imports"]:
+                return []  # the burst is over and every import finished: none will run
             await asyncio.sleep(0.05)
         return []
 
-    async def kill_api(self, target: int, i: int, down_for: float, mid_batch: bool, engine: sa.Engine) -> None:
-        """Kill an API process (SQLite: `serve`, which runs the jobs too) once `target` requests were answered;
-        `mid_batch`: then wait (up to 30 s) until a bulk import runs."""
-        await self._wait_answered(target)
-        note = "after the burst" if self.done.is_set() else ""
-        if mid_batch:
-            note = "mid-batch (a bulk import running)" if await self._bulk_running(engine) else "no bulk import ran"
+    async def kill_api(self, engine: sa.Engine) -> None:
+        """Kill an API process (SQLite: `serve`, which runs the jobs too), as the plan says: once so many requests
+        were answered (`answered`), then when a bulk import runs (`mid-batch`), or it kills itself right after
+        committing its so-manyth create (`after-commit`); restart it after a while."""
+        kp = self.kill_plan
+        i = kp.api
+        note = ""
+        if kp.api_mode == "after-commit":
+            while not self.top.died(i) and not self.done.is_set():
+                await asyncio.sleep(0.005)
+            if self.top.died(i):
+                note = f"it killed itself right after committing create #{kp.api_target}, before answering it"
+        else:
+            await self._wait_answered(kp.api_target)
+            note = "mid-request" if self.in_flight[self.top.ports[i]] else ""
+            if kp.api_mode == "mid-batch":
+                running = await self._bulk_running(engine)
+                note = "mid-batch (a bulk import running)" if running else "mid-batch wanted: no bulk import ran"
+        if self.done.is_set() and not note:
+            note = "after the burst (its jobs still running)"
         kill = self._kill(f"api-{i + 1}" if self.top.postgres else "serve", note, self.top.ports[i])
         kill.executor = "" if self.top.postgres else "local"
         t0 = time.monotonic()
         await asyncio.to_thread(self.top.kill_api, i)
+        down_for = kp.api_down
         await asyncio.sleep(down_for)
         await asyncio.to_thread(self.top.start_api, i)
         kill.down = time.monotonic() - t0
         kill.restarted_at = time.time()
 
-    async def kill_worker_mid_batch(self, target: int, down_for: float, engine: sa.Engine) -> None:
+    async def kill_worker_mid_batch(self, engine: sa.Engine) -> None:
         """Kill the worker running a bulk import (or, when none runs within 30 s, the busier worker)."""
-        await self._wait_answered(target)
+        await self._wait_answered(self.kill_plan.worker_target)
+        down_for = self.kill_plan.worker_down
         running = await self._bulk_running(engine)
         note = "mid-batch (a bulk import running on it)"
         if running:
@@ -480,27 +575,25 @@ class Burst:
         self.rng.shuffle(order)
         for call in order:
             customers.put_nowait(call)
-        lo, hi = self.cfg.kill_window
-        targets = [int(self.total * self.rng.uniform(lo, hi)) for _ in range(2)]
-        downs = [self.rng.uniform(0.2, 2.0) for _ in range(2)]
-        api = self.rng.randrange(len(self.top.ports))
-        mid_batch = not self.top.postgres and self.rng.random() < 0.5  # SQLite: half the runs kill mid-batch
         n_customer_clients = max(1, self.cfg.clients // 3)
         limits = httpx.Limits(max_connections=self.cfg.clients + 4)
         async with httpx.AsyncClient(headers=self.headers, timeout=120, limits=limits) as client:
             self.started = time.monotonic()
-            killers = [asyncio.create_task(self.kill_api(targets[0], api, downs[0], mid_batch, engine))]
+            killers = [self.kill_api(engine)]
             if self.top.postgres:
-                killers.append(asyncio.create_task(self.kill_worker_mid_batch(targets[1], downs[1], engine)))
+                killers.append(self.kill_worker_mid_batch(engine))
             clients = [
                 *(self.customer_client(client, customers, n) for n in range(n_customer_clients)),
                 *(self.subscriber_client(client, n) for n in range(self.cfg.clients - n_customer_clients)),
                 self.poll_customers(client),
             ]
-            await asyncio.gather(*clients)
-            self.finished = time.monotonic()
-            self.done.set()
-            await asyncio.gather(*killers)
+
+            async def burst() -> None:
+                await asyncio.gather(*clients)
+                self.finished = time.monotonic()
+                self.done.set()
+
+            await asyncio.gather(burst(), *killers)  # a killer that fails ends the run instead of hanging it
 
     async def retry(self, calls: list[Call]) -> None:
         """Send each unanswered call again, same key and body."""
@@ -745,8 +838,15 @@ def ledger_verify(url: str) -> tuple[int, str]:
     return run.returncode, (run.stdout + run.stderr).strip()
 
 
-def check(plan: Plan, snap: Snapshot, feed: list[dict[str, Any]], verified: tuple[int, str]) -> list[Check]:
-    """Every invariant of a settled run."""
+def check(
+    plan: Plan,
+    snap: Snapshot,
+    feed: list[dict[str, Any]],
+    verified: tuple[int, str],
+    committed_unanswered: bool = False,
+) -> list[Check]:
+    """Every invariant of a settled run; `committed_unanswered`: a process killed itself right after a commit, so
+    at least one unanswered create must have committed (and its retry be a replay)."""
     calls = plan.calls
     acked = [c for c in calls if c.outcome == "ack"]
     planned_emails = {e for c in calls for e in c.emails} | {
@@ -1028,11 +1128,19 @@ def check(plan: Plan, snap: Snapshot, feed: list[dict[str, Any]], verified: tupl
             conv.fail(f"{call.kind} {call.n}: existed as {call.existing_id}, the retry answered {call.made_id}")
         if call.existing_id is not None and call.outcome != "ack":
             conv.fail(f"{call.kind} {call.n}: existed as {call.existing_id}, the retry got {call.status}")
+        if call.replayed != (call.existing_id is not None):
+            what = "a replay" if call.replayed else "no replay"
+            conv.fail(f"{call.kind} {call.n}: {call.before_retry} before the retry, which got {what}")
         state, now = state_of(call, snap)
         if call.outcome == "ack" and (state != "whole" or now != call.made_id):
             conv.fail(f"{call.kind} {call.n}: after the retry {state} ({now}), answered {call.made_id}")
     made_before = sum(1 for c in unanswered if c.before_retry == "whole")
-    conv.detail = f"{len(unanswered)} unanswered, {made_before} had committed before the kill"
+    if committed_unanswered and not made_before:
+        conv.fail("a process killed itself right after a commit, yet no unanswered create had committed")
+    conv.detail = (
+        f"{len(unanswered)} unanswered, {made_before} had committed before the kill"
+        f" ({sum(1 for c in unanswered if c.replayed)} retries answered by a replay)"
+    )
     checks.append(conv)
 
     # 10. Jobs: every workflow finished, none failed.
@@ -1127,8 +1235,9 @@ def run(cfg: Config) -> Result:
     engine = sa.create_engine(normalise_url(url))
     times: dict[str, float] = {}
     try:
-        top.start()
-        burst = Burst(cfg, plan, top, token)
+        kills = KillPlan.draw(cfg, len(plan.calls))
+        top.start(kills)
+        burst = Burst(cfg, plan, top, token, kills)
         asyncio.run(burst.run(engine))
         times["burst"] = burst.finished - burst.started
         when, left = settle(engine, cfg.settle_timeout)
@@ -1156,7 +1265,8 @@ def run(cfg: Config) -> Result:
             if recovered:
                 kill.recovered_in = max(int(w["updated_at"]) for w in recovered) / 1000 - kill.restarted_at
     verified = ledger_verify(url)
-    checks = check(plan, snap, feed, verified)
+    self_killed = any(k.note.startswith("it killed itself") for k in burst.kills)
+    checks = check(plan, snap, feed, verified, committed_unanswered=self_killed)
     if any(left.values()):
         checks.insert(0, Check("everything settled", [f"still moving after {cfg.settle_timeout:.0f} s: {left}"]))
     engine.dispose()
