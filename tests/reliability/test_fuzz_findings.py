@@ -28,3 +28,14 @@ def test_a_template_only_removed_customers_used_is_a_409_not_a_500(session, tena
         session.flush()  # where the foreign key failed before
     assert refused.value.error_code == 409400
     assert templates.get_template(session, tenant.tenant, template["id"])["name"] == "Short-lived"
+
+
+def test_same_named_customers_get_distinct_site_urls():
+    """State machine (compliance cases, 100x): the ~500th customer named 'Mahan Air' failed its provisioning run with
+    UNIQUE constraint failed: meetings_sites.site_url. The URL's suffix was the tail of a new id, lowercased: about
+    2^18 values, so same-named customers collided within hundreds (~48 expected in 5,000); now 40 random bits."""
+    from wholesale.dialin.service import _site_url
+
+    urls = [_site_url("Mahan Air") for _ in range(5000)]
+    assert len(set(urls)) == len(urls)
+    assert all(url.startswith("mahan-air-") and url.endswith(".webex.com") for url in urls)

@@ -119,8 +119,10 @@ def decide(session: Session, country: str, pstn_enabled: bool) -> CallInDecision
 
 
 def _site_url(name: str) -> str:
+    """`<name slug>-<10 random hex digits>.webex.com`: site URLs are unique platform-wide and customers share names
+    (the tail of a new id, lowercased, left about 2^18 suffixes: same-named customers collided within hundreds)."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "site"
-    return f"{slug}-{ids.new_id('SITE')[-6:].lower()}.webex.com"
+    return f"{slug}-{uuid.uuid4().hex[:10]}.webex.com"
 
 
 def _site_of_customer(session: Session, customer_id: str, *, for_update: bool = False) -> MeetingsSite | None:
