@@ -1,8 +1,10 @@
 """HTTP plumbing: the unit of work per request, Idempotency-Key, and the one error format."""
 
+import asyncio
 import functools
 import inspect
 import logging
+import weakref
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from typing import Annotated, Any, Protocol, TypeVar
@@ -25,6 +27,25 @@ log = logging.getLogger("wholesale.http")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IDEMPOTENT_METHODS = frozenset({"POST", "PUT"})
+# SQLite has one writer. A write request takes the process write lock in one worker-thread hop (the first query of a
+# dependency or of its Idempotency-Key claim) and gives it back in a later one (the endpoint's commit). With more
+# such requests in flight than the thread pool has threads (anyio's 40), every thread waits for the lock while its
+# holder waits for a thread: the server stalled until the lock's 60 s timeout (issue 16, the crash harness: 100
+# concurrent creates, 94 unanswered after 120 s). Write requests beyond this many wait on the event loop instead,
+# holding no thread; they would only queue for the one writer anyway.
+SQLITE_WRITE_REQUESTS = 16
+_write_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+
+
+def _write_gate() -> asyncio.Semaphore | None:
+    """This event loop's gate for write requests on SQLite (None on PostgreSQL: no process-wide writer lock)."""
+    if not get_database().is_sqlite:
+        return None
+    loop = asyncio.get_running_loop()
+    gate = _write_gates.get(loop)
+    if gate is None:
+        gate = _write_gates[loop] = asyncio.Semaphore(SQLITE_WRITE_REQUESTS)
+    return gate
 
 
 class UnitOfWork:
@@ -119,6 +140,13 @@ class UnitOfWorkRoute(APIRoute):
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
+            gate = _write_gate() if request.method not in SAFE_METHODS else None
+            if gate is None:
+                return await serve(request)
+            async with gate:
+                return await serve(request)
+
+        async def serve(request: Request) -> Response:
             uow = UnitOfWork(write=request.method not in SAFE_METHODS)
             request.state.uow = uow
             token = _current_uow.set(uow)
