@@ -11,20 +11,25 @@ One run (`run(Config(...))`):
 3. The plan, from the seed: customers (meetings, or meetings and calling; some with a meetings cap, R8), and
    subscribers spread over them, half single creates, half in bulk imports of varying size (some over one chunk).
    Every create carries its own Idempotency-Key. A customer's subscribers are sent once it reads provisioned.
-4. The kill, at a seeded moment (when so many requests were answered): SQLite: the server's process group gets
-   SIGKILL, stays down a seeded while, restarts on its port. PostgreSQL: one API process at one moment, and at
-   another one worker while it runs a bulk import ("mid-batch"); each restarts (the worker with its executor id,
-   so it recovers its workflows). A refused connection is sent again when a server is up (it never arrived); a
-   request sent but never answered (the kill dropped it) is recorded as unanswered and not sent again yet.
+4. The kills (`KillPlan`, from the seed). The API process (SQLite: `serve`, which runs the jobs too) gets SIGKILL
+   when so many requests were answered ("answered": mid-request), or then once a bulk import runs ("mid-batch",
+   SQLite), or it SIGKILLs itself right after committing its Nth create, before answering it ("after-commit",
+   `LAUNCHER`). On PostgreSQL one worker is also killed while it runs a bulk import (mid-batch). Each stays down a
+   seeded while and restarts (a worker with its executor id, so it recovers its workflows). A refused connection
+   is sent again when a server is up (it never arrived); a request sent but never answered (the kill dropped it)
+   is recorded as unanswered and not sent again yet.
 5. Settle: every customer terminal, every bulk import completed, no customer/bulk/screening workflow pending.
 6. The unanswered requests are checked not to be half-made (absent, or whole), then sent again with the same key
    and body; the retry must converge (the same resource when it existed, a new one when it did not, never two).
-7. Settle again; the invariants (`check`), each PASS or FAIL with what broke it.
+7. Settle again. Replay probe: 150 creates answered 2xx (the last 30 before the kill among them) are sent again with
+   their keys, 64 at once: each must be a replay of its answer.
+8. The invariants (`check`), each PASS or FAIL with what broke it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -54,6 +59,9 @@ SETTLED = ("provisioned", "provisioned_with_errors", "error")
 CAP_REACHED = 409500  # R8: the refusal a subscriber create or a bulk row gets when the cap is reached
 WORKFLOWS = ("customers.provision", "subscribers.bulk_import", "compliance.screen_customer")
 FAILED_WORKFLOW = ("ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED", "CANCELLED")
+# The replay probe sends this many at once: more than a server's 40 worker threads (100 at once found kit.http's
+# SQLite write gate missing: the server stalled for minutes).
+REPLAY_CLIENTS = 64
 ENV = {"WHOLESALE_RATE_LIMIT_PER_MINUTE": "0"}  # the burst is the point, not the rate limit
 ADDRESS = {
     "addressLine1": "771 Alder Drive",
@@ -604,6 +612,28 @@ class Burst:
         call.retried = True
         await self.send(client, call, n, self.body_of(call))
 
+    def replay_sample(self, size: int = 150) -> list[Call]:
+        """2xx creates to send again after the crash: the last 30 answered before the first kill, and a seeded
+        sample of the others."""
+        acked = sorted((c for c in self.plan.calls if c.outcome == "ack" and not c.retried), key=lambda c: c.answered)
+        first_kill = self.started + min((k.elapsed for k in self.kills), default=float("inf"))
+        before = [c for c in acked if c.answered <= first_kill][-30:]
+        rest = [c for c in acked if c not in before]
+        return before + random.Random(self.cfg.seed + 17).sample(rest, min(len(rest), size - len(before)))
+
+    async def replay(self, calls: list[Call]) -> list[tuple[Call, Call]]:
+        """Send each call again with its key and body: (the call, what the second sending got)."""
+        again = [dataclasses.replace(c, outcome="unsent", answer=None, status=None, replayed=False) for c in calls]
+        gate = asyncio.Semaphore(REPLAY_CLIENTS)
+
+        async def one(n: int, call: Call) -> None:
+            async with gate:
+                await self.send(client, call, n, self.body_of(call))
+
+        async with httpx.AsyncClient(headers=self.headers, timeout=120) as client:
+            await asyncio.gather(*(one(n, c) for n, c in enumerate(again)))
+        return list(zip(calls, again, strict=True))
+
 
 def _running_on(engine: sa.Engine, name: str | None) -> list[str]:
     """Executor ids of the PENDING workflows (of one name)."""
@@ -844,6 +874,7 @@ def check(
     feed: list[dict[str, Any]],
     verified: tuple[int, str],
     committed_unanswered: bool = False,
+    replays: list[tuple[Call, Call]] | None = None,
 ) -> list[Check]:
     """Every invariant of a settled run; `committed_unanswered`: a process killed itself right after a commit, so
     at least one unanswered create must have committed (and its retry be a replay)."""
@@ -1035,6 +1066,25 @@ def check(
         expected = 1 if s is not None and s["package"] == package else 0
         if held != expected:
             ledger.fail(f"subscriber {sid} {package}: the ledger holds {held}, the data {expected}")
+    # Each package's rows run without a jump: every row's units are the previous row's plus its delta, and every
+    # row carries the package's cap (no cap changes in this burst).
+    running: dict[tuple[str, str], int] = {}
+    limits = {(p["customer_id"], p["name"]): p["quantity_limit"] for p in snap.packages}
+    jumps = 0
+    for row in snap.ledger:
+        if row["kind"] in ("customer.details", "subscriber.details"):
+            continue
+        key = (row["customer_id"], row["package"])
+        expected_units = running.get(key, 0) + row["delta"]
+        if row["units_after"] != expected_units or (key in limits and row["quantity_limit"] != limits[key]):
+            jumps += 1
+            if jumps <= 5:
+                ledger.fail(
+                    f"row seq {row['seq']} ({row['kind']} {key}): {row['units_after']} units (limit "
+                    f"{row['quantity_limit']}) after {running.get(key, 0)} and delta {row['delta']}"
+                    f" (limit {limits.get(key)})"
+                )
+        running[key] = row["units_after"]
     checks.append(ledger)
 
     # 7. The event feed.
@@ -1056,6 +1106,11 @@ def check(
         got = position.get(("subscriber.created", sid), [])
         if len(got) != 1:
             feed_check.fail(f"subscriber {s['email']}: {len(got)} created events")
+        elif (feed[got[0]]["data"].get("customerId"), feed[got[0]]["data"].get("package")) != (
+            s["customer_id"],
+            s["package"],
+        ):
+            feed_check.fail(f"subscriber {s['email']}: its created event says {feed[got[0]]['data']}")
         elif position.get(("customer.created", s["customer_id"]), [len(feed)])[0] > got[0]:
             feed_check.fail(f"subscriber {s['email']}: created before its customer")
     for bid in snap.bulks:
@@ -1143,7 +1198,18 @@ def check(
     )
     checks.append(conv)
 
-    # 10. Jobs: every workflow finished, none failed.
+    # 10. Idempotency-Keys outlive the crash: a 2xx create sent again with its key is a replay of its answer.
+    keys = Check("idempotency keys survive the crash: a 2xx create sent again with its key replays its answer")
+    for first, again in replays or []:
+        if not again.replayed or again.status != first.status or again.made_id != first.made_id:
+            keys.fail(
+                f"{first.kind} {first.n}: answered {first.status} {first.made_id}, sent again: {again.outcome} "
+                f"{again.status} {again.error} {again.made_id} (replayed: {again.replayed})"
+            )
+    keys.detail = f"{len(replays or [])} sent again, the last 30 answered before the kill among them"
+    checks.append(keys)
+
+    # 11. Jobs: every workflow finished, none failed.
     jobs = Check("jobs: no workflow failed or left pending; recovered ones finished once")
     by_status = Counter((w["name"], w["status"]) for w in snap.workflows)
     for w in snap.workflows:
@@ -1215,6 +1281,14 @@ def _fresh_url(cfg: Config, work: Path) -> str:
     return sa.make_url(normalise_url(cfg.postgres_url)).set(database=name).render_as_string(hide_password=False)
 
 
+def _drop_database(server_url: str, url: str) -> None:
+    name = sa.make_url(url).database
+    engine = sa.create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
 def _by(calls: Iterable[Call], pick: Callable[[Call], bool]) -> str:
     counted = Counter(c.kind for c in calls if pick(c))
     return ", ".join(f"{counted[k]} {k}" for k in ("customer", "subscriber", "bulk")) or "0"
@@ -1252,6 +1326,7 @@ def run(cfg: Config) -> Result:
         times["retries"] = time.monotonic() - retry_started
         when, left = settle(engine, cfg.settle_timeout)
         times["settle after the retries"] = max(when.values(), default=0.0) if not any(left.values()) else float("inf")
+        replays = asyncio.run(burst.replay(burst.replay_sample()))
         snap = Snapshot.read(engine, partner)
         feed = read_feed(f"http://127.0.0.1:{top.ports[0]}", {"Authorization": f"Bearer {token}"})
     finally:
@@ -1266,10 +1341,12 @@ def run(cfg: Config) -> Result:
                 kill.recovered_in = max(int(w["updated_at"]) for w in recovered) / 1000 - kill.restarted_at
     verified = ledger_verify(url)
     self_killed = any(k.note.startswith("it killed itself") for k in burst.kills)
-    checks = check(plan, snap, feed, verified, committed_unanswered=self_killed)
+    checks = check(plan, snap, feed, verified, committed_unanswered=self_killed, replays=replays)
     if any(left.values()):
         checks.insert(0, Check("everything settled", [f"still moving after {cfg.settle_timeout:.0f} s: {left}"]))
     engine.dispose()
+    if cfg.postgres_url and all(c.ok for c in checks):  # a failed run's database stays, to be looked into
+        _drop_database(cfg.postgres_url, url)
     statuses = Counter(c["status"] for c in snap.customers.values())
     counts = {
         "planned": f"{cfg.customers} customers, {cfg.subscribers} subscribers "
