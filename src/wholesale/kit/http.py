@@ -27,24 +27,23 @@ log = logging.getLogger("wholesale.http")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IDEMPOTENT_METHODS = frozenset({"POST", "PUT"})
-# SQLite has one writer. A write request takes the process write lock in one worker-thread hop (the first query of a
-# dependency or of its Idempotency-Key claim) and gives it back in a later one (the endpoint's commit). With more
-# such requests in flight than the thread pool has threads (anyio's 40), every thread waits for the lock while its
-# holder waits for a thread: the server stalled until the lock's 60 s timeout (issue 16, the crash harness: 100
-# concurrent creates, 94 unanswered after 120 s). Write requests beyond this many wait on the event loop instead,
-# holding no thread; they would only queue for the one writer anyway.
-SQLITE_WRITE_REQUESTS = 16
+# A write request may hold a lock from one worker-thread hop to a later one: on SQLite the process write lock, taken
+# by the first query of a dependency or of its Idempotency-Key claim; on PostgreSQL a row lock its endpoint takes
+# (the partner's ledger head, FOR UPDATE), both held until the commit, which for an endpoint returning a model runs
+# in a hop of its own. With more such requests in flight than the thread pool has threads (anyio's 40), every thread
+# waits for the lock while its holder waits for a thread (issue 16, the crash harness: 100 concurrent creates on
+# SQLite, 94 unanswered after 120 s; 80 on PostgreSQL, 79 unanswered and the process stuck for good). Write requests
+# beyond this many wait on the event loop instead, holding no thread; they would only queue for the lock anyway.
+WRITE_REQUESTS_IN_FLIGHT = 16
 _write_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
 
 
-def _write_gate() -> asyncio.Semaphore | None:
-    """This event loop's gate for write requests on SQLite (None on PostgreSQL: no process-wide writer lock)."""
-    if not get_database().is_sqlite:
-        return None
+def _write_gate() -> asyncio.Semaphore:
+    """This event loop's gate for write requests."""
     loop = asyncio.get_running_loop()
     gate = _write_gates.get(loop)
     if gate is None:
-        gate = _write_gates[loop] = asyncio.Semaphore(SQLITE_WRITE_REQUESTS)
+        gate = _write_gates[loop] = asyncio.Semaphore(WRITE_REQUESTS_IN_FLIGHT)
     return gate
 
 
@@ -140,10 +139,9 @@ class UnitOfWorkRoute(APIRoute):
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
-            gate = _write_gate() if request.method not in SAFE_METHODS else None
-            if gate is None:
+            if request.method in SAFE_METHODS:
                 return await serve(request)
-            async with gate:
+            async with _write_gate():
                 return await serve(request)
 
         async def serve(request: Request) -> Response:
