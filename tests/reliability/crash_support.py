@@ -22,7 +22,7 @@ One run (`run(Config(...))`):
 6. The unanswered requests are checked not to be half-made (absent, or whole), then sent again with the same key
    and body; the retry must converge (the same resource when it existed, a new one when it did not, never two).
 7. Settle again. Replay probe: 150 creates answered 2xx (the last 30 before the kill among them) are sent again with
-   their keys, 64 at once: each must be a replay of its answer.
+   their keys, 64 at once to one API process: each must be a replay of its answer.
 8. The invariants (`check`), each PASS or FAIL with what broke it.
 """
 
@@ -60,7 +60,7 @@ CAP_REACHED = 409500  # R8: the refusal a subscriber create or a bulk row gets w
 WORKFLOWS = ("customers.provision", "subscribers.bulk_import", "compliance.screen_customer")
 FAILED_WORKFLOW = ("ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED", "CANCELLED")
 # The replay probe sends this many at once: more than a server's 40 worker threads (100 at once found kit.http's
-# SQLite write gate missing: the server stalled for minutes).
+# write gate missing: the server stalled for minutes).
 REPLAY_CLIENTS = 64
 ENV = {"WHOLESALE_RATE_LIMIT_PER_MINUTE": "0"}  # the burst is the point, not the rate limit
 ADDRESS = {
@@ -626,12 +626,12 @@ class Burst:
         again = [dataclasses.replace(c, outcome="unsent", answer=None, status=None, replayed=False) for c in calls]
         gate = asyncio.Semaphore(REPLAY_CLIENTS)
 
-        async def one(n: int, call: Call) -> None:
+        async def one(call: Call) -> None:
             async with gate:
-                await self.send(client, call, n, self.body_of(call))
+                await self.send(client, call, 0, self.body_of(call))  # all to one API process
 
         async with httpx.AsyncClient(headers=self.headers, timeout=120) as client:
-            await asyncio.gather(*(one(n, c) for n, c in enumerate(again)))
+            await asyncio.gather(*(one(c) for c in again))
         return list(zip(calls, again, strict=True))
 
 
