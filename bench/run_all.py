@@ -12,6 +12,7 @@ BENCHES = [
     "screening_speed.py",
     "screening_quality.py",
     "subscribers_bulk.py",
+    "crash.py",
     "fuzz.py",
 ]
 
