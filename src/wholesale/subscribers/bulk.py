@@ -371,29 +371,13 @@ def process_bulk_chunk(session: Session, bulk_id: str, chunk: int = BULK_CHUNK) 
     bulk.status = states.apply_bulk(bulk.status, "started")
     done = len(bulk.results)
     customer = customers_repo.get_live_unscoped(session, bulk.customer_id)
-    todo = bulk.rows[done : done + chunk]
     if customer is None or customer.status == "deleting":
-        new = [
-            {
-                "row": done + i + 1,
-                "email": r.get("email", ""),
-                "status": "error",
-                "errors": [{"description": "The customer no longer exists.", "errorCode": 404000}],
-            }
-            for i, r in enumerate(bulk.rows[done:])
-        ]
-    else:
-        new = import_chunk(session, customer, [(done + i + 1, r) for i, r in enumerate(todo)])
-    bulk.results = [*bulk.results, *new]
+        _fail_the_rest(session, bulk, "The customer no longer exists.", 404000)
+        return True
+    todo = bulk.rows[done : done + chunk]
+    bulk.results = [*bulk.results, *import_chunk(session, customer, [(done + i + 1, r) for i, r in enumerate(todo)])]
     if len(bulk.results) >= len(bulk.rows):
-        bulk.status = states.apply_bulk(bulk.status, "finished")
-        bulk.finished = clock.now()
-        _audit(
-            session,
-            bulk,
-            "subscribers.import_finished",
-            {"rows": len(bulk.rows), "failed": sum(1 for r in bulk.results if r["status"] == "error")},
-        )
+        _finish(session, bulk)
         return True
     return False
 
@@ -403,30 +387,34 @@ def stop_bulk(session: Session, bulk_id: str, reason: str) -> None:
     bulk = repository.get_bulk_for_update_unscoped(session, bulk_id)
     if bulk is None or bulk.status == BulkStatus.COMPLETED:
         return
-    if bulk.status == BulkStatus.QUEUED:
-        bulk.status = states.apply_bulk(bulk.status, "started")
-    done = len(bulk.results)
+    bulk.status = states.apply_bulk(bulk.status, "started")
     description = f"The import stopped on an internal error ({reason}); this row was not imported: send it again."
-    bulk.results = [
-        *bulk.results,
-        *(
-            {
-                "row": done + i + 1,
-                "email": r.get("email", ""),
-                "status": "error",
-                "errors": [{"description": description, "errorCode": 500000}],
-            }
-            for i, r in enumerate(bulk.rows[done:])
-        ),
+    _fail_the_rest(session, bulk, description, 500000, {"stopped": reason})
+
+
+def _fail_the_rest(
+    session: Session, bulk: BulkImport, description: str, error_code: int, audit: dict[str, Any] | None = None
+) -> None:
+    """Record every row not yet imported as failed with one error, and finish the job."""
+    done = len(bulk.results)
+    failed = [
+        {
+            "row": done + i + 1,
+            "email": r.get("email", ""),
+            "status": "error",
+            "errors": [{"description": description, "errorCode": error_code}],
+        }
+        for i, r in enumerate(bulk.rows[done:])
     ]
+    bulk.results = [*bulk.results, *failed]
+    _finish(session, bulk, audit)
+
+
+def _finish(session: Session, bulk: BulkImport, audit: dict[str, Any] | None = None) -> None:
     bulk.status = states.apply_bulk(bulk.status, "finished")
     bulk.finished = clock.now()
-    _audit(
-        session,
-        bulk,
-        "subscribers.import_finished",
-        {"rows": len(bulk.rows), "failed": sum(1 for r in bulk.results if r["status"] == "error"), "stopped": reason},
-    )
+    failed = sum(1 for r in bulk.results if r["status"] == "error")
+    _audit(session, bulk, "subscribers.import_finished", {"rows": len(bulk.rows), "failed": failed, **(audit or {})})
 
 
 def get_bulk(session: Session, tenant: Tenant, bulk_id: str) -> dict[str, Any]:
