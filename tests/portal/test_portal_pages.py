@@ -286,7 +286,8 @@ def test_customers_list_filters_by_status_and_pages(web, client, make_partner):
     assert web.get("/portal/customers", params={"status": "bogus"}).status_code == 400
 
 
-def test_reviewer_works_a_case_from_the_queue(web, client, partner, platform_token, db):
+def listed_customer(client, partner, db) -> tuple[str, str]:
+    """A customer named as an OFAC SDN entry, created through the API; (its id, the case screening opened)."""
     from wholesale.compliance.models import ComplianceCase
 
     body = customer_body(partner.template_id, packages=["webex_meetings"])
@@ -300,7 +301,11 @@ def test_reviewer_works_a_case_from_the_queue(web, client, partner, platform_tok
         with db.session(write=False) as s:
             return s.scalars(sa.select(ComplianceCase.id).where(ComplianceCase.customer_id == customer_id)).first()
 
-    cid = wait_for(case_id, bool, timeout=60)
+    return customer_id, wait_for(case_id, bool, timeout=60)
+
+
+def test_reviewer_works_a_case_from_the_queue(web, client, partner, platform_token, db):
+    customer_id, cid = listed_customer(client, partner, db)
     csrf = sign_in(web, platform_token("reviewer"))
     queue = web.get("/portal/review").text
     assert f'href="/portal/review/cases/{cid}">Mahan Air<' in queue and "within 15-minute target" in queue
@@ -366,21 +371,7 @@ def test_cookies_are_secure_when_the_public_origin_is_https(database_url, monkey
 def test_irreversible_review_steps_ask_first_and_channels_come_from_a_list(web, client, partner, platform_token, db):
     """Issue 14, finding 2: the third unreachable attempt deprovisioned the customer with one click, and a reject
     needed none either; the contact channel was free text."""
-    from wholesale.compliance.models import ComplianceCase
-
-    body = customer_body(partner.template_id, packages=["webex_meetings"])
-    body.pop("provisioningParameters")
-    body["customerInfo"]["name"] = "Mahan Air"
-    body["address"] = {"addressLine1": "1 Main Street", "city": "Tehran", "country": "IR"}
-    customer_id = (
-        client.post("/v1/wholesale/customers", json=body, headers=partner.headers).json()["url"].rsplit("/", 1)[1]
-    )
-
-    def case_id():
-        with db.session(write=False) as s:
-            return s.scalars(sa.select(ComplianceCase.id).where(ComplianceCase.customer_id == customer_id)).first()
-
-    cid = wait_for(case_id, bool, timeout=60)
+    _customer_id, cid = listed_customer(client, partner, db)
     reviewer_headers = {"Authorization": f"Bearer {platform_token('reviewer')}"}
     for n in range(2):
         attempt = {"channel": "phone", "outcome": "unreachable", "note": f"no answer {n}"}
@@ -435,21 +426,7 @@ def test_sub_partners_are_chosen_by_name_and_one_without_a_template_is_told_how_
 
 def test_a_rejected_customer_reads_non_compliant_not_pending(web, client, partner, platform_token, db):
     """Issue 14, finding 1: a rejected (non-compliant) customer still read "a review case is open"."""
-    from wholesale.compliance.models import ComplianceCase
-
-    body = customer_body(partner.template_id, packages=["webex_meetings"])
-    body.pop("provisioningParameters")
-    body["customerInfo"]["name"] = "Mahan Air"
-    body["address"] = {"addressLine1": "1 Main Street", "city": "Tehran", "country": "IR"}
-    customer_id = (
-        client.post("/v1/wholesale/customers", json=body, headers=partner.headers).json()["url"].rsplit("/", 1)[1]
-    )
-
-    def case_id():
-        with db.session(write=False) as s:
-            return s.scalars(sa.select(ComplianceCase.id).where(ComplianceCase.customer_id == customer_id)).first()
-
-    cid = wait_for(case_id, bool, timeout=60)
+    customer_id, cid = listed_customer(client, partner, db)
     sign_in(web, partner.token)
     assert "not yet known: a review case is open" in web.get(f"/portal/customers/{customer_id}").text
     reviewer = {"Authorization": f"Bearer {platform_token('reviewer')}"}
