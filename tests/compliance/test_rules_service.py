@@ -81,3 +81,24 @@ def test_stats_count_the_queue_apart_from_rejected_cases(session, listed_case):
     assert after["noncompliantCases"] == before["noncompliantCases"] + 1
     queue = compliance.list_cases(session, REVIEWER, status="open", customer_id=None, min_age_hours=None, limit=1000)
     assert after["openCases"] == len(queue)
+
+
+def test_a_customer_being_deleted_is_screened_but_gets_no_new_case(session, listed_case):
+    """Issue 16 decision: a match on a customer in `deleting` is recorded, and no case opens for it (its services
+    end and a deletion never turns back); the same screening of a live customer opens one (the fixture)."""
+    from wholesale.compliance import lists
+    from wholesale.compliance.models import Screening
+
+    customer_id, case_id = listed_case
+    for _ in range(3):
+        _attempt(session, case_id, "unreachable")  # R14: the case ends deprovisioned, the customer is `deleting`
+    customer = customers.owned_customer(session, _tenant_of(session, customer_id), customer_id)
+    assert customer.status == "deleting" and compliance.open_case_of(session, customer_id) is None
+    screener = lists.get_screener(session)
+    result = screener.screen(compliance.query_for(customer))
+    assert result.decision != "clear"
+    outcome = compliance.screen_customer(session, customer_id, "rescreen", result, screener.list_set.sha256)
+    assert outcome == "deleting"
+    assert compliance.open_case_of(session, customer_id) is None
+    decisions = session.query(Screening.decision).filter(Screening.customer_id == customer_id).all()
+    assert len(decisions) == 2 and decisions[-1][0] == result.decision

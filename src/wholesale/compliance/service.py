@@ -13,6 +13,7 @@ from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactA
 from wholesale.compliance.screening import Screener, ScreeningQuery, ScreeningResult
 from wholesale.compliance.states import OPEN_STATES, CaseEvent, CaseStatus
 from wholesale.customers.models import Customer
+from wholesale.customers.states import CustomerStatus
 from wholesale.customers.service import address_of, owned_customer, request_deletion, request_screening
 from wholesale.events import service as events
 from wholesale.identity.roles import Role
@@ -48,7 +49,10 @@ def screen_customer(session: Session, customer_id: str, trigger: str, result: Sc
 
     Hits the customer was already cleared for (same entry of the same list version) do not count (the
     allow-list); a new entry, or the same entry in a new version of its list, counts again.
-    Returns what happened: clear | case_opened | case_updated | resolved | allowed | skipped.
+    A customer being deleted (its partner's delete, or an R14 deprovisioning) is still screened and the
+    screening recorded, but no new case opens for it: its services are ending and a deletion never turns back, so
+    a reviewer would decide on a customer that is gone before the case is read. An open case is still updated.
+    Returns what happened: clear | case_opened | case_updated | resolved | allowed | deleting | skipped.
     """
     customer = session.get(Customer, customer_id)
     if customer is None or customer.deleted_at is not None:
@@ -104,6 +108,8 @@ def screen_customer(session: Session, customer_id: str, trigger: str, result: Sc
         case.screening_id = screening.id
         _timeline(case, "rescreened", f"still a potential match after {trigger}")
         return "case_updated"
+    if customer.status == CustomerStatus.DELETING:
+        return "deleting"
     now = clock.now()
     case = ComplianceCase(
         id=ids.new_id("COMPLIANCE_CASE"),
