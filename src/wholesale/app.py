@@ -12,12 +12,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import wholesale
 from wholesale.config import Settings, get_settings
+from wholesale.db.session import get_database
 from wholesale.identity.auth import authenticate_request
 from wholesale.kit import clock, faults
 from wholesale.kit.errors import DomainError
 from wholesale.kit.http import handle_domain_error, handle_http_exception, handle_validation_error, use_authenticator
 from wholesale.kit.observability import RequestMiddleware, configure_logging
-from wholesale.kit.ratelimit import RateLimiter
+from wholesale.kit.ratelimit import DatabaseRateLimiter, RateLimiter
 from wholesale.portal.security import PortalSecurityHeaders
 
 
@@ -65,7 +66,13 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
-    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    limiter: RateLimiter | DatabaseRateLimiter = (
+        DatabaseRateLimiter(
+            settings.rate_limit_per_minute, settings.rate_limit_burst, lambda: get_database().transaction()
+        )
+        if settings.rate_limit_store == "database"
+        else RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    )
     app.add_middleware(
         RequestMiddleware,
         limiter=limiter,

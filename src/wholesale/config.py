@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     # Requests per token per minute; 0 disables limiting. Generous by default (Webex-like clients retry on 429).
     rate_limit_per_minute: int = 6000
     rate_limit_burst: int = 600
+    # Where the buckets live: `process` (each API process counts alone, so N processes give N times the limit) or
+    # `database` (one upsert per request, shared by every process: docs/SCALING.md).
+    rate_limit_store: Literal["process", "database"] = "process"
     # Largest request body accepted (bytes); larger ones get 413 before they are read. 1,000 bulk rows of
     # ordinary subscribers are ~150 KB; 1 MiB leaves room for long names without letting a body fill memory.
     max_body_bytes: int = 1024 * 1024

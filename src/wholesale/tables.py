@@ -12,6 +12,7 @@ from wholesale.identity.models import (  # noqa: F401
 )
 from wholesale.jobs.probe import JobProbe, JobProbeRun  # noqa: F401
 from wholesale.kit.idempotency import IdempotencyKey  # noqa: F401
+from wholesale.kit.ratelimit import RateLimitBucket  # noqa: F401
 from wholesale.ledger.models import LedgerHead, UsageEntry  # noqa: F401
 from wholesale.ops.models import SandboxState  # noqa: F401
 from wholesale.partners.models import Partner  # noqa: F401

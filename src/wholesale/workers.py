@@ -35,6 +35,12 @@ WORKFLOW_MODULES = (
 # name -> (workflow name, workflow function, cron with seconds first)
 SCHEDULES: dict[str, tuple[str, Callable[[datetime, Any], Any], str]] = {
     "purge-idempotency-keys": ("ops.purge_idempotency_keys", housekeeping.purge_idempotency_keys, "0 17 3 * * *"),
+    # Every 10 minutes: with the shared store each caller leaves a row, and idle ones are full buckets.
+    "purge-rate-limit-buckets": (
+        "ops.purge_rate_limit_buckets",
+        housekeeping.purge_rate_limit_buckets,
+        "0 */10 * * * *",
+    ),
     "purge-events": ("events.purge", events_workflows.purge, "0 47 3 * * *"),
     "purge-webhook-deliveries": (
         "webhooks.purge_deliveries",

@@ -13,8 +13,8 @@ from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactA
 from wholesale.compliance.screening import Screener, ScreeningQuery, ScreeningResult
 from wholesale.compliance.states import OPEN_STATES, CaseEvent, CaseStatus
 from wholesale.customers.models import Customer
-from wholesale.customers.states import CustomerStatus
 from wholesale.customers.service import address_of, owned_customer, request_deletion, request_screening
+from wholesale.customers.states import CustomerStatus
 from wholesale.events import service as events
 from wholesale.identity.roles import Role
 from wholesale.identity.schemas import Principal

@@ -24,5 +24,6 @@ JOBS: dict[str, str] = {
     "webhooks.purge_deliveries": "default",
     "ops.probe": "default",
     "ops.purge_idempotency_keys": "default",
+    "ops.purge_rate_limit_buckets": "default",
     "identity.purge_portal_sessions": "default",
 }

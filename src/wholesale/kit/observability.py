@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wholesale.kit.context import set_actor, set_tracking_id
 from wholesale.kit.errors import error_body
 from wholesale.kit.ids import new_tracking_id
-from wholesale.kit.ratelimit import RateLimiter, caller_key
+from wholesale.kit.ratelimit import DatabaseRateLimiter, RateLimiter, caller_key
 
 REQUESTS = Counter("wholesale_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -95,7 +96,7 @@ class RequestMiddleware:
         self,
         app: ASGIApp,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | DatabaseRateLimiter | None = None,
         log_requests: bool = True,
         max_body_bytes: int = 0,
     ):
@@ -128,7 +129,12 @@ class RequestMiddleware:
         try:
             client = scope.get("client")
             caller = caller_key(headers.get("authorization"), client[0] if client else None, scope.get("path", ""))
-            retry_after = self.limiter.check(caller) if self.limiter else None
+            if self.limiter is None or caller is None:
+                retry_after = None
+            elif self.limiter.blocking:
+                retry_after = await run_in_threadpool(self.limiter.check, caller)
+            else:
+                retry_after = self.limiter.check(caller)
             if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
                 # PostgreSQL text cannot hold NUL; refuse it at the door for every route alike.
                 message = "The URL must not contain NUL (%00) characters."
