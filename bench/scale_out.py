@@ -31,11 +31,13 @@ Goals: never a job run twice; 2+2 not slower than 1+1 on this 2-core machine.
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -157,7 +159,10 @@ class Client:
     def __init__(self, top: Topology):
         self.bases = itertools.cycle(top.bases)
         self.partners = top.partners
-        self.http = httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=CLIENTS * 2))
+        # Idle connections are dropped after 2 s, before uvicorn's 5 s keep-alive timeout: with equal timeouts a
+        # request sent on a connection the server is just closing fails with ReadError (seen between phases).
+        limits = httpx.Limits(max_connections=CLIENTS * 2, keepalive_expiry=2.0)
+        self.http = httpx.AsyncClient(timeout=120, limits=limits)
 
     async def post_all(
         self, path: str, bodies: list[tuple[int, dict]], ok: int
@@ -281,7 +286,48 @@ class Result:
     executors: dict = field(default_factory=dict)
 
 
-async def measure(top: Topology, pg: Postgres, n_customers: int, n_subs: int) -> Result:
+class WaitSampler:
+    """A diagnostic (--sample-waits): what PostgreSQL's sessions of this database are doing, every 50 ms, from
+    pg_stat_activity: active on CPU, or waiting (on a lock, on the client, ...), and on which statement."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.counts: Counter = Counter()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        engine = sa.create_engine(self.url, pool_size=1)
+        query = sa.text(
+            "SELECT coalesce(wait_event_type, 'CPU') AS kind, coalesce(wait_event, '') AS event, "
+            "left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS q FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'"
+        )
+        with engine.connect() as conn:
+            while not self._stop.is_set():
+                for kind, event, q in conn.execute(query).all():
+                    self.counts[(kind, event, q)] += 1
+                self.samples += 1
+                conn.commit()
+                time.sleep(0.05)
+        engine.dispose()
+
+    def __enter__(self) -> "WaitSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def report(self, label: str, top: int = 12) -> None:
+        print(f"  active PostgreSQL sessions during {label}, mean over {self.samples} samples (what they wait on):")
+        for (kind, event, q), n in self.counts.most_common(top):
+            print(f"    {n / max(self.samples, 1):5.2f}  {kind}:{event:<16} {q}")
+
+
+async def measure(top: Topology, pg: Postgres, n_customers: int, n_subs: int, sample_waits: bool = False) -> Result:
     customer_ids: list[str] = []
     res = Result(top.name)
     client = Client(top)
@@ -294,9 +340,13 @@ async def measure(top: Topology, pg: Postgres, n_customers: int, n_subs: int) ->
         bodies = customer_bodies(top.partners, "c", n_customers)
         before = cpu_of(top, pg)
         started = time.monotonic()
-        answers, res.post_s, _ = await client.post_all("/v1/wholesale/customers", bodies, 202)
-        await wait_provisioned(top.url)
+        sampler = WaitSampler(top.url) if sample_waits else contextlib.nullcontext()
+        with sampler:
+            answers, res.post_s, _ = await client.post_all("/v1/wholesale/customers", bodies, 202)
+            await wait_provisioned(top.url)
         res.drain_s = time.monotonic() - started
+        if isinstance(sampler, WaitSampler):
+            sampler.report("the customer creates and their provisioning")
         await wait_no_jobs(top.url)
         res.jobs_done_s = time.monotonic() - started
         res.cpu_customers = cpu_delta(before, cpu_of(top, pg))
@@ -306,9 +356,13 @@ async def measure(top: Topology, pg: Postgres, n_customers: int, n_subs: int) ->
         customer_ids = [cid for _, cid in customers]
 
         before = cpu_of(top, pg)
-        _, res.subs_s, latencies = await client.post_all(
-            "/v1/wholesale/subscribers", subscriber_bodies(customers, n_subs), 200
-        )
+        sampler = WaitSampler(top.url) if sample_waits else contextlib.nullcontext()
+        with sampler:
+            _, res.subs_s, latencies = await client.post_all(
+                "/v1/wholesale/subscribers", subscriber_bodies(customers, n_subs), 200
+            )
+        if isinstance(sampler, WaitSampler):
+            sampler.report("the subscriber creates")
         await wait_no_jobs(top.url)
         res.cpu_subs = cpu_delta(before, cpu_of(top, pg))
         res.subs_per_s = n_subs / res.subs_s
@@ -452,6 +506,9 @@ async def main() -> int:
     parser.add_argument(
         "--partners", type=int, default=1, help="spread customers over this many partners (default 1: the demo's)"
     )
+    parser.add_argument(
+        "--sample-waits", action="store_true", help="diagnostic: sample pg_stat_activity's wait events per phase"
+    )
     parser.add_argument("--order", default="1,2", help="topologies to run, N meaning N API + N workers (default 1,2)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.order.split(",")]
@@ -470,7 +527,7 @@ async def main() -> int:
             try:
                 start_topology(top, pg, tmp, args.partners)
                 print(f"--- {top.name}: running", flush=True)
-                results.append(await measure(top, pg, args.customers, args.subscribers))
+                results.append(await measure(top, pg, args.customers, args.subscribers, args.sample_waits))
             finally:
                 stop_topology(top)
             print_result(results[-1], args.customers, args.subscribers)
