@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(activity_router)
     app.include_router(audit_router)
     app.include_router(webhooks_router)
-    from wholesale.portal.routes import STATIC_DIR
+    from wholesale.portal.web import STATIC_DIR
     from wholesale.portal.routes import router as portal_router
 
     # The static mount goes first: the portal's catch-all 404 page would otherwise shadow it.

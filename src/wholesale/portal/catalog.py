@@ -1,0 +1,160 @@
+"""Customer templates: list, create, edit, delete."""
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from wholesale.customers import templates as customer_templates
+from wholesale.customers.schemas import TemplateIn
+from wholesale.identity.roles import Scope
+from wholesale.kit.errors import DomainError
+from wholesale.kit.http import SessionDep, UnitOfWorkRoute
+from wholesale.kit.pagination import PageParams
+from wholesale.portal.web import (
+    PACKAGES,
+    Form,
+    check_csrf,
+    confirmation,
+    field_errors,
+    page,
+    partner_admin,
+    render,
+)
+
+log = logging.getLogger("wholesale.portal")
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+
+
+def _template_body(form: FormData) -> TemplateIn:
+    allowed = [str(p) for p in form.getlist("allowed_packages")]
+    return TemplateIn.model_validate(
+        {
+            "name": str(form.get("name") or "").strip(),
+            "language": str(form.get("language") or "").strip() or "en_us",
+            "meetingsTimezone": str(form.get("meetings_timezone") or "").strip() or None,
+            "pstnEnabled": form.get("pstn_enabled") == "on",
+            "allowedPackages": allowed or None,
+        }
+    )
+
+
+def _template_values(t: dict[str, Any] | None) -> dict[str, Any]:
+    t = t or {}
+    return {
+        "name": t.get("name", ""),
+        "language": t.get("language", "en_us"),
+        "meetings_timezone": t.get("meetingsTimezone", ""),
+        "pstn_enabled": t.get("pstnEnabled", True),
+        "allowed_packages": t.get("allowedPackages") or [],
+    }
+
+
+@router.get("/templates")
+@page
+def template_list(request: Request, session: SessionDep) -> Response:
+    """The partner's customer templates."""
+    tenant = partner_admin(request, session)
+    items = list(customer_templates.list_templates(session, tenant, PageParams(max=1000, offset=0)).items)
+    return render(request, "templates.html", items=items, error=request.query_params.get("error"))
+
+
+@router.get("/templates/new")
+@page
+def template_new(request: Request, session: SessionDep) -> Response:
+    """An empty template form."""
+    partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    return render(
+        request, "template_form.html", template_id=None, values=_template_values(None), errors={}, packages=PACKAGES
+    )
+
+
+@router.get("/templates/{template_id}")
+@page
+def template_edit(request: Request, session: SessionDep, template_id: str) -> Response:
+    """A template's edit form."""
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    t = customer_templates.get_template(session, tenant, template_id)
+    return render(
+        request, "template_form.html", template_id=template_id, values=_template_values(t), errors={}, packages=PACKAGES
+    )
+
+
+@router.post("/templates/new")
+@page
+def template_create(request: Request, form: Form, session: SessionDep) -> Response:
+    """Create a template."""
+    return _save_template(request, form, session, None)
+
+
+@router.post("/templates/{template_id}")
+@page
+def template_replace(request: Request, form: Form, session: SessionDep, template_id: str) -> Response:
+    """Replace a template's settings."""
+    return _save_template(request, form, session, template_id)
+
+
+def _save_template(request: Request, form: FormData, session: Session, template_id: str | None) -> Response:
+    check_csrf(request, form)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    try:
+        body = _template_body(form)
+        if template_id:
+            customer_templates.replace_template(session, tenant, template_id, body)
+        else:
+            customer_templates.create_template(session, tenant, body)
+    except (DomainError, ValidationError) as exc:
+        if isinstance(exc, DomainError) and exc.status_code in (401, 403, 404):
+            raise
+        session.rollback()
+        values = {
+            "name": form.get("name", ""),
+            "language": form.get("language", ""),
+            "meetings_timezone": form.get("meetings_timezone", ""),
+            "pstn_enabled": form.get("pstn_enabled") == "on",
+            "allowed_packages": [str(p) for p in form.getlist("allowed_packages")],
+        }
+        return render(
+            request,
+            "template_form.html",
+            400,
+            template_id=template_id,
+            values=values,
+            errors=field_errors(exc),
+            packages=PACKAGES,
+        )
+    return RedirectResponse("/portal/templates", status_code=303)
+
+
+@router.post("/templates/{template_id}/delete")
+@page
+def template_delete(request: Request, form: Form, session: SessionDep, template_id: str) -> Response:
+    """Delete a template no customer uses (a template in use is refused with the API's message)."""
+    check_csrf(request, form)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    template = customer_templates.get_template(session, tenant, template_id)
+    if asked := confirmation(
+        request,
+        form,
+        title=f"Delete the template {template['name']}?",
+        message="Customers can no longer be created with it. A template that customers use cannot be deleted.",
+        button="Delete the template",
+        cancel="/portal/templates",
+    ):
+        return asked
+    try:
+        customer_templates.delete_template(session, tenant, template_id)
+    except DomainError as exc:
+        if exc.status_code != 409:
+            raise
+        session.rollback()
+        items = list(customer_templates.list_templates(session, tenant, PageParams(max=1000, offset=0)).items)
+        return render(request, "templates.html", 409, items=items, error=exc.message)
+    return RedirectResponse("/portal/templates", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------------- team
