@@ -102,7 +102,7 @@ FIELD_MAP = {
     "targetId": "target",
     "targetType": "target_type",
     "action": "action",
-    "before": "read_form",
+    "before": "_form",
 }
 HISTORY_ON_DETAIL = 10  # the newest rows of a customer's history on its page; the rest on its history page
 HISTORY_PAGE = 50
@@ -264,19 +264,19 @@ def reviewer(request: Request) -> Principal:
 
 
 def field_errors(exc: Exception) -> dict[str, str]:
-    """Map a DomainError or a pydantic error to {form field: message}; 'read_form' holds what names no field."""
+    """Map a DomainError or a pydantic error to {form field: message}; '_form' holds what names no field."""
     if isinstance(exc, ValidationError):
         out: dict[str, str] = {}
         for err in exc.errors():
             path = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
             text = "is required" if err.get("type") == "missing" else err.get("msg", "is invalid")
-            out.setdefault(FIELD_MAP.get(path, "read_form"), f"{path}: {text}")
+            out.setdefault(FIELD_MAP.get(path, "_form"), f"{path}: {text}")
         return out
     message = getattr(exc, "message", str(exc))
     path = message.split(":", 1)[0].strip() if ":" in message else ""
     while path and path not in FIELD_MAP and "." in path:
         path = path.rsplit(".", 1)[0]
-    return {FIELD_MAP.get(path, "read_form"): message}
+    return {FIELD_MAP.get(path, "_form"): message}
 
 
 def confirmation(
