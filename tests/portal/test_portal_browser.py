@@ -1,81 +1,17 @@
 """The portal in a real browser (Debian's chromium via Playwright) against a real `wholesale serve` on a fresh database."""
 
-import os
 import re
-from pathlib import Path
 
-import pytest
-
-import processes
-from conftest import fresh_database_url
+from browsing import BROWSER, LAPTOP, case_link, create_customer, shoot, sign_in
 from helpers import wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install chromium; scripts/test.sh does)"
-    ),
-]
-# Without the background-networking flags chromium tries to reach the internet (see RECIPES.md).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def server(tmp_path: Path):
-    """Migrate and seed a fresh database, serve it on a free port; yield (base URL, the demo's printed tokens)."""
-    url = fresh_database_url(tmp_path)
-    printed = processes.prepare(url)
-    port = processes.free_port()
-    proc = processes.serve(url, port, tmp_path / "serve.log")
-    try:
-        yield f"http://127.0.0.1:{port}", printed
-    finally:
-        processes.stop(proc)
-
-
-@pytest.fixture
-def browser():
-    """A headless Debian chromium driven by Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _sign_in(page, base: str, printed: dict[str, str], who: str) -> None:
-    """Sign in with the demo's portal account (`partner admin` or `reviewer`), as a person would."""
-    page.goto(f"{base}/portal")
-    page.get_by_label("Email").fill(printed[f"portal {who}"])
-    page.get_by_label("Password").fill(printed[f"portal {who} password"])
-    page.get_by_role("button", name="Sign in", exact=True).click()
-
-
-def _create_customer(page, base: str, *, name: str, country: str, city: str, external_id: str, email: str) -> None:
-    page.goto(f"{base}/portal/customers/new")
-    page.locator("#f-name").fill(name)
-    page.get_by_label("Primary admin email").fill(email)
-    page.get_by_label("External id").fill(external_id)
-    page.get_by_label("Address line 1").fill("1 Main Street")
-    page.get_by_label("City").fill(city)
-    page.locator("#f-country").select_option(country)
-    page.get_by_role("button", name="Create customer").click()
+pytestmark = BROWSER
 
 
 def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, browser):
     base, printed = server
     page = browser.new_page()
-    _sign_in(page, base, printed, "partner admin")
+    sign_in(page, base, printed, "partner admin")
     page.wait_for_url(f"{base}/portal/customers")
 
     # The preview follows the country as soon as it is picked (htmx calls dialin.service.preview).
@@ -91,7 +27,7 @@ def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, brow
     assert "default country" in page.get_by_test_id("preview-source").inner_text()
 
     # A field error comes back next to its field, from the API's own rules.
-    _create_customer(
+    create_customer(
         page, base, name="Café Portal", country="FR", city="Paris", external_id="browser-1", email="not-an-email"
     )
     assert page.locator("#e-email").is_visible()
@@ -109,14 +45,14 @@ def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, brow
     assert page.get_by_test_id("site-number").inner_text().startswith("+33170918646")
 
     # A listed name opens a review case; the reviewer decides it.
-    _create_customer(
+    create_customer(
         page, base, name="Mahan Air", country="IR", city="Tehran", external_id="browser-2", email="ops@mahan.example"
     )
     page.wait_for_url(re.compile(r".*\?created=1"))
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{base}/portal/signin")
 
-    _sign_in(page, base, printed, "reviewer")
+    sign_in(page, base, printed, "reviewer")
     page.wait_for_url(f"{base}/portal/review")
     link = page.get_by_role("link", name="Mahan Air")
     wait_for(lambda: (page.reload(), link.count())[1], bool, timeout=60, interval=1)
@@ -137,17 +73,6 @@ def test_partner_creates_a_customer_and_a_reviewer_decides_its_case(server, brow
     page.close()
 
 
-def _case_link(page) -> str:
-    """The review queue's link to the Mahan Air case, once screening has opened it."""
-    link = page.get_by_role("link", name="Mahan Air")
-    wait_for(lambda: (page.reload(), link.count())[1], bool, timeout=60, interval=1)
-    return link.first.get_attribute("href")
-
-
-PHONE, LAPTOP = {"width": 390, "height": 844}, {"width": 1366, "height": 768}
-SCREENSHOTS = Path("var/screenshots")
-
-
 def test_every_main_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(server, browser):
     """Issue 14, finding 6: pages laid out 615-1,412 px wide and long ids overflowed; the templates table overflowed a
     1366 px screen. Each main page, at 390 and 1366 px, scrolls only downwards; screenshots of each land in
@@ -166,7 +91,6 @@ def test_every_main_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(se
     created = httpx.post(f"{base}/v1/wholesale/customers", json=body, headers=headers, timeout=30)
     assert created.status_code == 202, created.text
     customer_id = created.json()["url"].rsplit("/", 1)[1]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     pages = {
         "partner admin": {
             "customers": "/portal/customers",
@@ -183,17 +107,11 @@ def test_every_main_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(se
     for who, paths in pages.items():
         context = browser.new_context(viewport=LAPTOP)
         page = context.new_page()
-        _sign_in(page, base, printed, who)
+        sign_in(page, base, printed, who)
         page.wait_for_url(re.compile(r".*/portal/(customers|review)$"))
         if who == "reviewer":  # the listed customer's case, once screening opened it
-            paths = paths | {"review-case": _case_link(page)}
+            paths = paths | {"review-case": case_link(page)}
         for name, path in paths.items():
-            for size in (PHONE, LAPTOP):
-                page.set_viewport_size(size)
-                page.goto(f"{base}{path}")
-                page.screenshot(path=str(SCREENSHOTS / f"{who.split()[0]}-{name}-{size['width']}.png"), full_page=True)
-                width = page.evaluate("document.documentElement.scrollWidth")
-                if width > size["width"]:
-                    too_wide.append(f"{path} at {size['width']} px is {width} px wide")
+            too_wide += shoot(page, base, path, f"{who.split()[0]}-{name}")
         context.close()
     assert not too_wide, too_wide
