@@ -36,6 +36,30 @@ class SubscriberPackage(StrEnum):
     CX_STANDARD_AGENT = "cx_standard_agent"
 
 
+# The products as people read them (WHOLESALE_API.md section 6.1): what pages and reports show for a package value.
+PACKAGE_NAMES: dict[str, str] = {
+    "common_area_calling": "Webex Common Area Calling",
+    "webex_calling": "Webex Calling",
+    "webex_meetings": "Webex Meetings",
+    "webex_suite": "Webex Suite",
+    "webex_voice": "Webex Voice",
+    "cx_essentials": "Customer Assist",
+    "webex_calling_standard": "Webex Calling Standard",
+    "cisco_calling_plan": "Cisco Calling Plan",
+    "attendant_console": "Attendant Console",
+    "cx_premium_agent": "Contact Center Premium Agent",
+    "cx_standard_agent": "Contact Center Standard Agent",
+    "cx_voice_ports": "Contact Center Voice Ports",
+    "cx_ai_assistant": "Contact Center AI Assistant",
+    "webex_ai_agent": "Webex AI Agent",
+}
+
+
+def package_name(value: str) -> str:
+    """A package as people read it ("webex_calling" -> "Webex Calling"); an unknown value as it is."""
+    return PACKAGE_NAMES.get(str(value), str(value))
+
+
 # R9: an add-on needs at least one of these base packages.
 ADDON_DEPENDENCIES: dict[str, frozenset[str]] = {
     "cisco_calling_plan": frozenset(

@@ -31,7 +31,7 @@ from wholesale.identity.schemas import Principal
 from wholesale.kit import clock
 from wholesale.kit.context import set_actor
 from wholesale.kit.errors import DomainError, Forbidden, Unauthorized
-from wholesale.packages.catalog import CustomerPackage
+from wholesale.packages.catalog import CustomerPackage, package_name
 from wholesale.partners import service as partners
 from wholesale.partners import tenancy
 from wholesale.partners.tenancy import Tenant
@@ -54,6 +54,7 @@ def when(value: datetime | str | None) -> Markup:
 
 
 templates.env.filters["when"] = when
+templates.env.filters["package"] = package_name  # "webex_calling" -> "Webex Calling"
 
 SESSION_COOKIE = "wholesale_portal"
 CSRF_COOKIE = "wholesale_csrf"
