@@ -24,6 +24,7 @@ from wholesale.kit import clock
 from wholesale.kit.errors import BadRequest, NotFound, field_error
 from wholesale.kit.ids import encode_id, new_id
 from wholesale.kit.pagination import Page, PageParams, page_from_rows
+from wholesale.kit.problems import Checks
 from wholesale.partners.tenancy import Tenant
 
 log = logging.getLogger("wholesale.billing")
@@ -64,10 +65,18 @@ def check_range(start: date, end: date) -> None:
         )
 
 
-def create_report(session: Session, tenant: Tenant, body: ReportCreate) -> BillingReport:
-    """Record the request and enqueue its generation in the same transaction."""
-    start = parse_date("billingStartDate", body.billingStartDate)
-    end = parse_date("billingEndDate", body.billingEndDate)
+def create_report(
+    session: Session, tenant: Tenant, body: ReportCreate, *, every_problem: bool = False
+) -> BillingReport:
+    """Record the request and enqueue its generation in the same transaction. `every_problem`: both days are
+    checked and their problems raised together (kit.problems), not just the first."""
+    checks = Checks(every_problem)
+    days: list[date] = []
+    for name, value in (("billingStartDate", body.billingStartDate), ("billingEndDate", body.billingEndDate)):
+        with checks:
+            days.append(parse_date(name, value))
+    checks.done()
+    start, end = days
     check_range(start, end)
     report_type = body.type or "PARTNER"
     customer_id = None

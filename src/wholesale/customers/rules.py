@@ -18,6 +18,7 @@ from wholesale.db.session import serialize_on
 from wholesale.identity import service as identity
 from wholesale.identity.models import Org
 from wholesale.kit.errors import BadRequest, Conflict, field_error
+from wholesale.kit.problems import Checks
 from wholesale.packages.catalog import CALLING_PACKAGES, missing_addon_dependencies
 
 PRECHECK_OK = {"infoCode": 100, "description": "Provisioning preCheck validation successful."}
@@ -81,17 +82,25 @@ def check_packages(
 
 
 def check_parameters(
-    params: ProvisioningParametersIn | None, packages: list[str], *, stored_location: bool = False
+    params: ProvisioningParametersIn | None,
+    packages: list[str],
+    *,
+    stored_location: bool = False,
+    checks: Checks | None = None,
 ) -> tuple[LocationIn | None, str | None, dict[str, int]]:
+    checks = checks or Checks()
     location = meetings_tz = None
     limits: dict[str, int] = {}
     if params is not None:
         if params.calling is not None:
-            location = validation.check_location("provisioningParameters.calling.location", params.calling.location)
-        if params.meetings is not None and params.meetings.timezone is not None:
-            meetings_tz = validation.check_timezone(
-                "provisioningParameters.meetings.timezone", params.meetings.timezone
+            location = validation.check_location(
+                "provisioningParameters.calling.location", params.calling.location, checks
             )
+        if params.meetings is not None and params.meetings.timezone is not None:
+            with checks:
+                meetings_tz = validation.check_timezone(
+                    "provisioningParameters.meetings.timezone", params.meetings.timezone
+                )
         if params.packages is not None and params.packages.limits:
             limits = {str(k): v for k, v in params.packages.limits.items()}
     calling = sorted(set(packages) & CALLING_PACKAGES)
@@ -124,45 +133,71 @@ def _email_taken(session: Session, partner_org_id: str, email: str, *, precheck:
 
 
 def plan_create(
-    session: Session, partner_org_id: str, body: CustomerCreate | CustomerValidate, *, precheck: bool = False
+    session: Session,
+    partner_org_id: str,
+    body: CustomerCreate | CustomerValidate,
+    *,
+    precheck: bool = False,
+    every_problem: bool = False,
 ) -> Plan:
-    """Run every create rule (shared by create and precheck); raise the first failure."""
-    template = _check_template(session, partner_org_id, body.provisioningId)
-    packages = check_packages(body.packages, template) if body.packages is not None else []
-    address = validation.check_address("address", body.address)  # R15
+    """Run every create rule (shared by create and precheck); raise the first failure, or with `every_problem`
+    (the portal's form) check on and raise them all together (kit.problems.Problems)."""
+    checks = Checks(every_problem)
+    template = None
+    with checks:
+        template = _check_template(session, partner_org_id, body.provisioningId)
+    packages: list[str] = []
+    with checks:
+        packages = check_packages(body.packages, template) if body.packages is not None else []
+    address = validation.check_address("address", body.address, checks)  # R15
     plan = Plan(template=template, packages=packages, address=address)
     if body.externalId is not None:
-        external_id = validation.check_external_id("externalId", body.externalId)
-        if repository.external_id_taken(session, partner_org_id, external_id):
-            raise Conflict(f"externalId: a customer with externalId '{external_id}' already exists.", error_code=409100)
+        with checks:
+            external_id = validation.check_external_id("externalId", body.externalId)
+            if repository.external_id_taken(session, partner_org_id, external_id):
+                raise Conflict(
+                    f"externalId: a customer with externalId '{external_id}' already exists.", error_code=409100
+                )
     if body.orgId:
-        plan.org = _check_existing_org(session, partner_org_id, body.orgId)
-        plan.is_partner_org = plan.org.id == partner_org_id  # R6
+        with checks:
+            plan.org = _check_existing_org(session, partner_org_id, body.orgId)
+            plan.is_partner_org = plan.org.id == partner_org_id  # R6
     info = body.customerInfo
     if info is None and not body.orgId and not precheck:
-        raise field_error(
-            "customerInfo", "is required for a new customer (give orgId to onboard an existing organisation)."
-        )
+        with checks:
+            raise field_error(
+                "customerInfo", "is required for a new customer (give orgId to onboard an existing organisation)."
+            )
     if info is not None:
         if info.name is not None:
-            plan.name = validation.check_name("customerInfo.name", info.name)
-        plan.primary_email = validation.check_email("customerInfo.primaryEmail", info.primaryEmail)
-        # The admin is created when the customer is provisioned: until then the email is held by the customer
-        # row, so a second create with it must see that row, and two concurrent creates must take turns.
-        serialize_on(session, f"email:{plan.primary_email}")
-        if _email_taken(session, partner_org_id, plan.primary_email, precheck=precheck):
-            raise BadRequest(
-                f"customerInfo.primaryEmail: {plan.primary_email} already belongs to an existing user.",
-                errors=[{"description": "The email already belongs to an existing user.", "errorCode": EMAIL_IN_USE}],
-            )
+            with checks:
+                plan.name = validation.check_name("customerInfo.name", info.name)
+        with checks:
+            plan.primary_email = validation.check_email("customerInfo.primaryEmail", info.primaryEmail)
+            # The admin is created when the customer is provisioned: until then the email is held by the customer
+            # row, so a second create with it must see that row, and two concurrent creates must take turns.
+            serialize_on(session, f"email:{plan.primary_email}")
+            if _email_taken(session, partner_org_id, plan.primary_email, precheck=precheck):
+                raise BadRequest(
+                    f"customerInfo.primaryEmail: {plan.primary_email} already belongs to an existing user.",
+                    errors=[
+                        {"description": "The email already belongs to an existing user.", "errorCode": EMAIL_IN_USE}
+                    ],
+                )
         language = getattr(info, "language", None)
         if language:
-            plan.language = validation.check_language("customerInfo.language", language)
+            with checks:
+                plan.language = validation.check_language("customerInfo.language", language)
     plan.language = plan.language or (template.language if template else None)
-    plan.location, plan.meetings_timezone, plan.limits = check_parameters(body.provisioningParameters, packages)
+    with checks:
+        plan.location, plan.meetings_timezone, plan.limits = check_parameters(
+            body.provisioningParameters, packages, checks=checks
+        )
     plan.meetings_timezone = plan.meetings_timezone or (template.meetings_timezone if template else None)
     # Only a create names a sub-partner admin (a precheck body has no such field).
     sub_partner_admin_email = body.subPartnerAdminEmail if isinstance(body, CustomerCreate) else None
     if sub_partner_admin_email:
-        plan.sub_partner_admin_email = validation.check_email("subPartnerAdminEmail", sub_partner_admin_email)
+        with checks:
+            plan.sub_partner_admin_email = validation.check_email("subPartnerAdminEmail", sub_partner_admin_email)
+    checks.done()
     return plan

@@ -11,6 +11,7 @@ from wholesale.events import service as events
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import Conflict, NotFound, field_error
 from wholesale.kit.pagination import Page, PageParams, page_from_rows
+from wholesale.kit.problems import Checks
 from wholesale.partners.tenancy import Tenant
 
 
@@ -29,35 +30,53 @@ def _template_read(t: CustomerTemplate) -> dict[str, Any]:
     )
 
 
-def _apply_template(t: CustomerTemplate, body: TemplateIn) -> None:
-    t.name = validation.check_name("name", body.name)
-    t.language = validation.check_language("language", body.language)
-    t.meetings_timezone = (
-        validation.check_timezone("meetingsTimezone", body.meetingsTimezone) if body.meetingsTimezone else None
-    )
-    t.pstn_enabled = body.pstnEnabled
+def _apply_template(t: CustomerTemplate, body: TemplateIn, every_problem: bool = False) -> None:
+    checks = Checks(every_problem)
+    name, language, timezone = body.name, body.language, body.meetingsTimezone
+    with checks:
+        name = validation.check_name("name", body.name)
+    with checks:
+        language = validation.check_language("language", body.language)
+    with checks:
+        timezone = (
+            validation.check_timezone("meetingsTimezone", body.meetingsTimezone) if body.meetingsTimezone else None
+        )
+    allowed = None
     if body.allowedPackages is not None:
         allowed = sorted({str(p) for p in body.allowedPackages})
-        if not allowed:
-            raise field_error("allowedPackages", "must list at least one package (omit it to allow all).")
-        t.allowed_packages = allowed
-    else:
-        t.allowed_packages = None
+        with checks:
+            if not allowed:
+                raise field_error("allowedPackages", "must list at least one package (omit it to allow all).")
+    checks.done()
+    t.name, t.language, t.meetings_timezone = name, language, timezone
+    t.pstn_enabled = body.pstnEnabled
+    t.allowed_packages = allowed
 
 
-def create_template(session: Session, tenant: Tenant, body: TemplateIn) -> dict[str, Any]:
-    """Create a customer template for the acting partner; its id is a provisioningId."""
+def check_template(body: TemplateIn) -> None:
+    """Every problem of a template's settings at once (kit.problems.Problems), nothing written: for a form that
+    must say what else is wrong even when part of it did not parse."""
+    _apply_template(CustomerTemplate(), body, every_problem=True)
+
+
+def create_template(
+    session: Session, tenant: Tenant, body: TemplateIn, *, every_problem: bool = False
+) -> dict[str, Any]:
+    """Create a customer template for the acting partner; its id is a provisioningId. `every_problem`: report all
+    the body's problems together (kit.problems), not just the first."""
     partner_org_id = tenant.partner
-    return _template_read(add_template(session, partner_org_id, body))
+    return _template_read(add_template(session, partner_org_id, body, every_problem=every_problem))
 
 
-def add_template(session: Session, partner_org_id: str, body: TemplateIn) -> CustomerTemplate:
+def add_template(
+    session: Session, partner_org_id: str, body: TemplateIn, *, every_problem: bool = False
+) -> CustomerTemplate:
     """Insert a template for a partner (also used by the demo seed)."""
     now = clock.now()
     template = CustomerTemplate(
         id=ids.encode_id("PROVISIONING", ids.new_id("X")[-22:]), partner_org_id=partner_org_id, created=now, updated=now
     )
-    _apply_template(template, body)
+    _apply_template(template, body, every_problem)
     session.add(template)
     events.record(
         session,
@@ -89,11 +108,14 @@ def list_templates(session: Session, tenant: Tenant, params: PageParams) -> Page
     return Page(items=[_template_read(t) for t in page.items], params=params, has_more=page.has_more)
 
 
-def replace_template(session: Session, tenant: Tenant, template_id: str, body: TemplateIn) -> dict[str, Any]:
-    """Replace a template's settings (customers already provisioned keep what they got)."""
+def replace_template(
+    session: Session, tenant: Tenant, template_id: str, body: TemplateIn, *, every_problem: bool = False
+) -> dict[str, Any]:
+    """Replace a template's settings (customers already provisioned keep what they got); `every_problem` as for
+    create_template."""
     partner_org_id = tenant.partner
     template = _owned_template(session, partner_org_id, template_id)
-    _apply_template(template, body)
+    _apply_template(template, body, every_problem)
     template.updated = clock.now()
     events.record(
         session,

@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from wholesale.customers.schemas import AddressIn, LocationIn
 from wholesale.kit.errors import field_error
+from wholesale.kit.problems import Checks
 
 MAX_ADDRESS_LINE = 50
 # Longer than any city, region or postal code in use (the longest postal codes are 10 characters).
@@ -61,22 +62,32 @@ def _example_state(country: str) -> str:
     return subs[0] if subs else "-"
 
 
-def check_address(prefix: str, address: AddressIn) -> AddressIn:
-    """Check an address and return it normalised (country upper-case, state as its code)."""
+def check_address(prefix: str, address: AddressIn, checks: Checks | None = None) -> AddressIn:
+    """Check an address and return it normalised (country upper-case, state as its code). With `checks` noting
+    every problem, each field is checked (the state once the country is known) and the caller raises them."""
+    checks = checks or Checks()
     for name in ("addressLine1", "addressLine2"):
         line = getattr(address, name)
-        if line is not None and len(line) > MAX_ADDRESS_LINE:
-            raise field_error(f"{prefix}.{name}", f"must be at most {MAX_ADDRESS_LINE} characters (got {len(line)}).")
+        with checks:
+            if line is not None and len(line) > MAX_ADDRESS_LINE:
+                raise field_error(
+                    f"{prefix}.{name}", f"must be at most {MAX_ADDRESS_LINE} characters (got {len(line)})."
+                )
     for name, limit in MAX_ADDRESS_FIELD.items():
         value = getattr(address, name)
-        if value is not None and len(value.strip()) > limit:
-            raise field_error(f"{prefix}.{name}", f"must be at most {limit} characters (got {len(value.strip())}).")
-    if not address.addressLine1.strip():
-        raise field_error(f"{prefix}.addressLine1", "must not be empty.")
-    if not address.city.strip():
-        raise field_error(f"{prefix}.city", "must not be empty.")
-    country = check_country(f"{prefix}.country", address.country)
-    state = check_state(f"{prefix}.stateOrProvince", country, address.stateOrProvince)
+        with checks:
+            if value is not None and len(value.strip()) > limit:
+                raise field_error(f"{prefix}.{name}", f"must be at most {limit} characters (got {len(value.strip())}).")
+    with checks:
+        if not address.addressLine1.strip():
+            raise field_error(f"{prefix}.addressLine1", "must not be empty.")
+    with checks:
+        if not address.city.strip():
+            raise field_error(f"{prefix}.city", "must not be empty.")
+    country, state = address.country, address.stateOrProvince
+    with checks:
+        country = check_country(f"{prefix}.country", address.country)
+        state = check_state(f"{prefix}.stateOrProvince", country, address.stateOrProvince)
     return address.model_copy(
         update={
             "addressLine1": address.addressLine1.strip(),
@@ -135,16 +146,19 @@ def check_external_id(field: str, value: str) -> str:
     return text
 
 
-def check_location(prefix: str, location: LocationIn) -> LocationIn:
-    """Check a calling location."""
-    return location.model_copy(
-        update={
-            "name": check_name(f"{prefix}.name", location.name),
-            "address": check_address(f"{prefix}.address", location.address),
-            "timezone": check_timezone(f"{prefix}.timezone", location.timezone),
-            "language": check_language(f"{prefix}.language", location.language),
-        }
-    )
+def check_location(prefix: str, location: LocationIn, checks: Checks | None = None) -> LocationIn:
+    """Check a calling location (with `checks` noting every problem, each of its fields)."""
+    checks = checks or Checks()
+    name, address, timezone, language = location.name, location.address, location.timezone, location.language
+    with checks:
+        name = check_name(f"{prefix}.name", location.name)
+    with checks:
+        address = check_address(f"{prefix}.address", location.address, checks)
+    with checks:
+        timezone = check_timezone(f"{prefix}.timezone", location.timezone)
+    with checks:
+        language = check_language(f"{prefix}.language", location.language)
+    return location.model_copy(update={"name": name, "address": address, "timezone": timezone, "language": language})
 
 
 def warm_up() -> None:
