@@ -23,6 +23,7 @@ from wholesale.portal import billing as billing_pages
 from wholesale.portal import catalog as catalog_pages
 from wholesale.portal import customers as customers_pages
 from wholesale.portal import review as review_pages
+from wholesale.portal import subscribers as subscriber_pages
 from wholesale.portal import team as team_pages
 from wholesale.portal.web import (
     ACTING_COOKIE,
@@ -53,7 +54,9 @@ def home(request: Request) -> Response:
         return redirect(request, "/portal/customers")
     if principal.role in (Role.REVIEWER, Role.OPERATOR):
         return redirect(request, "/portal/review")
-    raise Forbidden("The portal is for partner administrators and compliance reviewers.")
+    if principal.role == Role.CUSTOMER_ADMIN:
+        return redirect(request, "/portal/users")
+    raise Forbidden("The portal is for partner and customer administrators and compliance reviewers.")
 
 
 @router.get("/signin")
@@ -145,6 +148,7 @@ router.include_router(billing_pages.router)
 router.include_router(catalog_pages.router)
 router.include_router(team_pages.router)
 router.include_router(review_pages.router)
+router.include_router(subscriber_pages.router)
 
 
 @router.get("/{rest:path}")

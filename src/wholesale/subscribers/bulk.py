@@ -6,6 +6,8 @@ subscribers and audit rows with one INSERT each. The per-row results are exactly
 by row path the chunk falls back to when a concurrent writer wins a unique value.
 """
 
+import csv
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +22,7 @@ from wholesale.identity import service as identity
 from wholesale.identity.models import User
 from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
-from wholesale.kit.errors import DomainError, NotFound
+from wholesale.kit.errors import DomainError, NotFound, field_error
 from wholesale.ledger import service as ledger
 from wholesale.ledger.service import Kind
 from wholesale.partners.tenancy import Tenant
@@ -28,10 +30,12 @@ from wholesale.subscribers import repository, rules, service, states, usage
 from wholesale.subscribers.models import BulkImport
 from wholesale.subscribers.repository import Units
 from wholesale.subscribers.rules import CALLING_ENABLED, EXTENSION, Planned, UnitState
-from wholesale.subscribers.schemas import BulkImportCreate, BulkRowIn
+from wholesale.subscribers.schemas import MAX_BULK_ROWS, BulkImportCreate, BulkRowIn
 from wholesale.subscribers.states import BulkStatus, SubscriberEvent, SubscriberStatus
 
 BULK_CHUNK = 250
+# A bulk import's CSV columns: the bulk rows' fields (BulkRowIn), as `wholesale subscribers import` reads them.
+CSV_COLUMNS = ("email", "firstName", "lastName", "package", "primaryPhoneNumber", "extension")
 
 
 def customer_for_import(session: Session, customer_id: str) -> Customer:
@@ -336,20 +340,82 @@ def _write(session: Session, customer: Customer, accepted: list[_Accepted], afte
 
 def start_bulk(session: Session, tenant: Tenant, body: BulkImportCreate) -> BulkImport:
     """Accept up to 1,000 rows and enqueue their import (202; poll the import for per-row results)."""
-    customer = service.customer_of(session, tenant, body.customerId)
+    return _start(session, tenant, body.customerId, [r.model_dump(exclude_none=True) for r in body.rows])
+
+
+def start_bulk_csv(session: Session, tenant: Tenant, customer_id: str, data: bytes) -> BulkImport:
+    """Accept a CSV file of up to 1,000 rows (the bulk rows' columns) and enqueue their import as start_bulk does.
+    A file that cannot be read as such is refused whole (400, saying why) and nothing is imported; a row that breaks
+    a rule (an unknown package, a bad email ...) is a failed row of the import, as the API's rows are."""
+    rows = rows_from_csv(data)
+    return _start(session, tenant, customer_id, rows)
+
+
+def _start(session: Session, tenant: Tenant, customer_id: str, rows: list[dict[str, Any]]) -> BulkImport:
+    customer = service.customer_of(session, tenant, customer_id)
     bulk = BulkImport(
         id=ids.new_id("SUBSCRIBER_IMPORT"),
         partner_org_id=customer.partner_org_id,
         customer_id=customer.id,
         status=BulkStatus.QUEUED,
-        rows=[r.model_dump(exclude_none=True) for r in body.rows],
+        rows=rows,
         results=[],
         created=clock.now(),
     )
     session.add(bulk)
-    _audit(session, bulk, "subscribers.import_requested", {"customerId": customer.id, "rows": len(body.rows)})
+    _audit(session, bulk, "subscribers.import_requested", {"customerId": customer.id, "rows": len(rows)})
     enqueue(session, "subscribers.bulk_import", bulk.id, key=f"subscribers.bulk_import:{bulk.id}")
     return bulk
+
+
+def rows_from_csv(data: bytes) -> list[dict[str, str]]:
+    """Read a bulk import's CSV: UTF-8 (a byte-order mark is fine), a header naming the bulk rows' columns (email and
+    package needed, in any order and case), then 1 to 1,000 rows; empty cells are left out. Anything else is a 400
+    that says what to fix."""
+    if not data.strip():
+        raise field_error("file", "The file is empty: it needs a header line and at least one row.", 400410)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise field_error(
+            "file", "The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again.", 400411
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        lines = [line for line in reader if any(cell.strip() for cell in line)]
+    except csv.Error as exc:
+        raise field_error("file", f"The file is not a readable CSV ({exc}).", 400412) from None
+    if not lines:
+        raise field_error("file", "The file is empty: it needs a header line and at least one row.", 400410)
+    by_lower = {c.lower(): c for c in CSV_COLUMNS}
+    header = [by_lower.get(cell.strip().lower(), cell.strip()) for cell in lines[0]]
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    missing = [c for c in ("email", "package") if c not in header]
+    if unknown or missing or len(set(header)) != len(header):
+        problems = [f"unknown column {', '.join(repr(u) for u in unknown)}"] if unknown else []
+        problems += [f"no {' or '.join(missing)} column"] if missing else []
+        problems += ["a column named twice"] if len(set(header)) != len(header) else []
+        raise field_error(
+            "file",
+            f"The first line must name the columns, from: {', '.join(CSV_COLUMNS)} (email and package are needed); "
+            f"this file has {'; '.join(problems)}.",
+            400413,
+        )
+    body = lines[1:]
+    if not body:
+        raise field_error("file", "The file has a header line but no rows to import.", 400410)
+    if len(body) > MAX_BULK_ROWS:
+        raise field_error(
+            "file", f"The file has {len(body):,} rows; one import takes up to {MAX_BULK_ROWS:,}. Split it.", 400414
+        )
+    rows = []
+    for number, line in enumerate(body, start=1):
+        if len(line) > len(header):
+            raise field_error(
+                "file", f"Row {number} has {len(line)} cells but the header names {len(header)} columns.", 400415
+            )
+        rows.append({column: cell.strip() for column, cell in zip(header, line, strict=False) if cell.strip()})
+    return rows
 
 
 def _audit(session: Session, bulk: BulkImport, action: str, data: dict[str, Any]) -> None:
