@@ -1,12 +1,13 @@
 """Queries on customers, their packages, templates and calling locations."""
 
 from collections import defaultdict
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate
-from wholesale.customers.states import SETTLED, CustomerStatus
+from wholesale.customers.states import SETTLED, CustomerStatus, PackageStatus
 from wholesale.identity.models import User
 from wholesale.kit.pagination import PageParams
 from wholesale.partners.tenancy import Tenant
@@ -84,6 +85,27 @@ def org_linked(session: Session, org_id: str) -> bool:
     return session.scalars(query).first() is not None
 
 
+def shown_status() -> sa.ColumnElement[str]:
+    """The status a client sees (`service.displayed_status`) as SQL: pending_rpl_review over a settled status under a
+    compliance hold."""
+    held = sa.and_(Customer.status.in_(SETTLED), Customer.compliance_hold.is_(True))
+    return sa.case((held, sa.literal(CustomerStatus.PENDING_RPL_REVIEW.value)), else_=Customer.status)
+
+
+def _status_is(statuses: list[str]) -> sa.ColumnElement[bool]:
+    """Customers whose shown status is one of `statuses`: pending_rpl_review is a settled customer under a
+    compliance hold, and a settled status asked for by name excludes the held ones."""
+    wanted = []
+    for status in statuses:
+        if status == CustomerStatus.PENDING_RPL_REVIEW:
+            wanted.append(sa.and_(Customer.status.in_(SETTLED), Customer.compliance_hold.is_(True)))
+        elif status in SETTLED:
+            wanted.append(sa.and_(Customer.status == status, Customer.compliance_hold.is_(False)))
+        else:
+            wanted.append(Customer.status == status)
+    return sa.or_(*wanted)
+
+
 def list_live(
     session: Session,
     partner_org_id: str,
@@ -95,26 +117,103 @@ def list_live(
 ) -> list[Customer]:
     """Return max + 1 live customers of a partner, oldest first (stable: created, then id).
 
-    `statuses` are the statuses a client sees (`service.displayed_status`): pending_rpl_review is a settled
-    customer under a compliance hold, and a settled status asked for by name excludes the held ones, all in SQL,
-    so every page is full and `Link: next` means another row exists."""
+    `statuses` are the statuses a client sees (`service.displayed_status`), filtered in SQL, so every page is full
+    and `Link: next` means another row exists."""
     query = sa.select(Customer).where(Customer.partner_org_id == partner_org_id, Customer.deleted_at.is_(None))
     if external_id is not None:
         query = query.where(Customer.external_id == external_id)
     if org_id is not None:
         query = query.where(Customer.org_id == org_id)
     if statuses:
-        wanted = []
-        for status in statuses:
-            if status == CustomerStatus.PENDING_RPL_REVIEW:
-                wanted.append(sa.and_(Customer.status.in_(SETTLED), Customer.compliance_hold.is_(True)))
-            elif status in SETTLED:
-                wanted.append(sa.and_(Customer.status == status, Customer.compliance_hold.is_(False)))
-            else:
-                wanted.append(Customer.status == status)
-        query = query.where(sa.or_(*wanted))
+        query = query.where(_status_is(statuses))
     query = query.order_by(Customer.created, Customer.id).offset(params.offset).limit(params.max + 1)
     return list(session.scalars(query))
+
+
+# The orders a partner's customer list can take: name (as shown: the name, else the externalId), created, status.
+SEARCH_SORTS = ("name", "created", "status")
+
+
+def _matching(partner_org_id: str, text: str, statuses: list[str]) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a search: live customers of the partner whose name, externalId, orgId or id contains
+    `text` (any case; % and _ are plain characters), with one of the shown `statuses` (all when empty)."""
+    conditions = [Customer.partner_org_id == partner_org_id, Customer.deleted_at.is_(None)]
+    if text:
+        needle = text.lower()
+        conditions.append(
+            sa.or_(
+                *(
+                    sa.func.lower(column).contains(needle, autoescape=True)
+                    for column in (Customer.name, Customer.external_id, Customer.org_id, Customer.id)
+                )
+            )
+        )
+    if statuses:
+        conditions.append(_status_is(statuses))
+    return conditions
+
+
+def search_live(
+    session: Session,
+    partner_org_id: str,
+    *,
+    text: str,
+    statuses: list[str],
+    sort: str,
+    descending: bool,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[sa.Row[tuple[str, str | None, str, str | None, str, str, str, datetime]]]:
+    """The matching customers in the asked order (ties by id), as rows of (id, name, external_id, org_id, stored
+    status, shown status, country, created): `limit` of them from `offset`, or all. One query, no objects."""
+    key = {
+        "name": sa.func.lower(sa.func.coalesce(Customer.name, Customer.external_id)),
+        "created": Customer.created,
+        "status": shown_status(),
+    }[sort]
+    order = [key.desc(), Customer.id.desc()] if descending else [key.asc(), Customer.id.asc()]
+    query = (
+        sa.select(
+            Customer.id,
+            Customer.name,
+            Customer.external_id,
+            Customer.org_id,
+            Customer.status,
+            shown_status().label("shown"),
+            Customer.country,
+            Customer.created,
+        )
+        .where(*_matching(partner_org_id, text, statuses))
+        .order_by(*order)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query))
+
+
+def count_live(session: Session, partner_org_id: str, *, text: str, statuses: list[str]) -> int:
+    """How many customers a search matches (the list's total)."""
+    query = sa.select(sa.func.count()).select_from(Customer).where(*_matching(partner_org_id, text, statuses))
+    return session.scalar(query) or 0
+
+
+def package_names_of(session: Session, customer_ids: list[str]) -> dict[str, list[str]]:
+    """Each customer's packages (those not being removed), by name: one query per 500 customers (a page is one,
+    an export of 10,000 twenty)."""
+    result: dict[str, list[str]] = defaultdict(list)
+    for start in range(0, len(customer_ids), 500):  # within every database's limit on bound parameters
+        rows = session.execute(
+            sa.select(CustomerPackageRow.customer_id, CustomerPackageRow.name)
+            .where(
+                CustomerPackageRow.customer_id.in_(customer_ids[start : start + 500]),
+                CustomerPackageRow.status != PackageStatus.DELETING,
+            )
+            .order_by(CustomerPackageRow.customer_id, CustomerPackageRow.name)
+        )
+        for customer_id, name in rows:
+            result[customer_id].append(name)
+    return result
 
 
 def packages_of(session: Session, customer_ids: list[str]) -> dict[str, list[CustomerPackageRow]]:

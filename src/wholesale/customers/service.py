@@ -1,5 +1,7 @@
 """Customers: create, update and delete (each a 202 and a workflow), precheck, and reads."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -340,6 +342,13 @@ def get_customer(session: Session, tenant: Tenant, customer_id: str, *, include_
     )
 
 
+def customer_overview(session: Session, tenant: Tenant, customer_id: str) -> tuple[Customer, dict[str, Any]]:
+    """A customer of the acting partner (404 for anyone else's) and its body as the API reads it: for pages that also
+    show what the body leaves out (its name, primary admin, calling location)."""
+    customer = owned_customer(session, tenant, customer_id)
+    return customer, to_read(customer, repository.packages_of(session, [customer.id])[customer.id])
+
+
 def list_customers(
     session: Session,
     tenant: Tenant,
@@ -370,3 +379,78 @@ def list_customers(
     packages = repository.packages_of(session, [c.id for c in page.items])
     items = [to_read(c, packages[c.id], include_licenses=include_licenses) for c in page.items]
     return Page(items=items, params=params, has_more=page.has_more)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One customer as the partner's customer list and its CSV export show it."""
+
+    id: str
+    name: str | None
+    external_id: str
+    org_id: str | None  # once provisioning has made the org (as the API shows it)
+    status: str  # as clients see it (pending_rpl_review under a compliance hold)
+    country: str
+    packages: list[str]
+    created: datetime
+
+
+SEARCH_SORTS = repository.SEARCH_SORTS
+SEARCH_TEXT_MAX = 200
+
+
+def find_customers(
+    session: Session,
+    tenant: Tenant,
+    *,
+    text: str = "",
+    statuses: list[str] | None = None,
+    sort: str = "created",
+    descending: bool = False,
+    params: PageParams | None = None,
+) -> tuple[list[Listed], int]:
+    """Search the acting partner's live customers: `text` in the name, externalId, orgId or id (any case), the
+    shown `statuses`, in the `sort` order (name, created or status; ties by id); one page (`params`) with the total
+    that match, or every match (`params` None: an export). Filter, count and page are SQL: no query per customer."""
+    text = text.strip()
+    if len(text) > SEARCH_TEXT_MAX:
+        raise field_error("q", f"must be at most {SEARCH_TEXT_MAX} characters.")
+    statuses = statuses or []
+    known = {s.value for s in CustomerStatus if s != CustomerStatus.DELETED}
+    unknown = [s for s in statuses if s not in known]
+    if unknown:
+        raise field_error("status", f"unknown status {', '.join(unknown)}; use {', '.join(sorted(known))}.")
+    if sort not in SEARCH_SORTS:
+        raise field_error("sort", f"unknown order {sort}; use {', '.join(SEARCH_SORTS)}.")
+    partner_org_id = tenant.partner
+    rows = repository.search_live(
+        session,
+        partner_org_id,
+        text=text,
+        statuses=statuses,
+        sort=sort,
+        descending=descending,
+        offset=params.offset if params else 0,
+        limit=params.max if params else None,
+    )
+    if params is None:
+        total = len(rows)
+    elif params.offset == 0 and len(rows) < params.max:
+        total = len(rows)  # the first page holds them all: no count needed
+    else:
+        total = repository.count_live(session, partner_org_id, text=text, statuses=statuses)
+    packages = repository.package_names_of(session, [r.id for r in rows])
+    items = [
+        Listed(
+            id=r.id,
+            name=r.name,
+            external_id=r.external_id,
+            org_id=r.org_id if r.status != CustomerStatus.PROVISIONING else None,
+            status=r.shown,
+            country=r.country,
+            packages=packages.get(r.id, []),
+            created=r.created,
+        )
+        for r in rows
+    ]
+    return items, total
