@@ -2,7 +2,9 @@
 fits a phone and a laptop with its screenshots saved (var/screenshots/)."""
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,14 +57,16 @@ def case_link(page, name: str = "Mahan Air") -> str:
     return link.first.get_attribute("href")
 
 
-def shoot(page, base: str, path: str, name: str) -> list[str]:
-    """Open `path` at phone and laptop width, save a full-page screenshot of each (var/screenshots/<name>-<width>.png)
-    and return what scrolled sideways ([] when it fits)."""
+def shoot(page, base: str, path: str, name: str, then: Callable[[Any], None] | None = None) -> list[str]:
+    """Open `path` at phone and laptop width (and do `then(page)` there, e.g. send a form), save a full-page
+    screenshot of each (var/screenshots/<name>-<width>.png) and return what scrolled sideways ([] when it fits)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     too_wide = []
     for size in (PHONE, LAPTOP):
         page.set_viewport_size(size)
         page.goto(f"{base}{path}")
+        if then is not None:
+            then(page)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{size['width']}.png"), full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > size["width"]:
