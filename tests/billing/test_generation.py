@@ -20,7 +20,7 @@ from wholesale.customers.models import Customer
 from wholesale.identity.service import create_org, create_user
 from wholesale.kit import clock
 from wholesale.kit.errors import BadRequest, NotFound
-from wholesale.ledger.service import Change, Kind, append
+from wholesale.ledger.service import Change, Kind, append, write_pending
 from wholesale.subscribers.models import Subscriber
 
 HEADER = "date,customerId,customerName,customerExternalId,customerOrgId,package,unitsEndOfDay,peakUnits"
@@ -70,6 +70,7 @@ def _customer(session, partner: str, template_id: str, cid: str, name: str, ext:
     )
     session.add(customer)
     customer_usage.details(session, customer)
+    write_pending(session)  # its commit, at this moment
     return org.id
 
 
@@ -137,6 +138,7 @@ def month(session, tenant, frozen) -> Month:
                 for (k, c, p, d, u, s) in changes
             ],
         )
+        write_pending(session)  # as its commit would at that moment (this session is rolled back after the test)
 
     # Before the month: what A and I held when the ledger opened, then what changed.
     at(
@@ -290,6 +292,7 @@ def test_a_customer_shows_its_values_as_of_the_end_of_the_report(session, month,
     customer = session.get(Customer, a)
     customer.external_id = "acme-renamed"
     customer_usage.details(session, customer)
+    write_pending(session)  # its commit, at this moment
     frozen.set(datetime(2026, 4, 20, 12, tzinfo=UTC))
     session.flush()
     spec = Spec(type="PARTNER", category="RECONCILIATION", start=date(2026, 4, 1), end=date(2026, 4, 14))
@@ -312,10 +315,12 @@ def test_a_customer_without_values_by_the_end_shows_its_first_values_after_it(se
     late = f"{month.ids['A']}-late"
     frozen.set(datetime(2026, 4, 12, tzinfo=UTC))
     append(session, [Change(month.partner, late, "webex_calling", Kind.PACKAGE_ADDED, 0, 0)])
+    write_pending(session)  # its commit, at this moment
     for when, external_id in (("2026-04-20T00:00:00", "late-1"), ("2026-04-22T00:00:00", "late-2")):
         frozen.set(datetime.fromisoformat(when).replace(tzinfo=UTC))
         shown = {"name": "Late", "externalId": external_id, "orgId": "org-late", "internal": False}
         append(session, [Change(month.partner, late, "", Kind.CUSTOMER_DETAILS, 0, 0, details=shown)])
+        write_pending(session)  # its commit, at this moment
     session.flush()
     april = Spec(type="PARTNER", category="RECONCILIATION", start=date(2026, 4, 1), end=date(2026, 4, 14))
     lines = list(csv.reader(io.StringIO(_csv(session, month, april))))
@@ -360,6 +365,7 @@ def test_a_sub_partners_report_shows_only_its_customers(session, make_tenant, mo
     customer_id = session.query(Customer.id).filter(Customer.org_id == org).scalar()
     frozen.set(datetime(2026, 3, 5, tzinfo=UTC))
     append(session, [Change(sub.partner_org_id, customer_id, "webex_calling", Kind.PACKAGE_ADDED, 0, 0)])
+    write_pending(session)  # its commit, at this moment
     frozen.set(datetime(2026, 4, 15, tzinfo=UTC))
     session.flush()
     spec = Spec(type="PARTNER", category="POINT_IN_TIME", start=date(2026, 3, 31), end=date(2026, 3, 31))

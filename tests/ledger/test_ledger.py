@@ -33,11 +33,13 @@ def _add_subscriber(session, ctx, customer, email: str) -> str:
 
 
 def _rows(session, partner_org_id: str) -> list[UsageEntry]:
+    ledger.write_pending(session)  # this test's transaction never commits; its rows would be written at commit
     query = sa.select(UsageEntry).where(UsageEntry.partner_org_id == partner_org_id).order_by(UsageEntry.seq)
     return list(session.scalars(query))
 
 
 def _units(session, customer_id: str) -> dict[str, int]:
+    ledger.write_pending(session)
     """The ledger's units per package: the last row's units_after (details rows hold no units)."""
     units: dict[str, int] = {}
     for row in session.scalars(
@@ -223,7 +225,7 @@ def test_the_migration_opens_the_ledger_with_todays_holdings(session, tenant):
     customer = _customer(session, tenant)
     for n in range(2):
         _add_subscriber(session, tenant, customer, f"m{n}@example.com")
-    session.flush()
+    ledger.write_pending(session)
     session.execute(sa.delete(UsageEntry))
     session.execute(sa.delete(LedgerHead))
     path = Path(__file__).parents[2] / "src/wholesale/migrations/versions/0005_usage_ledger.py"
@@ -305,3 +307,49 @@ def test_the_cli_names_a_row_whose_details_were_changed_cleared_or_set(db, tmp_p
         with db.transaction() as s:
             s.execute(sa.delete(UsageEntry).where(UsageEntry.partner_org_id == partner))
             s.execute(sa.delete(LedgerHead).where(LedgerHead.partner_org_id == partner))
+
+
+def _change(partner_org_id: str, customer_id: str, units: int) -> ledger.Change:
+    return ledger.Change(partner_org_id, customer_id, "webex_meetings", ledger.Kind.SUBSCRIBER_ASSIGNED, 1, units)
+
+
+def _committed(db, partner_org_id: str) -> list[tuple[int, int]]:
+    with db.session(write=False) as s:
+        query = sa.select(UsageEntry.seq, UsageEntry.units_after).where(UsageEntry.partner_org_id == partner_org_id)
+        return [tuple(r) for r in s.execute(query.order_by(UsageEntry.seq))]
+
+
+def test_rows_are_written_as_the_transaction_commits_and_a_rolled_back_savepoint_takes_its_rows(db, partner):
+    """The head row is locked only while the rows are written at commit (bench/scale_out.py --sample-waits found
+    20+ sessions waiting on it when it was taken at the change); what a savepoint appended and then rolled back,
+    or a transaction that never committed, writes nothing."""
+    p = partner.org_id
+    with db.transaction() as session:
+        ledger.append(session, [_change(p, "c-1", 1)])
+        assert (
+            session.execute(
+                sa.select(sa.func.count()).select_from(UsageEntry).where(UsageEntry.partner_org_id == p)
+            ).scalar_one()
+            == 0
+        )  # nothing written (no head locked) before the commit
+        try:
+            with session.begin_nested():
+                ledger.append(session, [_change(p, "c-1", 2), _change(p, "c-1", 3)])
+                raise RuntimeError("the savepoint fails")
+        except RuntimeError:
+            pass
+        with session.begin_nested():
+            ledger.append(session, [_change(p, "c-1", 2)])
+        ledger.append(session, [_change(p, "c-1", 3)])
+    assert _committed(db, p) == [(1, 1), (2, 2), (3, 3)]
+    try:
+        with db.transaction() as session:
+            ledger.append(session, [_change(p, "c-1", 4)])
+            raise RuntimeError("the transaction fails")
+    except RuntimeError:
+        pass
+    with db.transaction() as session:
+        ledger.append(session, [_change(p, "c-1", 4)])
+    assert _committed(db, p) == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    with db.session(write=False) as session:
+        assert ledger.verify(session, p) == (4, [])

@@ -1,12 +1,13 @@
-"""Append to the ledger inside the caller's transaction, and verify a partner's chain."""
+"""Append to the ledger inside the caller's transaction (written as it commits), and verify a partner's chain."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from wholesale.kit import clock
 from wholesale.kit.context import current_actor, current_tracking_id
@@ -61,22 +62,38 @@ _MOVE_HEAD = (
 )
 
 
-def append(session: Session, changes: Sequence[Change]) -> None:
-    """Append rows in the caller's transaction, chained per partner: they commit or roll back with the change.
+# A transaction's ledger rows wait in its session until it commits: the partner's head row is then locked for the
+# last statements only (insert rows, move head, COMMIT) instead of from the first change to the end. Every write of
+# one partner takes turns on that row, so how long each holds it bounds the partner's writes per second; measured
+# with bench/scale_out.py --sample-waits, 20+ sessions were waiting on it when it was taken at the change.
+_PENDING = "ledger.pending"  # session.info: [(change, actor, tracking id)] in the order appended
+_MARKS = "ledger.marks"  # session.info: {savepoint: how many were pending when it began}
 
-    Per partner: lock its head, hash the rows in order, insert them in one statement, move the head.
-    """
+
+def append(session: Session, changes: Sequence[Change]) -> None:
+    """Record rows in the caller's transaction, chained per partner: they commit or roll back with the change
+    (a savepoint rolled back takes its rows with it). Written when the transaction commits (`write_pending`)."""
     if not changes:
         return
     actor, tracking_id = current_actor(), current_tracking_id()
-    by_partner: dict[str, list[Change]] = {}
-    for change in changes:
-        by_partner.setdefault(change.partner_org_id, []).append(change)
-    for partner_org_id, items in by_partner.items():
+    session.info.setdefault(_PENDING, []).extend((change, actor, tracking_id) for change in changes)
+
+
+def write_pending(session: Session) -> None:
+    """Write the rows appended in this transaction now: per partner (in a fixed order, so two transactions never
+    wait on each other's heads crosswise), lock its head, hash the rows in order, insert them in one statement,
+    move the head. Runs before every commit; a reader of the ledger in the same transaction calls it first."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    by_partner: dict[str, list[tuple[Change, str, str | None]]] = {}
+    for item in pending:
+        by_partner.setdefault(item[0].partner_org_id, []).append(item)
+    for partner_org_id in sorted(by_partner):
         seq, prev = _lock_head(session, partner_org_id)
         now = clock.now()  # read under the head's lock, so a partner's rows are in time order as well as seq order
         rows: list[dict[str, Any]] = []
-        for change in items:
+        for change, actor, tracking_id in by_partner[partner_org_id]:
             seq += 1
             row: dict[str, Any] = {
                 "partner_org_id": partner_org_id,
@@ -98,6 +115,33 @@ def append(session: Session, changes: Sequence[Change]) -> None:
             rows.append(row)
         session.execute(_INSERT_ROWS, rows)
         session.execute(_MOVE_HEAD, {"partner": partner_org_id, "new_seq": seq, "new_sha256": prev})
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release: its rows go with the outer commit
+        write_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[transaction] = len(session.info.get(_PENDING, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    # Fired after the transaction closed (after_transaction_end), so the savepoint's mark is still here to read.
+    mark = session.info.get(_MARKS, {}).pop(previous, None) if previous.nested else 0
+    if mark is not None and session.info.get(_PENDING):
+        del session.info[_PENDING][mark:]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_all(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(_PENDING, None)  # a transaction that ended without commit (closed) writes nothing
+        session.info.pop(_MARKS, None)  # marks of savepoints released inside it
 
 
 def _lock_head(session: Session, partner_org_id: str) -> tuple[int, str]:
@@ -135,6 +179,7 @@ def verify(session: Session, partner_org_id: str | None = None) -> tuple[int, li
     A changed row no longer matches its own hash; a removed row leaves a gap in the sequence or a broken link;
     an inserted row breaks the link of the row after it, or lies beyond the head.
     """
+    write_pending(session)
     heads = {h.partner_org_id: h for h in session.scalars(sa.select(LedgerHead))}
     partners = set(heads) | set(session.scalars(sa.select(UsageEntry.partner_org_id).distinct()))
     if partner_org_id is not None:
