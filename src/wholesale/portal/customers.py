@@ -1,10 +1,16 @@
-"""Customers: the list, the create form with its live preview, a customer's page and its history."""
+"""Customers: the list (search, filter, sort, pages, CSV export), the create form with its live preview, a customer's
+page (refreshing itself while it changes), its change form, its removal and its history."""
 
+import csv
+import io
 import logging
-from typing import Any
+import math
+import re
+from datetime import datetime
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -14,13 +20,15 @@ from wholesale.activity import audit
 from wholesale.compliance import service as compliance
 from wholesale.customers import service as customers
 from wholesale.customers import templates as customer_templates
-from wholesale.customers.schemas import CustomerCreate
+from wholesale.customers.schemas import CustomerCreate, CustomerUpdate
+from wholesale.customers.states import SETTLED as SETTLED_STATUSES
 from wholesale.dialin import service as dialin
 from wholesale.identity.roles import Scope
-from wholesale.kit.errors import DomainError
+from wholesale.kit import clock
+from wholesale.kit.errors import DomainError, InvalidTransition, NotFound
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute
 from wholesale.kit.pagination import PageParams
-from wholesale.packages.catalog import CALLING_PACKAGES
+from wholesale.packages.catalog import CALLING_PACKAGES, package_name
 from wholesale.partners import service as partners
 from wholesale.partners.tenancy import Tenant
 from wholesale.portal.web import (
@@ -32,10 +40,12 @@ from wholesale.portal.web import (
     PAGE_SIZE,
     Form,
     check_csrf,
+    confirmation,
     field_errors,
     history_rows,
     page,
     partner_admin,
+    redirect,
     render,
 )
 
@@ -43,38 +53,181 @@ log = logging.getLogger("wholesale.portal")
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
+# ---------------------------------------------------------------------------------------------- the list
+
+
+SORT_LABELS = {"name": "Name", "created": "Created", "status": "Status"}
+SETTLING = ("provisioning", "updating", "deleting")  # a customer in one of these changes by itself: pages poll
+MAX_PAGE = 1_000_000
+
+
+def _whole(value: str) -> int:
+    """A page or offset from the query string: a whole number, anything else (or a silly size) as 0."""
+    return min(int(value), MAX_PAGE * PAGE_SIZE) if value.isascii() and value.isdigit() else 0
+
+
+class ListQuery:
+    """The list's search, filter, order and page, as the query string carries them (defaults left out of links)."""
+
+    def __init__(self, q: str, status: str, sort: str, direction: str, page_number: int) -> None:
+        self.q = q.strip()
+        self.status = status
+        self.sort = sort if sort in customers.SEARCH_SORTS else "created"
+        # Newest first unless asked otherwise; names and statuses read best A to Z.
+        default = "desc" if self.sort == "created" else "asc"
+        self.direction = direction if direction in ("asc", "desc") else default
+        self.page = min(max(page_number, 1), MAX_PAGE)
+
+    @property
+    def descending(self) -> bool:
+        return self.direction == "desc"
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        values = {"q": self.q, "status": self.status, "sort": self.sort, "dir": self.direction, "page": self.page}
+        values.update(changes)
+        default_dir = "desc" if values["sort"] == "created" else "asc"
+        skip = {"q": "", "status": "", "sort": "created", "dir": default_dir, "page": 1}
+        return {k: str(v) for k, v in values.items() if v != skip[k]}
+
+    def url(self, path: str = "/portal/customers", **changes: Any) -> str:
+        query = urlencode(self.params(**changes))
+        return f"{path}?{query}" if query else path
+
+    def sort_url(self, column: str) -> str:
+        """The column header's link: the same column flips the order; another starts at its natural order."""
+        if column == self.sort:
+            return self.url(dir="asc" if self.descending else "desc", page=1)
+        return self.url(sort=column, dir="desc" if column == "created" else "asc", page=1)
+
+    def aria_sort(self, column: str) -> str:
+        if column != self.sort:
+            return "none"
+        return "descending" if self.descending else "ascending"
+
+
+def page_numbers(current: int, pages: int) -> list[int | None]:
+    """The page links: the first, the last and two either side of the current one; None marks a gap."""
+    shown = sorted({1, pages, *range(max(1, current - 2), min(pages, current + 2) + 1)})
+    out: list[int | None] = []
+    previous = 0
+    for number in shown:
+        if number - previous > 1:
+            out.append(None)
+        out.append(number)
+        previous = number
+    return out
+
+
 @router.get("/customers")
 @page
-def customer_list(request: Request, session: SessionDep, status: str = "", offset: int = 0) -> Response:
-    """The partner's customers, filterable by status, PAGE_SIZE per page."""
+def customer_list(
+    request: Request,
+    session: SessionDep,
+    q: str = "",
+    status: str = "",
+    sort: str = "created",
+    direction: Annotated[str, Query(alias="dir")] = "",
+    number: Annotated[str, Query(alias="page")] = "",
+    offset: str = "",
+) -> Response:
+    """The partner's customers: searched (name, externalId, orgId), filtered by status and sorted in SQL, PAGE_SIZE
+    per page with the total and page numbers."""
     tenant = partner_admin(request, session)
-    params = PageParams(max=PAGE_SIZE, offset=max(offset, 0))
-    result = customers.list_customers(
+    # `offset` is what older links carry; `page` is what the page numbers link to.
+    query = ListQuery(q, status, sort, direction, _whole(number) or _whole(offset) // PAGE_SIZE + 1)
+    params = PageParams(max=PAGE_SIZE, offset=(query.page - 1) * PAGE_SIZE)
+    items, total = customers.find_customers(
         session,
         tenant,
-        params,
-        external_id=None,
-        org_id=None,
+        text=query.q,
         statuses=[status] if status else [],
-        include_licenses=False,
+        sort=query.sort,
+        descending=query.descending,
+        params=params,
     )
-    names = {c["id"]: customers.owned_customer(session, tenant, c["id"]).name for c in result.items}
-    query = {"status": status} if status else {}
+    pages = max(math.ceil(total / PAGE_SIZE), 1)
     return render(
         request,
         "customers.html",
-        items=result.items,
-        names=names,
-        status=status,
+        items=items,
+        total=total,
+        query=query,
         statuses=CUSTOMER_STATUSES,
-        prev_url=f"/portal/customers?{urlencode(query | {'offset': max(params.offset - PAGE_SIZE, 0)})}"
-        if params.offset
-        else None,
-        next_url=f"/portal/customers?{urlencode(query | {'offset': params.offset + PAGE_SIZE})}"
-        if result.has_more
-        else None,
-        settling=any(c["status"] in ("provisioning", "updating", "deleting") for c in result.items),
+        sorts=SORT_LABELS,
+        pages=page_numbers(min(query.page, pages), pages) if total else [],
+        last_page=pages,
+        shown=(params.offset + 1, params.offset + len(items)),
+        prev_url=query.url(page=min(query.page - 1, pages)) if query.page > 1 and total else None,
+        next_url=query.url(page=query.page + 1) if query.page < pages else None,
+        export_url=query.url("/portal/customers/export.csv", page=1),
+        settling=any(c.status in SETTLING for c in items),
     )
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula: such cells get a leading apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = (
+    "Name",
+    "External id",
+    "Customer id",
+    "Organisation id",
+    "Status",
+    "Country",
+    "Packages",
+    "Created (UTC)",
+)
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (`=cmd|...` becomes `'=cmd|...`)."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+@router.get("/customers/export.csv")
+@page
+def customer_export(
+    request: Request,
+    session: SessionDep,
+    q: str = "",
+    status: str = "",
+    sort: str = "created",
+    direction: Annotated[str, Query(alias="dir")] = "",
+) -> Response:
+    """Every customer the list's search and filter match, in its order, as a CSV a spreadsheet opens (UTF-8 with a
+    byte order mark, a header row, formula-like cells defused)."""
+    tenant = partner_admin(request, session)
+    query = ListQuery(q, status, sort, direction, 1)
+    items, _ = customers.find_customers(
+        session, tenant, text=query.q, statuses=[status] if status else [], sort=query.sort, descending=query.descending
+    )
+    out = io.StringIO()
+    out.write("\ufeff")  # the byte order mark tells spreadsheets the file is UTF-8
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for c in items:
+        writer.writerow(
+            csv_cell(v)
+            for v in (
+                c.name or "",
+                c.external_id,
+                c.id,
+                c.org_id or "",
+                c.status.replace("_", " "),
+                c.country,
+                "; ".join(package_name(p) for p in c.packages),
+                f"{c.created:%Y-%m-%d %H:%M:%S}",
+            )
+        )
+    filename = f"customers-{clock.now():%Y%m%d-%H%M}.csv"
+    return Response(
+        out.getvalue().encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+# ---------------------------------------------------------------------------------------------- create
 
 
 def _create_context(session: Session, tenant: Tenant, values: dict[str, Any]) -> dict[str, Any]:
@@ -172,34 +325,239 @@ def customer_create(request: Request, form: Form, session: SessionDep) -> Respon
     return RedirectResponse(f"/portal/customers/{customer.id}?created=1", status_code=303)
 
 
-@router.get("/customers/{customer_id}")
-@page
-def customer_detail(request: Request, session: SessionDep, customer_id: str) -> Response:
-    """One customer: packages, caps, org country, meetings site and call-in number, compliance status."""
-    tenant = partner_admin(request, session)
-    body = customers.get_customer(session, tenant, customer_id, include_licenses=False)  # 404 unless ours
-    model = customers.owned_customer(session, tenant, customer_id)
+# ---------------------------------------------------------------------------------------------- a customer's page
+
+
+def _live_context(session: Session, tenant: Tenant, customer_id: str) -> dict[str, Any]:
+    """What the self-refreshing part of a customer's page shows: status, organisation, packages against their caps,
+    meetings site and compliance review (404 unless the customer is the tenant's)."""
+    model, body = customers.customer_overview(session, tenant, customer_id)
     org = partners.read_organization(session, tenant.principal, body["orgId"]) if body.get("orgId") else None
     sites = (
         list(dialin.list_sites(session, tenant, PageParams(max=10, offset=0), org_id=body["orgId"]).items)
         if body.get("orgId")
         else []
     )
-    status = compliance.customer_status(session, tenant, customer_id)
+    review = compliance.customer_status(session, tenant, customer_id)
+    case = review.get("case") or {}
+    return {
+        "c": body,
+        "name": model.name,
+        "email": model.primary_email,
+        "created_at": model.created,
+        "org": org,
+        "sites": sites,
+        "compliance_status": review,
+        "ages": {"opened": relative(case.get("openedAt")), "deadline": relative(case.get("deadline"))},
+        "settling": body["status"] in SETTLING,
+    }
+
+
+def relative(iso: str | None) -> str:
+    """How far an instant is from now in words: `3 hours ago`, `in 29 days`, `just now`."""
+    if not iso:
+        return ""
+    seconds = (datetime.fromisoformat(iso.replace("Z", "+00:00")) - clock.now()).total_seconds()
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if abs(seconds) >= size:
+            count = int(abs(seconds) // size)
+            amount = f"{count} {unit}{'' if count == 1 else 's'}"
+            return f"in {amount}" if seconds > 0 else f"{amount} ago"
+    return "just now"
+
+
+@router.get("/customers/{customer_id}")
+@page
+def customer_detail(request: Request, session: SessionDep, customer_id: str) -> Response:
+    """One customer: status (refreshing itself while it changes), packages with their use against the caps, org
+    country, meetings site and call-in number, compliance review in words, and its latest history."""
+    tenant = partner_admin(request, session)
+    try:
+        live = _live_context(session, tenant, customer_id)
+    except NotFound:
+        audit.customer_history(session, tenant, customer_id, None, 1)  # a 404 unless it was ours
+        return redirect(request, f"/portal/customers/{customer_id}/history")  # removed: its history says so
     _, rows, more = audit.customer_history(session, tenant, customer_id, None, HISTORY_ON_DETAIL)
+    done = request.query_params.get("done") or ("created" if request.query_params.get("created") == "1" else "")
     return render(
         request,
         "customer_detail.html",
         history=history_rows(session, audit.partner_reader(session, tenant, tree=False), rows),
         history_more=more,
-        c=body,
-        name=model.name,
-        email=model.primary_email,
-        org=org,
-        sites=sites,
-        compliance_status=status,
-        created=request.query_params.get("created") == "1",
+        done=done,
+        created=done == "created",
+        **live,
     )
+
+
+@router.get("/customers/{customer_id}/live")
+@page
+def customer_live(request: Request, session: SessionDep, customer_id: str) -> Response:
+    """htmx fragment: the changing part of a customer's page; once the customer is removed, a line that says so
+    (and stops the polling)."""
+    tenant = partner_admin(request, session)
+    try:
+        live = _live_context(session, tenant, customer_id)
+    except NotFound:
+        audit.customer_history(session, tenant, customer_id, None, 1)  # still a 404 unless it was ours
+        return render(request, "customer_removed.html", customer_id=customer_id)
+    return render(request, "customer_live.html", **live)
+
+
+# ---------------------------------------------------------------------------------------------- edit, delete
+
+ADDRESS_FIELDS = {
+    "address_line1": "addressLine1",
+    "address_line2": "addressLine2",
+    "city": "city",
+    "state": "stateOrProvince",
+    "zip": "zipOrPostalCode",
+    "country": "country",
+}
+LIMIT_PATH = re.compile(r"^provisioningParameters\.packages\.limits\.(\w+)(?::\s*(.*))?$", re.S)
+
+
+def _edit_values(body: dict[str, Any]) -> dict[str, Any]:
+    """The edit form filled from the customer as it is now."""
+    values: dict[str, Any] = {field: body["address"].get(key) or "" for field, key in ADDRESS_FIELDS.items()}
+    values["external_id"] = body["externalId"]
+    values["packages"] = list(body["packages"])
+    for p in body["resourceDetails"]["packages"]:
+        if "quantityLimit" in p:
+            values[f"limit_{p['name']}"] = str(p["quantityLimit"])
+    return values
+
+
+def _edit_context(session: Session, tenant: Tenant, customer_id: str) -> dict[str, Any]:
+    model, body = customers.customer_overview(session, tenant, customer_id)
+    template = customer_templates.get_template(session, tenant, model.provisioning_id)
+    allowed = template.get("allowedPackages")
+    current = {p["name"]: p for p in body["resourceDetails"]["packages"]}
+    choices = [p for p in PACKAGES if allowed is None or p in allowed or p in current]
+    return {
+        "c": body,
+        "name": model.name,
+        "choices": choices,
+        "current": current,
+        "countries": COUNTRIES,
+        "has_location": model.calling_location is not None,
+        "editable": model.status in SETTLED_STATUSES,
+        "calling_packages": sorted(CALLING_PACKAGES),
+    }
+
+
+def _update_body(form: FormData, has_location: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """The API's PUT body from the edit form, and the caps that are not whole numbers (by form field)."""
+    text = lambda name: str(form.get(name) or "").strip() or None  # noqa: E731
+    packages = [str(p) for p in form.getlist("packages")]
+    errors: dict[str, str] = {}
+    limits: dict[str, int] = {}
+    for name in packages:
+        raw = text(f"limit_{name}")
+        if raw is None:
+            continue  # an empty cap leaves the current one as it is
+        if not re.fullmatch("[0-9]{1,8}", raw) or int(raw) > 10_000_000:
+            errors[f"limit_{name}"] = (
+                f"{package_name(name)}: enter a whole number from 0 to 10,000,000, or leave it empty."
+            )
+            continue
+        limits[name] = int(raw)
+    address = {key: text(field) for field, key in ADDRESS_FIELDS.items()}
+    for required in ("addressLine1", "city", "country"):
+        address[required] = address[required] or ""  # missing: the API's own "is required" error
+    body: dict[str, Any] = {"packages": packages, "externalId": text("external_id") or "", "address": address}
+    params: dict[str, Any] = {}
+    if limits:
+        params["packages"] = {"limits": limits}
+    if not has_location and any(p in CALLING_PACKAGES for p in packages) and text("location_name"):
+        params["calling"] = {
+            "location": {
+                "name": text("location_name"),
+                "address": body["address"],
+                "timezone": text("location_timezone") or "",
+                "language": "en_us",
+            }
+        }
+    if params:
+        body["provisioningParameters"] = params
+    return body, errors
+
+
+def _edit_errors(exc: Exception, status: str) -> dict[str, str]:
+    """A refused change as form errors: a cap's next to that cap (the form sends only whole numbers, so only the
+    service refuses one), the rest as every form maps them."""
+    if isinstance(exc, InvalidTransition):
+        return {"_form": f"The customer is {status.replace('_', ' ')} right now: change it once that has finished."}
+    message = getattr(exc, "message", str(exc))
+    if match := LIMIT_PATH.match(message):
+        package, detail = match.group(1), (match.group(2) or "").strip()
+        return {f"limit_{package}": f"{package_name(package)}: {detail or 'this cap is not possible.'}"}
+    return field_errors(exc)
+
+
+@router.get("/customers/{customer_id}/edit")
+@page
+def customer_edit(request: Request, session: SessionDep, customer_id: str) -> Response:
+    """The change form: packages and their caps, billing address, externalId."""
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    context = _edit_context(session, tenant, customer_id)
+    values = _edit_values(context["c"])
+    return render(request, "customer_edit.html", errors={}, values=values, **context)
+
+
+@router.post("/customers/{customer_id}/edit")
+@page
+def customer_update(request: Request, form: Form, session: SessionDep, customer_id: str) -> Response:
+    """Change the customer with the API's own rules (PUT /v1/wholesale/customers/{id}); errors come back next to
+    their fields with what was typed."""
+    check_csrf(request, form)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    context = _edit_context(session, tenant, customer_id)  # 404 unless ours
+    body, errors = _update_body(form, context["has_location"])
+    try:
+        update = CustomerUpdate.model_validate(body)
+    except ValidationError as exc:
+        errors = field_errors(exc) | errors  # every field's problem at once, with the caps'
+    else:
+        try:
+            customers.update_customer(session, tenant, customer_id, update)
+        except DomainError as exc:
+            if exc.status_code in (401, 403, 404):
+                raise
+            errors = _edit_errors(exc, context["c"]["status"]) | errors
+    if errors:
+        session.rollback()  # a cap that was not a number stops the whole change, as any other problem does
+        values: dict[str, Any] = {k: str(v) for k, v in form.items() if k not in ("packages", "csrf")}
+        values["packages"] = [str(p) for p in form.getlist("packages")]
+        context = _edit_context(session, tenant, customer_id)
+        return render(request, "customer_edit.html", 400, errors=errors, values=values, **context)
+    return redirect(request, f"/portal/customers/{customer_id}?done=updated")
+
+
+@router.post("/customers/{customer_id}/delete")
+@page
+def customer_delete(request: Request, form: Form, session: SessionDep, customer_id: str) -> Response:
+    """Remove the customer and all its users, after a confirmation page; its page then reads `deleting` until the
+    removal is done."""
+    check_csrf(request, form)
+    tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    model, body = customers.customer_overview(session, tenant, customer_id)  # 404 unless ours
+    shown = model.name or body["externalId"]
+    asked = confirmation(
+        request,
+        form,
+        title=f"Delete {shown}?",
+        message=(
+            f"This removes {shown} (external id {body['externalId']}) with its organisation, its users and their "
+            "licences, and cannot be undone. Its history stays readable."
+        ),
+        button="Delete the customer",
+        cancel=f"/portal/customers/{customer_id}",
+    )
+    if asked is not None:
+        return asked
+    customers.delete_customer(session, tenant, customer_id)
+    return redirect(request, f"/portal/customers/{customer_id}?done=deleted")
 
 
 # ---------------------------------------------------------------------------------------------- history, activity
