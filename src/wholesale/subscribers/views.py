@@ -116,6 +116,7 @@ class Progress:
 
     id: str
     customer_id: str
+    customer_name: str
     status: str
     total: int
     processed: int
@@ -237,6 +238,7 @@ def progress(session: Session, tenant: Tenant, customer_id: str | None, bulk_id:
     return Progress(
         id=bulk.id,
         customer_id=bulk.customer_id,
+        customer_name=customer.name or customer.external_id,
         status=bulk.status,
         total=len(bulk.rows),
         processed=len(bulk.results),
