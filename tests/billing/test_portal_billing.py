@@ -31,7 +31,10 @@ def test_the_billing_page_creates_polls_downloads_and_deletes(web, partner):
     assert '<a href="/portal/billing">Billing</a>' in page.text
 
     refused = web.post("/portal/billing", data={"csrf": csrf, "start": "2026-01-10", "end": "2026-01-09"})
-    assert refused.status_code == 400 and "is after billingEndDate" in html.unescape(refused.text)
+    assert refused.status_code == 400 and "The first day must be on or before the last day." in html.unescape(
+        refused.text
+    )
+    assert "billingEndDate" not in refused.text  # plain words, not the API's field names (issue 14)
 
     form = {"csrf": csrf, "start": "2026-01-01", "end": "2026-01-31", "type": "USER", "category": "POINT_IN_TIME"}
     created = web.post("/portal/billing", data=form)
