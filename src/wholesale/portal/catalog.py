@@ -4,23 +4,22 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from wholesale.customers import templates as customer_templates
-from wholesale.customers.schemas import TemplateIn
 from wholesale.identity.roles import Scope
 from wholesale.kit.errors import DomainError
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute
 from wholesale.kit.pagination import PageParams
+from wholesale.portal import drafts, forms
+from wholesale.portal.drafts import keeps_form, restores_form
 from wholesale.portal.web import (
     PACKAGES,
     Form,
     check_csrf,
     confirmation,
-    field_errors,
     page,
     partner_admin,
     render,
@@ -28,19 +27,6 @@ from wholesale.portal.web import (
 
 log = logging.getLogger("wholesale.portal")
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
-
-
-def _template_body(form: FormData) -> TemplateIn:
-    allowed = [str(p) for p in form.getlist("allowed_packages")]
-    return TemplateIn.model_validate(
-        {
-            "name": str(form.get("name") or "").strip(),
-            "language": str(form.get("language") or "").strip() or "en_us",
-            "meetingsTimezone": str(form.get("meetings_timezone") or "").strip() or None,
-            "pstnEnabled": form.get("pstn_enabled") == "on",
-            "allowedPackages": allowed or None,
-        }
-    )
 
 
 def _template_values(t: dict[str, Any] | None) -> dict[str, Any]:
@@ -65,27 +51,46 @@ def template_list(request: Request, session: SessionDep) -> Response:
 
 @router.get("/templates/new")
 @page
+@restores_form
 def template_new(request: Request, session: SessionDep) -> Response:
-    """An empty template form."""
+    """An empty template form (or what was typed before the session ended, once signed in again)."""
     partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    draft = drafts.kept(request)
+    values = draft.values(lists=("allowed_packages",)) if draft else _template_values(None)
     return render(
-        request, "template_form.html", template_id=None, values=_template_values(None), errors={}, packages=PACKAGES
+        request,
+        "template_form.html",
+        template_id=None,
+        values=values,
+        errors={},
+        packages=PACKAGES,
+        kept=draft and draft.reason,
     )
 
 
 @router.get("/templates/{template_id}")
 @page
+@restores_form
 def template_edit(request: Request, session: SessionDep, template_id: str) -> Response:
     """A template's edit form."""
     tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
     t = customer_templates.get_template(session, tenant, template_id)
+    draft = drafts.kept(request)
+    values = draft.values(lists=("allowed_packages",)) if draft else _template_values(t)
     return render(
-        request, "template_form.html", template_id=template_id, values=_template_values(t), errors={}, packages=PACKAGES
+        request,
+        "template_form.html",
+        template_id=template_id,
+        values=values,
+        errors={},
+        packages=PACKAGES,
+        kept=draft and draft.reason,
     )
 
 
 @router.post("/templates/new")
 @page
+@keeps_form
 def template_create(request: Request, form: Form, session: SessionDep) -> Response:
     """Create a template."""
     return _save_template(request, form, session, None)
@@ -93,6 +98,7 @@ def template_create(request: Request, form: Form, session: SessionDep) -> Respon
 
 @router.post("/templates/{template_id}")
 @page
+@keeps_form
 def template_replace(request: Request, form: Form, session: SessionDep, template_id: str) -> Response:
     """Replace a template's settings."""
     return _save_template(request, form, session, template_id)
@@ -101,33 +107,30 @@ def template_replace(request: Request, form: Form, session: SessionDep, template
 def _save_template(request: Request, form: FormData, session: Session, template_id: str | None) -> Response:
     check_csrf(request, form)
     tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
+    body, errors = forms.template_body(form)
     try:
-        body = _template_body(form)
-        if template_id:
-            customer_templates.replace_template(session, tenant, template_id, body)
+        if errors:  # part of the form did not parse: what else is wrong, nothing written
+            customer_templates.check_template(body)
+        elif template_id:
+            customer_templates.replace_template(session, tenant, template_id, body, every_problem=True)
         else:
-            customer_templates.create_template(session, tenant, body)
-    except (DomainError, ValidationError) as exc:
-        if isinstance(exc, DomainError) and exc.status_code in (401, 403, 404):
+            customer_templates.create_template(session, tenant, body, every_problem=True)
+    except DomainError as exc:
+        if exc.status_code in (401, 403, 404):
             raise
-        session.rollback()
-        values = {
-            "name": form.get("name", ""),
-            "language": form.get("language", ""),
-            "meetings_timezone": form.get("meetings_timezone", ""),
-            "pstn_enabled": form.get("pstn_enabled") == "on",
-            "allowed_packages": [str(p) for p in form.getlist("allowed_packages")],
-        }
-        return render(
-            request,
-            "template_form.html",
-            400,
-            template_id=template_id,
-            values=values,
-            errors=field_errors(exc),
-            packages=PACKAGES,
-        )
-    return RedirectResponse("/portal/templates", status_code=303)
+        errors = forms.collect([*errors.items(), *forms.problems_of(exc)], order=forms.TEMPLATE_FIELDS)
+    if not errors:
+        return RedirectResponse("/portal/templates", status_code=303)
+    session.rollback()
+    return render(
+        request,
+        "template_form.html",
+        400,
+        template_id=template_id,
+        values=forms.typed(form, lists=("allowed_packages",)),
+        errors=errors,
+        packages=PACKAGES,
+    )
 
 
 @router.post("/templates/{template_id}/delete")

@@ -18,19 +18,22 @@ from starlette.responses import RedirectResponse, Response
 
 from wholesale.activity import audit
 from wholesale.compliance import service as compliance
+from wholesale.customers import checked
 from wholesale.customers import service as customers
 from wholesale.customers import templates as customer_templates
-from wholesale.customers.schemas import CustomerCreate, CustomerUpdate
+from wholesale.customers.schemas import CustomerUpdate
 from wholesale.customers.states import SETTLED as SETTLED_STATUSES
 from wholesale.dialin import service as dialin
 from wholesale.identity.roles import Scope
 from wholesale.kit import clock
-from wholesale.kit.errors import DomainError, InvalidTransition, NotFound
+from wholesale.kit.errors import DomainError, InvalidTransition, NotFound, Unauthorized
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute
 from wholesale.kit.pagination import PageParams
 from wholesale.packages.catalog import CALLING_PACKAGES, package_name
 from wholesale.partners import service as partners
 from wholesale.partners.tenancy import Tenant
+from wholesale.portal import drafts, forms
+from wholesale.portal.drafts import keeps_form, restores_form
 from wholesale.portal.web import (
     COUNTRIES,
     CUSTOMER_STATUSES,
@@ -245,84 +248,59 @@ def _preview(session: Session, tenant: Tenant, country: str, template_id: str) -
         pstn = customer_templates.get_template(session, tenant, template_id)["pstnEnabled"] if template_id else True
         return dialin.preview(session, country, pstn) | {"country": country}
     except DomainError as exc:
-        return {"error": exc.message, "country": country}
+        return {"error": forms.domain_error(exc)[1], "country": country}  # in plain words, as the form says it
 
 
 @router.get("/customers/new")
 @page
+@restores_form
 def customer_new(request: Request, session: SessionDep) -> Response:
-    """The create-customer form (query parameters refill it, so the preview works without JavaScript too)."""
+    """The create-customer form (query parameters refill it, so the preview works without JavaScript too; so does
+    what was typed before the session ended, once signed in again)."""
     tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
     values: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "packages"}
     values["packages"] = request.query_params.getlist("packages") or ["webex_meetings"]
-    return render(request, "customer_new.html", errors={}, **_create_context(session, tenant, values))
+    if draft := drafts.kept(request):
+        values = draft.values(lists=("packages",))
+    return render(
+        request, "customer_new.html", errors={}, kept=draft and draft.reason, **_create_context(session, tenant, values)
+    )
 
 
 @router.get("/customers/preview")
 @page
 def customer_preview(request: Request, session: SessionDep, country: str = "", template: str = "") -> Response:
-    """htmx fragment: the location and default dial-in number a new customer in `country` gets."""
-    tenant = partner_admin(request, session)
+    """htmx fragment: the location and default dial-in number a new customer in `country` gets. On a session that
+    has ended it says so in place (no sign-in page over the form, so what was typed stays)."""
+    try:
+        tenant = partner_admin(request, session)
+    except Unauthorized:
+        return render(request, "_preview.html", signed_out=True)
     preview = _preview(session, tenant, country, template) if country else None
-    return render(request, "_preview.html", preview=preview)
-
-
-def _customer_body(form: FormData) -> CustomerCreate:
-    """Build the API's create body from the form (the same schema and rules as POST /v1/wholesale/customers)."""
-    text = lambda name: str(form.get(name) or "").strip() or None  # noqa: E731
-    address = {
-        "addressLine1": text("address_line1") or "",
-        "addressLine2": text("address_line2"),
-        "city": text("city") or "",
-        "stateOrProvince": text("state"),
-        "zipOrPostalCode": text("zip"),
-        "country": text("country") or "",
-    }
-    packages = [str(p) for p in form.getlist("packages")]
-    body: dict[str, Any] = {
-        "provisioningId": text("template") or "",
-        "packages": packages,
-        "externalId": text("external_id") or "",
-        "address": address,
-        "customerInfo": {"name": text("name") or "", "primaryEmail": text("email") or ""},
-    }
-    if any(p in CALLING_PACKAGES for p in packages) and text("location_name"):
-        # The calling location sits at the billing address; the form asks only for its name and time zone.
-        body["provisioningParameters"] = {
-            "calling": {
-                "location": {
-                    "name": text("location_name"),
-                    "address": address,
-                    "timezone": text("location_timezone") or "",
-                    "language": "en_us",
-                }
-            }
-        }
-    return CustomerCreate.model_validate(body)
+    return render(request, "_preview.html", preview=preview, fresh_csrf=True)
 
 
 @router.post("/customers/new")
 @page
+@keeps_form
 def customer_create(request: Request, form: Form, session: SessionDep) -> Response:
-    """Create a customer with the API's own validation; errors come back next to their fields."""
+    """Create a customer with the API's own rules; every problem comes back at once, in plain words next to its
+    field, with what was typed."""
     check_csrf(request, form)
     tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
-    try:
-        customer = customers.create_customer(session, tenant, _customer_body(form))
-    except (DomainError, ValidationError) as exc:
-        if isinstance(exc, DomainError) and exc.status_code in (401, 403, 404):
-            raise  # not a field problem: the error page says what is wrong
-        values: dict[str, Any] = {k: v for k, v in form.items() if k not in ("packages", "csrf")}
-        values["packages"] = [str(p) for p in form.getlist("packages")]
-        session.rollback()
-        return render(
-            request,
-            "customer_new.html",
-            400,
-            errors=field_errors(exc),
-            **_create_context(session, tenant, values),
-        )
-    return RedirectResponse(f"/portal/customers/{customer.id}?created=1", status_code=303)
+    body, errors = forms.customer_body(form)
+    if body is not None:
+        try:
+            customer = checked.create_customer(session, tenant, body)
+        except DomainError as exc:
+            if exc.status_code in (401, 403, 404):
+                raise  # not a field problem: the error page says what is wrong
+            errors = forms.field_errors(exc, order=forms.CUSTOMER_FIELDS)
+        else:
+            return RedirectResponse(f"/portal/customers/{customer.id}?created=1", status_code=303)
+    session.rollback()
+    values = forms.typed(form, lists=("packages",))
+    return render(request, "customer_new.html", 400, errors=errors, **_create_context(session, tenant, values))
 
 
 # ---------------------------------------------------------------------------------------------- a customer's page

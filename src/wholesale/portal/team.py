@@ -12,9 +12,12 @@ from wholesale.identity.roles import Role, Scope
 from wholesale.kit import clock
 from wholesale.kit.errors import DomainError, NotFound
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute
+from wholesale.portal import drafts, forms
+from wholesale.portal.drafts import keeps_form, restores_form
 from wholesale.portal.web import (
     Form,
     check_csrf,
+    field_errors,
     page,
     partner_admin,
     render,
@@ -34,26 +37,30 @@ def _team(request: Request, session: Session, status: int = 200, **context: Any)
 
 @router.get("/team")
 @page
+@restores_form
 def team(request: Request, session: SessionDep) -> Response:
     """The partner's portal accounts: who may sign in for it."""
+    if draft := drafts.kept(request):
+        return _team(request, session, values=draft.values(), kept=draft.reason)
     return _team(request, session)
 
 
 @router.post("/team")
 @page
+@keeps_form
 def team_add(request: Request, form: Form, session: SessionDep) -> Response:
-    """Add a partner admin account; its password is shown once, to hand over."""
+    """Add a partner admin account; its password is shown once, to hand over. A refused email comes back in plain
+    words next to the field, as typed."""
     check_csrf(request, form)
     tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
     email = str(form.get("email") or "").strip()
-    if not email:
-        return _team(request, session, 400, errors={"email": "Enter the person's email address."}, values={"email": ""})
     try:
         password = accounts.create_user(session, org_id=tenant.partner, email=email, role=Role.PARTNER_ADMIN)
     except DomainError as exc:
-        message = exc.message.split(": ", 1)[-1]
+        if exc.status_code in (401, 403, 404):
+            raise
         session.rollback()
-        return _team(request, session, exc.status_code, errors={"email": message}, values={"email": email})
+        return _team(request, session, exc.status_code, errors=field_errors(exc), values=forms.typed(form))
     return _team(request, session, created={"email": email.lower(), "password": password})
 
 

@@ -14,7 +14,6 @@ import pycountry
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
@@ -35,6 +34,9 @@ from wholesale.packages.catalog import CustomerPackage, package_name
 from wholesale.partners import service as partners
 from wholesale.partners import tenancy
 from wholesale.partners.tenancy import Tenant
+from wholesale.portal.forms import FIELD_MAP as FIELD_MAP  # form errors in plain words (portal/forms.py)
+from wholesale.portal.forms import TIME_ZONES
+from wholesale.portal.forms import field_errors as field_errors
 
 log = logging.getLogger("wholesale.portal")
 HERE = Path(__file__).parent
@@ -55,6 +57,7 @@ def when(value: datetime | str | None) -> Markup:
 
 templates.env.filters["when"] = when
 templates.env.filters["package"] = package_name  # "webex_calling" -> "Webex Calling"
+templates.env.globals["time_zone_names"] = TIME_ZONES  # a form's time zone suggestions (_fields.html)
 
 SESSION_COOKIE = "wholesale_portal"
 CSRF_COOKIE = "wholesale_csrf"
@@ -68,43 +71,6 @@ COUNTRIES = sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambd
 CUSTOMER_STATUSES = [s.value for s in CustomerStatus if s != CustomerStatus.DELETED]
 CASE_STATUSES = ["open", "noncompliant", "approved", "resolved", "deprovisioned"]
 PACKAGES = [p.value for p in CustomerPackage]
-# API field paths (as DomainError messages name them) -> the form field they belong to.
-FIELD_MAP = {
-    "provisioningId": "template",
-    "customerInfo.name": "name",
-    "customerInfo.primaryEmail": "email",
-    "customerInfo": "name",
-    "externalId": "external_id",
-    "address.addressLine1": "address_line1",
-    "address.addressLine2": "address_line2",
-    "address.city": "city",
-    "address.stateOrProvince": "state",
-    "address.zipOrPostalCode": "zip",
-    "address.country": "country",
-    "address": "address_line1",
-    "packages": "packages",
-    "provisioningParameters.calling.location": "location_name",
-    "provisioningParameters.calling.location.name": "location_name",
-    "provisioningParameters.calling.location.timezone": "location_timezone",
-    "name": "name",
-    "language": "language",
-    "meetingsTimezone": "meetings_timezone",
-    "allowedPackages": "allowed_packages",
-    "reason": "reason",
-    "channel": "channel",
-    "outcome": "outcome",
-    "billingStartDate": "start",
-    "billingEndDate": "end",
-    "type": "type",
-    "category": "category",
-    "from": "from",
-    "to": "to",
-    "actorId": "actor",
-    "targetId": "target",
-    "targetType": "target_type",
-    "action": "action",
-    "before": "_form",
-}
 HISTORY_ON_DETAIL = 10  # the newest rows of a customer's history on its page; the rest on its history page
 HISTORY_PAGE = 50
 AUDIT_PAGE = 50
@@ -141,12 +107,14 @@ def check_csrf(request: Request, form: FormData) -> None:
         )
 
 
-def set_cookie(response: Response, request: Request, name: str, value: str) -> None:
+def set_cookie(
+    response: Response, request: Request, name: str, value: str, *, path: str = "/portal", max_age: int | None = None
+) -> None:
     # HttpOnly and SameSite=Strict: scripts cannot read it and no other site can make the browser send it.
     # Secure when the browser reached us over https: directly, through a trusted proxy (X-Forwarded-Proto), or
     # whenever the configured public origin is https.
     secure = request.url.scheme == "https" or get_settings().public_base_url.startswith("https://")
-    response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure, path="/portal")
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict", secure=secure, path=path)
 
 
 def render(request: Request, template_name: str, status_code: int = 200, /, **context: Any) -> Response:
@@ -262,22 +230,6 @@ def partner_admin(request: Request, session: Session, scope: Scope = Scope.CUSTO
 def reviewer(request: Request) -> Principal:
     """Sign in a member of the compliance team (reviewers decide; operators may look)."""
     return signed_in(request, Scope.COMPLIANCE_REVIEW, Role.REVIEWER, Role.OPERATOR)
-
-
-def field_errors(exc: Exception) -> dict[str, str]:
-    """Map a DomainError or a pydantic error to {form field: message}; '_form' holds what names no field."""
-    if isinstance(exc, ValidationError):
-        out: dict[str, str] = {}
-        for err in exc.errors():
-            path = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
-            text = "is required" if err.get("type") == "missing" else err.get("msg", "is invalid")
-            out.setdefault(FIELD_MAP.get(path, "_form"), f"{path}: {text}")
-        return out
-    message = getattr(exc, "message", str(exc))
-    path = message.split(":", 1)[0].strip() if ":" in message else ""
-    while path and path not in FIELD_MAP and "." in path:
-        path = path.rsplit(".", 1)[0]
-    return {FIELD_MAP.get(path, "_form"): message}
 
 
 def confirmation(
