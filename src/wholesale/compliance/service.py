@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wholesale.compliance import lists, states
+from wholesale.compliance import evidence, lists, states
 from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactAttempt, Screening
 from wholesale.compliance.screening import Screener, ScreeningQuery, ScreeningResult
 from wholesale.compliance.states import OPEN_STATES, CaseEvent, CaseStatus
@@ -486,6 +486,125 @@ def get_case(session: Session, principal: Principal, case_id: str) -> dict[str, 
     """One case with its explanations and timeline."""
     _require_team(principal)
     return case_read(session, _get_case(session, case_id), details=True)
+
+
+def review_queue(session: Session, principal: Principal, *, status: str | None, limit: int) -> dict[str, Any]:
+    """The reviewers' queue page in two queries whatever its length: the cases, oldest first, each with its
+    customer's name and country and its strongest hit, and how many cases have that status in all."""
+    _require_team(principal)
+    statuses = [s.strip() for s in (status or "").split(",") if s.strip()]
+    unknown = [s for s in statuses if s not in {c.value for c in CaseStatus}]
+    if unknown:
+        raise BadRequest(f"status: unknown {', '.join(unknown)}; use {', '.join(c.value for c in CaseStatus)}.")
+    where = [ComplianceCase.status.in_(statuses)] if statuses else []
+    rows = session.execute(
+        sa.select(
+            ComplianceCase.id,
+            ComplianceCase.customer_id,
+            ComplianceCase.status,
+            ComplianceCase.opened_at,
+            ComplianceCase.decided_at,
+            ComplianceCase.deadline,
+            ComplianceCase.unreachable_attempts,
+            ComplianceCase.hits,
+            Customer.name,
+            Customer.external_id,
+            Customer.country,
+        )
+        .outerjoin(Customer, Customer.id == ComplianceCase.customer_id)
+        .where(*where)
+        .order_by(ComplianceCase.opened_at, ComplianceCase.id)
+        .limit(limit)
+    ).all()
+    total = session.scalar(sa.select(sa.func.count()).select_from(ComplianceCase).where(*where)) or 0
+    items = []
+    for r in rows:
+        top = max(r.hits or [], key=lambda h: h.get("score", 0), default=None)
+        items.append(
+            {
+                "id": r.id,
+                "customerId": r.customer_id,
+                "status": r.status,
+                "openedAt": clock.isoformat(r.opened_at),
+                "decidedAt": clock.isoformat(r.decided_at),
+                "deadline": clock.isoformat(r.deadline),
+                "unreachableAttempts": r.unreachable_attempts,
+                "customerName": r.name or r.external_id or r.customer_id,
+                "country": r.country,
+                "countryName": evidence.country_name(r.country),
+                "topHit": (
+                    {"name": top["name"], "list": evidence.LIST_NAMES.get(top["source"], (top["source"],))[0]}
+                    if top
+                    else None
+                ),
+                "hitCount": len(r.hits or []),
+            }
+        )
+    return {"items": items, "total": total}
+
+
+def case_evidence(session: Session, principal: Principal, case_id: str) -> dict[str, Any]:
+    """One case for the reviewers' page: the case as the API reads it, the customer's data beside each listed entry
+    it resembles (names and aliases, addresses, programs, list and list date) with what agrees and what differs,
+    why it was flagged in words, and the timeline in words."""
+    _require_team(principal)
+    case = _get_case(session, case_id)
+    body = case_read(session, case, details=True)
+    customer = session.get(Customer, case.customer_id)
+    body["customerFacts"] = evidence.customer_facts(customer)
+    body["evidence"] = evidence.evidence(session, customer, list(case.hits or []))
+    body["timelineWords"] = [
+        {"at": t.get("at"), "what": evidence.timeline_words(t)} for t in body.get("timeline") or []
+    ]
+    return body
+
+
+def decision_times(session: Session, principal: Principal, *, limit: int = 60) -> dict[str, Any]:
+    """The most recent decided cases, oldest of them first, each with the minutes from opened to its first decision
+    (R12), and a summary of those: median, 90th percentile, and the share within 15 and within 60 minutes."""
+    _require_team(principal)
+    rows = session.execute(
+        sa.select(
+            ComplianceCase.id,
+            ComplianceCase.opened_at,
+            ComplianceCase.decided_at,
+            ComplianceCase.decision,
+            Customer.name,
+        )
+        .outerjoin(Customer, Customer.id == ComplianceCase.customer_id)
+        .where(ComplianceCase.decided_at.is_not(None))
+        .order_by(ComplianceCase.decided_at.desc(), ComplianceCase.id)
+        .limit(limit)
+    ).all()
+    cases = [
+        {
+            "id": r.id,
+            "customerName": r.name or "",
+            "decision": r.decision,
+            "decidedAt": clock.isoformat(r.decided_at),
+            "minutes": (r.decided_at - r.opened_at).total_seconds() / 60,
+        }
+        for r in reversed(rows)
+        if r.decided_at is not None
+    ]
+    minutes = sorted(c["minutes"] for c in cases)
+
+    def quantile(q: float) -> float | None:
+        if not minutes:
+            return None
+        if len(minutes) == 1:
+            return minutes[0]
+        return statistics.quantiles(minutes, n=100, method="inclusive")[int(q * 100) - 1]
+
+    return {
+        "cases": cases,
+        "count": len(cases),
+        "median": quantile(0.5),
+        "p90": quantile(0.9),
+        "within15": (sum(m <= 15 for m in minutes) / len(minutes)) if minutes else None,
+        "within60": (sum(m <= 60 for m in minutes) / len(minutes)) if minutes else None,
+        "stats": stats(session),
+    }
 
 
 def customer_status(session: Session, tenant: Tenant, customer_id: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from wholesale.compliance import service as compliance
 from wholesale.identity.schemas import Principal
+from wholesale.kit import clock
 from wholesale.kit.errors import DomainError
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute
 from wholesale.portal.web import (
@@ -28,37 +29,85 @@ log = logging.getLogger("wholesale.portal")
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
+QUEUE_LIMIT = 100  # cases on the queue page; the rest wait their turn (oldest first)
+QUEUE_REFRESH_SECONDS = 5
+CHART_CASES = 60  # recent decisions on the stats page's chart
+
+
+def _ago(minutes: float) -> str:
+    """'just now', '12 min ago', '3 h ago', '2 days ago'."""
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{int(minutes)} min ago"
+    if minutes < 48 * 60:
+        return f"{int(minutes // 60)} h ago"
+    return f"{int(minutes // (24 * 60))} days ago"
+
+
+def _span(minutes: float) -> str:
+    """'12 min', '3 h 5 min', '2 days 4 h'."""
+    whole = int(minutes)
+    if whole < 60:
+        return f"{whole} min"
+    if whole < 48 * 60:
+        return f"{whole // 60} h {whole % 60} min"
+    return f"{whole // (24 * 60)} days {whole % (24 * 60) // 60} h"
+
+
 def _age(case: dict[str, Any]) -> dict[str, Any]:
-    """Minutes a case has waited for a decision and how that compares with the R12 targets."""
-    minutes = minutes_since(case.get("openedAt")) if not case.get("decidedAt") else None
+    """How long a case has waited for a decision and how that compares with the 15/60-minute targets."""
+    opened = minutes_since(case.get("openedAt")) or 0.0
+    minutes = opened if not case.get("decidedAt") else None
     if minutes is None:
-        return {"minutes": None, "label": "decided", "level": "ok"}
+        return {"minutes": None, "label": "decided", "level": "ok", "ago": _ago(opened)}
     if minutes <= TARGET_MINUTES[0]:
-        return {"minutes": minutes, "label": "within 15-minute target", "level": "ok"}
-    if minutes <= TARGET_MINUTES[1]:
-        return {"minutes": minutes, "label": "past 15-minute target", "level": "warn"}
-    return {"minutes": minutes, "label": "past 60-minute target", "level": "bad"}
+        label, level = "within 15-minute target", "ok"
+    elif minutes <= TARGET_MINUTES[1]:
+        label, level = "past 15-minute target", "warn"
+    else:
+        label, level = "past 60-minute target", "bad"
+    return {"minutes": minutes, "label": label, "level": level, "ago": _ago(minutes), "waited": _span(minutes)}
+
+
+def _queue(request: Request, session: SessionDep, status: str, template: str) -> Response:
+    principal = reviewer(request)
+    queue = compliance.review_queue(session, principal, status=status or None, limit=QUEUE_LIMIT)
+    cases = [c | {"age": _age(c)} for c in queue["items"]]
+    return render(
+        request,
+        template,
+        cases=cases,
+        total=queue["total"],
+        status=status,
+        statuses=CASE_STATUSES,
+        refresh=QUEUE_REFRESH_SECONDS,
+        refreshed=clock.now(),
+    )
 
 
 @router.get("/review")
 @page
 def review_queue(request: Request, session: SessionDep, status: str = "open") -> Response:
-    """The review queue, oldest first, with each case's age against the 15/60-minute targets (R12)."""
-    principal = reviewer(request)
-    rows = compliance.list_cases(
-        session, principal, status=status or None, customer_id=None, min_age_hours=None, limit=100
-    )
-    # The queue names each customer so a reviewer can pick a case; the list read carries ids only.
-    cases = [compliance.get_case(session, principal, r["id"]) | {"age": _age(r)} for r in rows]
-    return render(request, "review_queue.html", cases=cases, status=status, statuses=CASE_STATUSES)
+    """The review queue, oldest first, with each case's age against the 15/60-minute targets; its table refreshes
+    itself (htmx polls /review/rows with the same filter)."""
+    return _queue(request, session, status, "review_queue.html")
+
+
+@router.get("/review/rows")
+@page
+def review_rows(request: Request, session: SessionDep, status: str = "open") -> Response:
+    """htmx fragment: the queue's table, polled every few seconds by the queue page."""
+    return _queue(request, session, status, "_review_rows.html")
 
 
 @router.get("/review/stats")
 @page
 def review_stats(request: Request, session: SessionDep) -> Response:
-    """Time to decision and the share decided within the 15/60-minute targets (R12)."""
-    reviewer(request)
-    return render(request, "review_stats.html", stats=compliance.stats(session))
+    """Time to decision of recent cases against the 15/60-minute targets (a chart), and the totals."""
+    principal = reviewer(request)
+    times = compliance.decision_times(session, principal, limit=CHART_CASES)
+    return render(request, "review_stats.html", times=times, stats=times["stats"], targets=TARGET_MINUTES)
 
 
 def _case_name(case: dict[str, Any]) -> str:
@@ -68,7 +117,7 @@ def _case_name(case: dict[str, Any]) -> str:
 def _case_page(
     request: Request, session: SessionDep, principal: Principal, case_id: str, status_code: int = 200, **extra: Any
 ) -> Response:
-    case = compliance.get_case(session, principal, case_id)
+    case = compliance.case_evidence(session, principal, case_id)
     extra.setdefault("errors", {})
     extra.setdefault("values", {})
     return render(
