@@ -180,3 +180,9 @@ def customer_body(template: str, external_id: str, name: str, email: str, packag
             }
         },
     }
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM (`kill`, `pkill -f bench/...`) into SystemExit, so the `finally` blocks that stop the servers and
+    the throw-away PostgreSQL a bench started run; the servers live in sessions of their own and would outlive it."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

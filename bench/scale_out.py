@@ -46,7 +46,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from common import PY, cli, customer_body, demo, env_for, free_port, stop
+from common import PY, cli, customer_body, demo, env_for, exit_on_sigterm, free_port, stop
 from procs import Postgres, launch, tree_cpu_seconds, wait_ready
 
 PACKAGES = ["webex_meetings", "webex_calling"]
@@ -550,4 +550,5 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     sys.exit(asyncio.run(main()))

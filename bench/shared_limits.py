@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from common import PY, cli, demo, free_port, stop
+from common import PY, cli, demo, exit_on_sigterm, free_port, stop
 from procs import Postgres, launch, tree_cpu_seconds, wait_ready
 from wholesale.db.session import normalise_url
 from wholesale.kit.ratelimit import _spend_statement
@@ -233,4 +233,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     sys.exit(main())

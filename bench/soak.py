@@ -40,7 +40,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from common import PY, customer_body, demo, env_for, free_port, fresh_sqlite, stop
+from common import PY, customer_body, demo, env_for, exit_on_sigterm, free_port, fresh_sqlite, stop
 from procs import Postgres, cpu_seconds, database_size_mb, launch, open_fds, pct, rss_mb, threads, wait_ready
 
 PACKAGES = ["webex_meetings", "webex_calling"]
@@ -800,4 +800,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     main()
