@@ -1,0 +1,116 @@
+"""Portal forms in a real browser (Debian's chromium via Playwright, issue 14 finding 3): every mistake of a submit
+shown at once in plain words, a summary whose links take the keyboard to each field, what was typed kept, at phone
+and laptop width; and a session that ends while the form is filled in (the live preview included) keeps the form."""
+
+import re
+
+from playwright.sync_api import expect
+
+from browsing import BROWSER, create_customer, shoot, sign_in
+
+pytestmark = BROWSER
+
+API_WORDS = re.compile(
+    r"customerInfo|primaryEmail|provisioningParameters|provisioningId|externalId|addressLine|ISO-3166|IANA|\bR\d{1,2}\b"
+)
+
+
+def three_mistakes(page) -> None:
+    """Fill the new-customer form as a person in a hurry: a typo in the email, no country chosen, and an external id
+    already in use; send it and wait for the answer."""
+    page.locator("#f-name").fill("Dupont & Fils")
+    page.get_by_label("Primary admin email").fill("contact.dupont.example")
+    page.get_by_label("External id").fill("forms-taken")
+    page.get_by_label("Address line 1").fill("1 Rue de la Paix")
+    page.get_by_label("City").fill("Paris")
+    page.get_by_role("button", name="Create customer").click()
+    page.locator("[data-error-summary]").wait_for()
+
+
+def test_three_mistakes_show_at_once_and_the_summary_takes_the_keyboard_to_each_field(server, browser):
+    base, printed = server
+    page = browser.new_page()
+    sign_in(page, base, printed, "partner admin")
+    page.wait_for_url(f"{base}/portal/customers")
+    create_customer(
+        page,
+        base,
+        name="Dupont Existant",
+        country="FR",
+        city="Lyon",
+        external_id="forms-taken",
+        email="a@dupont.example",
+    )
+    page.wait_for_url(re.compile(r".*\?created=1"))
+
+    # At 390 px and at 1366 px: sent with three mistakes, the page fits its width (screenshots in var/screenshots/).
+    assert shoot(page, base, "/portal/customers/new", "partner-new-customer-errors", then=three_mistakes) == []
+
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()  # read first, and the keyboard starts there
+    assert summary.get_by_role("link").all_inner_texts() == [
+        "Enter an email address like name@example.com.",
+        "You already have a customer with this external id: each customer needs its own.",
+        "Choose a country.",
+    ]
+    assert page.locator(".field-error").count() == 3
+    assert not API_WORDS.search(page.locator("main").inner_text())
+    for field in ("email", "external_id", "country"):
+        summary.locator(f'a[href="#f-{field}"]').click()
+        expect(page.locator(f"#f-{field}")).to_be_focused()
+        expect(page.locator(f"#e-{field}")).to_be_in_viewport()  # the error is seen with its field
+    # Everything typed is still there.
+    assert page.locator("#f-name").input_value() == "Dupont & Fils"
+    assert page.get_by_label("Primary admin email").input_value() == "contact.dupont.example"
+    assert page.get_by_label("City").input_value() == "Paris"
+    assert page.locator("input[name=packages][value=webex_meetings]").is_checked()  # ticked by default, still
+
+    # Put right, it goes through.
+    page.get_by_label("Primary admin email").fill("contact@dupont.example")
+    page.get_by_label("External id").fill("forms-new")
+    page.locator("#f-country").select_option("FR")
+    page.get_by_role("button", name="Create customer").click()
+    page.wait_for_url(re.compile(r".*/portal/customers/.+\?created=1"))
+
+
+def test_a_session_that_ends_during_the_preview_keeps_the_form(server, browser):
+    base, printed = server
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, base, printed, "partner admin")
+    page.wait_for_url(f"{base}/portal/customers")
+    page.goto(f"{base}/portal/customers/new")
+    page.locator("#f-name").fill("Boulangerie Tardive")
+    page.get_by_label("Primary admin email").fill("pain@tardive.example")
+    page.get_by_label("External id").fill("forms-late")
+    page.get_by_label("Address line 1").fill("3 Quai des Orfèvres")
+    page.get_by_label("City").fill("Paris")
+
+    # The session ends meanwhile (signed out in another tab).
+    other = context.new_page()
+    other.goto(f"{base}/portal/customers")
+    other.get_by_role("button", name="Sign out").click()
+    other.wait_for_url(f"{base}/portal/signin")
+    other.close()
+
+    # The live preview says so in place: the page stays, and so does what was typed.
+    page.locator("#f-country").select_option("FR")
+    page.get_by_test_id("preview-signed-out").wait_for()
+    assert page.url == f"{base}/portal/customers/new"
+    assert page.locator("#f-name").input_value() == "Boulangerie Tardive"
+
+    # Sending it asks for a sign-in, then brings the form back filled in.
+    page.get_by_role("button", name="Create customer").click()
+    page.wait_for_url(re.compile(r".*/portal/signin\?.*kept=1"))
+    assert page.get_by_test_id("signin-kept").is_visible()
+    page.get_by_label("Email").fill(printed["portal partner admin"])
+    page.get_by_label("Password").fill(printed["portal partner admin password"])
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(f"{base}/portal/customers/new")
+    assert page.get_by_test_id("kept-notice").is_visible()
+    assert page.locator("#f-name").input_value() == "Boulangerie Tardive"
+    assert page.get_by_label("City").input_value() == "Paris"
+    assert page.locator("#f-country").input_value() == "FR"
+    page.get_by_role("button", name="Create customer").click()
+    page.wait_for_url(re.compile(r".*/portal/customers/.+\?created=1"))
+    context.close()
