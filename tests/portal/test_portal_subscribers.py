@@ -452,3 +452,61 @@ def test_a_customer_admin_adds_users_and_changes_packages_but_cannot_downgrade_t
             for r in s.scalars(sa.select(CustomerPackageRow).where(CustomerPackageRow.customer_id == customer["id"]))
         }
     assert rows["webex_suite"] == 2 and rows["webex_meetings"] == 0
+
+
+def test_each_rule_refusal_has_plain_words_without_codes_or_field_paths():
+    """The wording reads the rules' own messages: each refusal, raised by the rule itself, reads in plain words."""
+    from types import SimpleNamespace as Row
+
+    from wholesale.kit.errors import DomainError
+    from wholesale.subscribers import plain, rules
+
+    customer = Row(external_id="ext-1", id="C1", status="provisioning", org_id=None, country="US")
+    held = {"webex_meetings": Row(status="provisioned")}
+
+    def refusal(call) -> DomainError:
+        try:
+            call()
+        except DomainError as exc:
+            return exc
+        raise AssertionError("not refused")
+
+    cases = {
+        lambda: rules.check_unit_left(
+            customer, "webex_suite", Row(status="provisioned", quantity_limit=10, assigned=10)
+        ): (
+            "package",
+            "This customer has used all 10 Webex Suite licences it may assign.",
+        ),
+        lambda: rules.check_unit_left(
+            customer, "webex_suite", Row(status="provisioning", quantity_limit=1, assigned=0)
+        ): (
+            "package",
+            "Webex Suite is not ready for this customer yet; try again once it is set up.",
+        ),
+        lambda: rules.check_package(
+            customer, "attendant_console", held | {"attendant_console": Row(status="provisioned")}
+        ): (
+            "package",
+            "Attendant Console is an add-on: the customer also needs one of Customer Assist, Webex Calling, Webex Suite.",
+        ),
+        lambda: rules.one_package(None, ["webex_calling", "webex_meetings"]): (
+            "package",
+            "Choose one package: every user holds exactly one.",
+        ),
+        lambda: rules.normalise_phone("12", "US"): ("phone", "“12” is not a phone number that can be dialled."),
+        lambda: rules.check_open(customer): (
+            "_form",
+            "This customer is still being set up: add users once it is provisioned.",
+        ),
+    }
+    for call, (field, words) in cases.items():
+        exc = refusal(call)
+        shown = plain.explain_all(exc.errors)
+        assert list(shown) == [field] and shown[field].startswith(words), shown
+        assert str(exc.error_code) not in shown[field] and "packages:" not in shown[field]
+    for code, field in ((409520, "phone"), (409521, "extension")):
+        error = rules.integrity_error(
+            Row(orig="UNIQUE constraint failed: subscribers." + ("phone" if field == "phone" else "extension"))
+        )
+        assert error.error_code == code and list(plain.explain_all(error.errors)) == [field]
