@@ -114,3 +114,35 @@ def test_a_session_that_ends_during_the_preview_keeps_the_form(server, browser):
     page.get_by_role("button", name="Create customer").click()
     page.wait_for_url(re.compile(r".*/portal/customers/.+\?created=1"))
     context.close()
+
+
+def test_signing_in_again_in_another_tab_lets_the_kept_form_be_sent(server, browser):
+    base, printed = server
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, base, printed, "partner admin")
+    page.wait_for_url(f"{base}/portal/customers")
+    page.goto(f"{base}/portal/customers/new")
+    page.locator("#f-name").fill("Fromagerie Patiente")
+    page.get_by_label("Primary admin email").fill("brie@patiente.example")
+    page.get_by_label("External id").fill("forms-patient")
+    page.get_by_label("Address line 1").fill("8 Rue Mouffetard")
+    page.get_by_label("City").fill("Paris")
+    other = context.new_page()
+    other.goto(f"{base}/portal/customers")
+    other.get_by_role("button", name="Sign out").click()
+    other.wait_for_url(f"{base}/portal/signin")
+    page.locator("#f-country").select_option("BE")
+    page.get_by_test_id("preview-signed-out").wait_for()
+
+    # As the preview suggests: sign in again in another tab (a new session and a new security token) ...
+    sign_in(other, base, printed, "partner admin")
+    other.wait_for_url(f"{base}/portal/customers")
+    other.close()
+    # ... pick the country again: the preview is back, and brings the form the new token, so it can be sent as it is.
+    page.locator("#f-country").select_option("FR")
+    page.get_by_test_id("preview-location").wait_for()
+    assert page.locator("#f-name").input_value() == "Fromagerie Patiente"
+    page.get_by_role("button", name="Create customer").click()
+    page.wait_for_url(re.compile(r".*/portal/customers/.+\?created=1"))
+    context.close()
