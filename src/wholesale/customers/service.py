@@ -8,13 +8,21 @@ from sqlalchemy.orm import Session
 
 from wholesale.customers import repository, rules, states, usage, validation
 from wholesale.customers.models import Customer, CustomerPackageRow, CustomerTemplate
-from wholesale.customers.schemas import AddressIn, CustomerCreate, CustomerUpdate, CustomerValidate, drop_none
+from wholesale.customers.schemas import (
+    AddressIn,
+    CustomerCreate,
+    CustomerUpdate,
+    CustomerValidate,
+    LocationIn,
+    drop_none,
+)
 from wholesale.customers.states import CustomerEvent, CustomerStatus, PackageStatus
 from wholesale.events import service as events
 from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import Conflict, NotFound, field_error
 from wholesale.kit.pagination import Page, PageParams, page_from_rows
+from wholesale.kit.problems import Checks
 from wholesale.partners.tenancy import Tenant
 
 
@@ -77,54 +85,82 @@ def create_customer(session: Session, tenant: Tenant, body: CustomerCreate) -> C
     return customer
 
 
-def update_customer(session: Session, tenant: Tenant, customer_id: str, body: CustomerUpdate) -> Customer:
-    """Accept a change to packages, address, limits or externalId; the workflow applies it (202)."""
+def update_customer(
+    session: Session, tenant: Tenant, customer_id: str, body: CustomerUpdate, *, every_problem: bool = False
+) -> Customer:
+    """Accept a change to packages, address, limits or externalId; the workflow applies it (202). Every rule runs
+    before anything changes: the first problem is raised, or with `every_problem` (the portal's form) all of them
+    together (kit.problems.Problems)."""
     partner_org_id = tenant.partner
     customer = owned_customer(session, tenant, customer_id, for_update=True)
     new_status = states.apply(customer.status, CustomerEvent.UPDATE_REQUESTED)
     template = session.get(CustomerTemplate, customer.provisioning_id)
-    wanted = rules.check_packages(body.packages, template)
     rows = {r.name: r for r in repository.packages_of(session, [customer.id])[customer.id]}
     previous = _audited(customer, [n for n, r in rows.items() if r.status != PackageStatus.DELETING])
-    location, meetings_tz, limits = rules.check_parameters(
-        body.provisioningParameters, wanted, stored_location=customer.calling_location is not None
-    )
-    for name in sorted(set(rows) - set(wanted)):
-        if rows[name].assigned > 0:
-            raise Conflict(
-                f"packages: {name} cannot be removed while {rows[name].assigned} user(s) hold it; "
-                "move them to another package or delete them first.",
-                error_code=409300,
-            )
+    checks = Checks(every_problem)
+    wanted: list[str] | None = None
+    with checks:
+        wanted = rules.check_packages(body.packages, template)
+    location: LocationIn | None = None
+    meetings_tz: str | None = None
+    limits: dict[str, int] = {}
+    with checks:
+        location, meetings_tz, limits = rules.check_parameters(
+            body.provisioningParameters,
+            wanted or [],
+            stored_location=customer.calling_location is not None,
+            checks=checks,
+        )
+    for name in sorted(set(rows) - set(wanted)) if wanted is not None else []:
+        with checks:
+            if rows[name].assigned > 0:
+                raise Conflict(
+                    f"packages: {name} cannot be removed while {rows[name].assigned} user(s) hold it; "
+                    "move them to another package or delete them first.",
+                    error_code=409300,
+                )
     merged_limits = {**(customer.package_limits or {}), **limits}
     for name, limit in sorted(limits.items()):
         row = rows.get(name)
-        if row is not None and name in wanted and limit < row.assigned:
-            raise Conflict(
-                f"provisioningParameters.packages.limits.{name}: {limit} is below the {row.assigned} already assigned.",
-                error_code=409301,
-            )
-    changes: dict[str, Any] = {}
+        with checks:
+            if row is not None and wanted is not None and name in wanted and limit < row.assigned:
+                raise Conflict(
+                    f"provisioningParameters.packages.limits.{name}: {limit} is below the {row.assigned} already "
+                    "assigned.",
+                    error_code=409301,
+                )
+    external_id = None
     if body.externalId is not None:
-        external_id = validation.check_external_id("externalId", body.externalId)
-        if external_id != customer.external_id:
-            if repository.external_id_taken(session, partner_org_id, external_id, exclude_id=customer.id):
+        with checks:
+            external_id = validation.check_external_id("externalId", body.externalId)
+            if external_id != customer.external_id and repository.external_id_taken(
+                session, partner_org_id, external_id, exclude_id=customer.id
+            ):
                 raise Conflict(
                     f"externalId: a customer with externalId '{external_id}' already exists.", error_code=409100
                 )
-            changes["externalId"] = [customer.external_id, external_id]
-            customer.external_id = external_id
-            usage.details(session, customer)  # R2: reports show the new externalId from now on
+    address = validation.check_address("address", body.address, checks) if body.address is not None else None
+    sub_partner_admin_email = None
+    if body.subPartnerAdminEmail is not None:
+        with checks:
+            sub_partner_admin_email = validation.check_email("subPartnerAdminEmail", body.subPartnerAdminEmail)
+    checks.done()
+    if wanted is None:  # only when a check failed, and checks.done() raised it
+        raise RuntimeError("update_customer: the package check failed without raising")
+    changes: dict[str, Any] = {}
+    if external_id is not None and external_id != customer.external_id:
+        changes["externalId"] = [customer.external_id, external_id]
+        customer.external_id = external_id
+        usage.details(session, customer)  # R2: reports show the new externalId from now on
     address_changed = False
-    if body.address is not None:
-        address = validation.check_address("address", body.address)
+    if address is not None:
         before = address_of(customer)
         _set_address(customer, address)
         address_changed = before != address_of(customer)
         if address_changed:
             changes["address"] = [before, address_of(customer)]
-    if body.subPartnerAdminEmail is not None:
-        customer.sub_partner_admin_email = validation.check_email("subPartnerAdminEmail", body.subPartnerAdminEmail)
+    if sub_partner_admin_email is not None:
+        customer.sub_partner_admin_email = sub_partner_admin_email
     if location is not None:
         customer.calling_location = location.model_dump()
     if meetings_tz is not None:

@@ -6,7 +6,7 @@ import io
 import logging
 import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -29,6 +29,7 @@ from wholesale.kit import clock
 from wholesale.kit.errors import DomainError, InvalidTransition, NotFound, Unauthorized
 from wholesale.kit.http import SessionDep, UnitOfWorkRoute
 from wholesale.kit.pagination import PageParams
+from wholesale.kit.problems import Problems
 from wholesale.packages.catalog import CALLING_PACKAGES, package_name
 from wholesale.partners import service as partners
 from wholesale.partners.tenancy import Tenant
@@ -44,7 +45,6 @@ from wholesale.portal.web import (
     Form,
     check_csrf,
     confirmation,
-    field_errors,
     history_rows,
     page,
     partner_admin,
@@ -328,7 +328,13 @@ def _live_context(session: Session, tenant: Tenant, customer_id: str) -> dict[st
         "compliance_status": review,
         "ages": {"opened": relative(case.get("openedAt")), "deadline": relative(case.get("deadline"))},
         "settling": body["status"] in SETTLING,
+        # Screening runs after provisioning is accepted (R11): a new customer's page waits for its result too.
+        "screening": not review["screened"] and _aware(model.created) > clock.now() - timedelta(hours=1),
     }
+
+
+def _aware(instant: datetime) -> datetime:
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 def relative(iso: str | None) -> str:
@@ -392,6 +398,15 @@ ADDRESS_FIELDS = {
     "zip": "zipOrPostalCode",
     "country": "country",
 }
+# The change form's fields, top to bottom (its error summary lists problems in this order).
+EDIT_FIELDS = (
+    "packages",
+    *(f"limit_{p}" for p in PACKAGES),
+    "location_name",
+    "location_timezone",
+    *ADDRESS_FIELDS,
+    "external_id",
+)
 LIMIT_PATH = re.compile(r"^provisioningParameters\.packages\.limits\.(\w+)(?::\s*(.*))?$", re.S)
 
 
@@ -461,30 +476,42 @@ def _update_body(form: FormData, has_location: bool) -> tuple[dict[str, Any], di
     return body, errors
 
 
-def _edit_errors(exc: Exception, status: str) -> dict[str, str]:
-    """A refused change as form errors: a cap's next to that cap (the form sends only whole numbers, so only the
-    service refuses one), the rest as every form maps them."""
-    if isinstance(exc, InvalidTransition):
-        return {"_form": f"The customer is {status.replace('_', ' ')} right now: change it once that has finished."}
-    message = getattr(exc, "message", str(exc))
-    if match := LIMIT_PATH.match(message):
-        package, detail = match.group(1), (match.group(2) or "").strip()
-        return {f"limit_{package}": f"{package_name(package)}: {detail or 'this cap is not possible.'}"}
-    return field_errors(exc)
+def _edit_errors(exc: DomainError, status: str) -> dict[str, str]:
+    """A refused change as form errors in plain words, each next to its field: a cap's next to that cap, the rest as
+    every form maps them (all of them when the rules found several)."""
+    found = exc.found if isinstance(exc, Problems) else [exc]
+    problems: list[tuple[str, str]] = []
+    for problem in found:
+        if isinstance(problem, InvalidTransition):
+            problems.append(
+                (forms.FORM, f"The customer is {status.replace('_', ' ')} right now: change it once that has finished.")
+            )
+        elif match := LIMIT_PATH.match(problem.message):
+            package, detail = match.group(1), (match.group(2) or "").strip()
+            detail = detail or "this cap is not possible."
+            problems.append((f"limit_{package}", f"{package_name(package)}: {detail[:1].lower()}{detail[1:]}"))
+        else:
+            problems.append(forms.domain_error(problem))
+    return forms.collect(problems, order=EDIT_FIELDS)
 
 
 @router.get("/customers/{customer_id}/edit")
 @page
+@restores_form
 def customer_edit(request: Request, session: SessionDep, customer_id: str) -> Response:
-    """The change form: packages and their caps, billing address, externalId."""
+    """The change form: packages and their caps, billing address, externalId (or what was typed before the session
+    ended, once signed in again)."""
     tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
     context = _edit_context(session, tenant, customer_id)
     values = _edit_values(context["c"])
-    return render(request, "customer_edit.html", errors={}, values=values, **context)
+    if draft := drafts.kept(request):
+        values = draft.values(lists=("packages",))
+    return render(request, "customer_edit.html", errors={}, values=values, kept=draft and draft.reason, **context)
 
 
 @router.post("/customers/{customer_id}/edit")
 @page
+@keeps_form
 def customer_update(request: Request, form: Form, session: SessionDep, customer_id: str) -> Response:
     """Change the customer with the API's own rules (PUT /v1/wholesale/customers/{id}); errors come back next to
     their fields with what was typed."""
@@ -495,19 +522,19 @@ def customer_update(request: Request, form: Form, session: SessionDep, customer_
     try:
         update = CustomerUpdate.model_validate(body)
     except ValidationError as exc:
-        errors = field_errors(exc) | errors  # every field's problem at once, with the caps'
+        errors = forms.field_errors(exc, order=EDIT_FIELDS) | errors  # every field's problem, with the caps'
     else:
         try:
-            customers.update_customer(session, tenant, customer_id, update)
+            customers.update_customer(session, tenant, customer_id, update, every_problem=True)
         except DomainError as exc:
             if exc.status_code in (401, 403, 404):
                 raise
             errors = _edit_errors(exc, context["c"]["status"]) | errors
     if errors:
         session.rollback()  # a cap that was not a number stops the whole change, as any other problem does
-        values: dict[str, Any] = {k: str(v) for k, v in form.items() if k not in ("packages", "csrf")}
-        values["packages"] = [str(p) for p in form.getlist("packages")]
+        values = forms.typed(form, lists=("packages",))
         context = _edit_context(session, tenant, customer_id)
+        errors = forms.collect(errors.items(), order=EDIT_FIELDS)
         return render(request, "customer_edit.html", 400, errors=errors, values=values, **context)
     return redirect(request, f"/portal/customers/{customer_id}?done=updated")
 
