@@ -146,3 +146,38 @@ def test_signing_in_again_in_another_tab_lets_the_kept_form_be_sent(server, brow
     page.get_by_role("button", name="Create customer").click()
     page.wait_for_url(re.compile(r".*/portal/customers/.+\?created=1"))
     context.close()
+
+
+def test_the_template_team_and_billing_forms_show_their_errors_within_a_phone_width(server, browser):
+    base, printed = server
+    page = browser.new_page()
+    sign_in(page, base, printed, "partner admin")
+    page.wait_for_url(f"{base}/portal/customers")
+
+    def bad_template(page) -> None:
+        page.get_by_label("Language").fill("klingon_qo")
+        page.get_by_label("Meetings time zone").fill("Mars/Olympus")
+        page.get_by_role("button", name="Save").click()
+        page.locator("[data-error-summary]").wait_for()
+
+    def bad_colleague(page) -> None:
+        page.locator("#f-email").fill("colleague.example")
+        page.get_by_role("button", name="Create account").click()
+        page.locator("[data-error-summary]").wait_for()
+
+    def bad_days(page) -> None:
+        page.get_by_label("First day").fill("2026-02-10")
+        page.get_by_label("Last day").fill("2026-02-01")
+        page.get_by_role("button", name="Create report").click()
+        page.locator("[data-error-summary]").wait_for()
+
+    too_wide = shoot(page, base, "/portal/templates/new", "partner-template-errors", then=bad_template)
+    assert page.locator(".field-error").count() == 3  # name, language and time zone at once
+    assert page.get_by_label("Meetings time zone").input_value() == "Mars/Olympus"
+    too_wide += shoot(page, base, "/portal/team", "partner-team-errors", then=bad_colleague)
+    assert page.locator("#e-email").inner_text() == "Enter an email address like name@example.com."
+    too_wide += shoot(page, base, "/portal/billing", "partner-billing-errors", then=bad_days)
+    assert page.locator("#e-start").inner_text() == "The first day must be on or before the last day."
+    assert page.get_by_label("First day").input_value() == "2026-02-10"
+    assert too_wide == []
+    assert not API_WORDS.search(page.locator("main").inner_text())
