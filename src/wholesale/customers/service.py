@@ -445,7 +445,7 @@ def find_customers(
     descending: bool = False,
     params: PageParams | None = None,
 ) -> tuple[list[Listed], int]:
-    """Search the acting partner's live customers: `text` in the name, externalId, orgId or id (any case), the
+    """Search the acting partner's live customers: `text` in the name, externalId or orgId (any case), the
     shown `statuses`, in the `sort` order (name, created or status; ties by id); one page (`params`) with the total
     that match, or every match (`params` None: an export). Filter, count and page are SQL: no query per customer."""
     text = text.strip()
