@@ -344,3 +344,27 @@ def test_kept_drafts_are_signed_and_run_out(fixed_clock):
     assert drafts.unseal(sealed) is None
     huge = drafts.Draft("/portal/team", [(f"f{i}", secrets.token_hex(100)) for i in range(40)], drafts.EXPIRED, "")
     assert drafts.seal(huge) is None  # more than a cookie holds: not kept (the form still comes back, empty)
+
+
+def test_a_kept_form_comes_back_only_to_the_account_that_filled_it(web, partner, fixed_clock):
+    """Someone else signing in on the same browser within the 15 minutes does not see what was typed."""
+    from wholesale.db.session import get_database
+    from wholesale.identity.roles import Role
+    from wholesale.identity.service import create_token
+    from wholesale.portal import drafts
+
+    with get_database().transaction() as session:
+        colleague = create_token(session, org_id=partner.org_id, role=Role.PARTNER_ADMIN)
+    csrf = sign_in(web, partner.token)
+    fixed_clock.advance(IDLE)
+    form = customer_form(partner.template_id, name="Pas pour les autres")
+    assert web.post("/portal/customers/new", data=form | {"csrf": csrf}).status_code == 303
+    assert drafts.unseal(web.cookies.get(drafts.DRAFT_COOKIE)) is not None
+    sign_in(web, colleague)
+    page = web.get("/portal/customers/new")
+    assert page.status_code == 200 and "Pas pour les autres" not in page.text
+    assert drafts.DRAFT_COOKIE not in web.cookies  # and it is gone
+    # A form sent with no session the server knows keeps nothing.
+    web.cookies.clear()
+    stray = web.post("/portal/customers/new", data=form | {"csrf": "x"})
+    assert drafts.DRAFT_COOKIE not in web.cookies and stray.status_code in (303, 403)

@@ -225,6 +225,12 @@ def resolve(session: Session, secret: str) -> tuple[Principal, bool]:
     return principal, now - row.last_seen >= _TOUCH_EVERY
 
 
+def session_owner(session: Session, secret: str) -> str | None:
+    """Who a session belongs to (its portal account's id, or its API token's), live or ended; None when unknown."""
+    row = session.scalar(sa.select(PortalSession).where(PortalSession.secret_hash == _digest(secret)))
+    return None if row is None else (row.portal_user_id or row.api_token_id)
+
+
 def touch(session: Session, secret: str) -> None:
     """Record activity on a session (keeps it from idling out)."""
     session.execute(

@@ -8,7 +8,9 @@ next time the form's page opens (after sign-in: sign-in returns to it), it is fi
 The sub-partner the form was filled for is kept too, so the form comes back for the same organisation.
 
 Nothing goes into a URL; the cookie is HttpOnly, SameSite=Strict, signed with the server secret (so only a draft
-this server made is read back), and lasts DRAFT_MINUTES.
+this server made is read back), and lasts DRAFT_MINUTES. It belongs to the account whose session ended (or whose
+page was stale): it comes back only when that same account signs in, never to someone else on the same browser,
+and a form sent without any session the server knows keeps nothing.
 """
 
 import base64
@@ -27,9 +29,11 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from wholesale.billing.downloads import secret_key
+from wholesale.db.session import get_database
+from wholesale.identity import accounts
 from wholesale.kit import clock
 from wholesale.kit.errors import Forbidden, Unauthorized
-from wholesale.portal.web import ACTING_COOKIE, CSRF_COOKIE, render, set_cookie
+from wholesale.portal.web import ACTING_COOKIE, CSRF_COOKIE, SESSION_COOKIE, render, set_cookie, signed_in
 
 DRAFT_COOKIE = "wholesale_draft"
 DRAFT_MINUTES = 15
@@ -41,13 +45,15 @@ EXPIRED, STALE = "expired", "stale"
 
 @dataclass(frozen=True)
 class Draft:
-    """A kept form: its page, its fields in order (a field may repeat: checkboxes), why it was kept, and the
-    sub-partner acted for ('' for the partner itself)."""
+    """A kept form: its page, its fields in order (a field may repeat: checkboxes), why it was kept, the
+    sub-partner acted for ('' for the partner itself), and whose it is (the principal id of the session that
+    filled it: a portal account or an API token)."""
 
     path: str
     fields: list[tuple[str, str]]
     reason: str
     acting: str
+    owner: str = ""
 
     def values(self, lists: Sequence[str] = ()) -> dict[str, Any]:
         """The fields as a form's `values`: text, and lists for the names in `lists` (checkboxes)."""
@@ -67,7 +73,9 @@ def _signature(data: str) -> str:
 def seal(draft: Draft) -> str | None:
     """The draft as a cookie value (compressed, signed, with its end); None when it would not fit in a cookie."""
     until = int(clock.now().timestamp()) + DRAFT_MINUTES * 60
-    payload = json.dumps([draft.path, draft.fields, draft.reason, draft.acting, until], separators=(",", ":"))
+    payload = json.dumps(
+        [draft.path, draft.fields, draft.reason, draft.acting, draft.owner, until], separators=(",", ":")
+    )
     data = base64.urlsafe_b64encode(zlib.compress(payload.encode())).decode().rstrip("=")
     sealed = f"{data}.{_signature(data)}"
     return sealed if len(sealed) <= MAX_COOKIE else None
@@ -80,21 +88,33 @@ def unseal(sealed: str | None) -> Draft | None:
         return None
     try:
         raw = zlib.decompress(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
-        path, fields, reason, acting, until = json.loads(raw)
+        path, fields, reason, acting, owner, until = json.loads(raw)
     except (ValueError, zlib.error, TypeError):
         return None
     if until < clock.now().timestamp():
         return None
-    return Draft(str(path), [(str(k), str(v)) for k, v in fields], str(reason), str(acting))
+    return Draft(str(path), [(str(k), str(v)) for k, v in fields], str(reason), str(acting), str(owner))
 
 
 def _kept_fields(form: FormData) -> list[tuple[str, str]]:
     return [(k, v) for k, v in form.multi_items() if k not in NOT_KEPT and isinstance(v, str)]
 
 
+def _owner(request: Request) -> str | None:
+    """Whose session the browser sent (ended or not), or None when it sent none the server knows."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        return None
+    with get_database().session(write=False) as session:
+        return accounts.session_owner(session, secret)
+
+
 def _keep(response: Response, request: Request, form: FormData, reason: str) -> Response:
     path = request.url.path
-    draft = Draft(path, _kept_fields(form), reason, request.cookies.get(ACTING_COOKIE) or "")
+    owner = _owner(request)
+    if owner is None:
+        return response  # nobody to give it back to
+    draft = Draft(path, _kept_fields(form), reason, request.cookies.get(ACTING_COOKIE) or "", owner)
     if (sealed := seal(draft)) is not None:
         set_cookie(response, request, DRAFT_COOKIE, sealed, path=path, max_age=DRAFT_MINUTES * 60)
     return response
@@ -139,6 +159,11 @@ def restores_form(fn: Callable[..., Response]) -> Callable[..., Response]:
         draft = unseal(request.cookies.get(DRAFT_COOKIE))
         if draft is None or draft.path != request.url.path:
             return fn(**kwargs)
+        if signed_in(request, None).token_id != draft.owner:
+            # Someone else signed in on this browser: the form is not theirs to see.
+            response = fn(**kwargs)
+            response.delete_cookie(DRAFT_COOKIE, path=draft.path)
+            return response
         if draft.acting != (request.cookies.get(ACTING_COOKIE) or ""):
             # Back to the organisation the form was filled for (sign-in starts as the partner itself); the
             # portal's sign-in checks still decide whether that sub-partner may be acted for.
