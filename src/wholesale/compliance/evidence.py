@@ -152,6 +152,15 @@ def _same_postal(customer_postal: str | None, listed_postal: str | None) -> bool
     return fold_text(customer_postal).replace(" ", "") == fold_text(listed_postal).replace(" ", "")
 
 
+def _distinct(values: Iterable[str | None]) -> list[str]:
+    """Values as written, each once however it is spelt in case and spacing ("Tehran", "TEHRAN ")."""
+    seen: dict[str, str] = {}
+    for v in values:
+        if v and v.strip():
+            seen.setdefault(fold_text(v), v.strip())
+    return sorted(seen.values())
+
+
 def _place(state: str, customer: str | None, listed: list[str]) -> dict[str, Any]:
     return {"state": state, "customer": customer, "listed": listed}
 
@@ -169,15 +178,15 @@ def _places(customer: Customer, entry: Entry) -> dict[str, dict[str, Any]]:
         country = _place("same nationality", country_name(code), countries)
     else:
         country = _place("differs", country_name(code), countries)
-    cities = sorted({a.city for a in entry.addresses if a.city})
+    cities = _distinct(a.city for a in entry.addresses)
     if not cities:
         city = _place("not listed", customer.city, [])
     else:
         same = any(_same_city(customer.city, c) for c in cities)
         city = _place("same" if same else "differs", customer.city, cities)
-    postals = sorted({a.postal_code for a in entry.addresses if a.postal_code})
+    postals = _distinct(a.postal_code for a in entry.addresses)
     if not postals or not customer.zip_or_postal_code:
-        postal = _place("not listed" if not postals else "not given", customer.zip_or_postal_code, postals)
+        postal = _place("not listed" if not postals else "not compared", customer.zip_or_postal_code, postals)
     else:
         same = any(_same_postal(customer.zip_or_postal_code, p) for p in postals)
         postal = _place("same" if same else "differs", customer.zip_or_postal_code, postals)

@@ -29,7 +29,7 @@ log = logging.getLogger("wholesale.portal")
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
-QUEUE_LIMIT = 100  # cases on the queue page; the rest wait their turn (oldest first)
+QUEUE_LIMIT = 50  # cases on the queue page; the rest wait their turn (oldest first)
 QUEUE_REFRESH_SECONDS = 5
 CHART_CASES = 60  # recent decisions on the stats page's chart
 
@@ -58,9 +58,14 @@ def _span(minutes: float) -> str:
 def _age(case: dict[str, Any]) -> dict[str, Any]:
     """How long a case has waited for a decision and how that compares with the 15/60-minute targets."""
     opened = minutes_since(case.get("openedAt")) or 0.0
-    minutes = opened if not case.get("decidedAt") else None
-    if minutes is None:
-        return {"minutes": None, "label": "decided", "level": "ok", "ago": _ago(opened)}
+    if case.get("decidedAt") or case.get("closedAt"):
+        return {
+            "minutes": None,
+            "label": "decided" if case.get("decidedAt") else "closed",
+            "level": "ok",
+            "ago": _ago(opened),
+        }
+    minutes = opened
     if minutes <= TARGET_MINUTES[0]:
         label, level = "within 15-minute target", "ok"
     elif minutes <= TARGET_MINUTES[1]:
