@@ -39,7 +39,7 @@ STATUSES = ("provisioned",) * 16 + ("provisioned_with_errors", "error", "provisi
 HIT = {
     "explanation": "2 of 2 listed words equal; country IR matches the listed address",
     "source": "OFAC-SDN",
-    "entryId": "10001",
+    "entryId": "12927",
     "name": "MAHAN AIR",
     "score": 0.97,
     "matchedVariant": "MAHAN AIR",
@@ -264,6 +264,8 @@ def main() -> None:
         }
         for name, path in pages(args.customers).items():
             targets[name] = (reviewer if path.startswith("/portal/review") else partner, path)
+        # One case with its evidence (the entry looked up in the lists in force), for reference.
+        targets["a review case"] = (reviewer, re.search(r'href="(/portal/review/cases/[^"]+)"', queue).group(1))
         times = measure(targets, args.requests)
     finally:
         stop(server)
