@@ -122,6 +122,19 @@ def test_a_customer_name_with_markup_is_escaped_on_queue_case_and_stats(web, cli
         page = web.get(path).text
         assert "<script>alert(" not in page, path
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Mahan Air" in page, path
+    # What a list file says is data too: a stored hit whose entry is no longer listed is shown as stored.
+    from wholesale.compliance.models import ComplianceCase
+
+    with db.transaction() as s:
+        case = s.get(ComplianceCase, cid)
+        case.hits = [
+            case.hits[0]
+            | {"entryId": "gone", "name": "<script>alert('entry')</script>", "matchedVariant": "<img src=x onerror=y>"}
+        ]
+    page = web.get(f"/portal/review/cases/{cid}").text
+    assert "<script>alert('entry')" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#39;entry&#39;)&lt;/script&gt;" in page and "no longer in the lists in force" in page
+    assert "&lt;img src=x onerror=y&gt;" in page.replace("&#34;", '"')
 
 
 def test_a_decision_without_the_csrf_token_is_refused(web, client, partner, platform_token, db):
