@@ -66,12 +66,13 @@ def _age(case: dict[str, Any]) -> dict[str, Any]:
             "ago": _ago(opened),
         }
     minutes = opened
-    if minutes <= TARGET_MINUTES[0]:
-        label, level = "within 15-minute target", "ok"
-    elif minutes <= TARGET_MINUTES[1]:
-        label, level = "past 15-minute target", "warn"
+    first, last = TARGET_MINUTES
+    if minutes <= first:
+        label, level = f"within {first}-minute target", "ok"
+    elif minutes <= last:
+        label, level = f"past {first}-minute target", "warn"
     else:
-        label, level = "past 60-minute target", "bad"
+        label, level = f"past {last}-minute target", "bad"
     return {"minutes": minutes, "label": label, "level": level, "ago": _ago(minutes), "waited": _span(minutes)}
 
 
@@ -88,6 +89,7 @@ def _queue(request: Request, session: SessionDep, status: str, template: str) ->
         statuses=CASE_STATUSES,
         refresh=QUEUE_REFRESH_SECONDS,
         refreshed=clock.now(),
+        targets=TARGET_MINUTES,
     )
 
 
