@@ -428,11 +428,11 @@ def test_a_rejected_customer_reads_non_compliant_not_pending(web, client, partne
     """Issue 14, finding 1: a rejected (non-compliant) customer still read "a review case is open"."""
     customer_id, cid = listed_customer(client, partner, db)
     sign_in(web, partner.token)
-    assert "not yet known: a review case is open" in web.get(f"/portal/customers/{customer_id}").text
+    assert "Under review." in web.get(f"/portal/customers/{customer_id}").text
     reviewer = {"Authorization": f"Bearer {platform_token('reviewer')}"}
     decided = client.post(
         f"/v1/compliance/cases/{cid}/decision", json={"decision": "reject", "reason": "listed"}, headers=reviewer
     )
     assert decided.status_code == 200
     page = web.get(f"/portal/customers/{customer_id}").text
-    assert "the review found a restricted party" in page and "a review case is open" not in page
+    assert "Not compliant." in page and "confirmed a match" in page and "Under review." not in page
