@@ -152,6 +152,10 @@ def worker(
     settings = get_settings()
     configure_logging(settings.log_level)
     install_clock(settings)
+    if settings.worker_nice:
+        # Jobs yield the CPU to API processes on the same machine (a caller waits on those; a job's latency is ours
+        # to spend); with cores of its own a worker runs as fast as ever. docs/SCALING.md has it measured.
+        os.nice(settings.worker_nice)
     if metrics_port:
         from prometheus_client import start_http_server
 

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Identifies this process to DBOS: workflows it owned are recovered by the next process with the same id.
     executor_id: str = "local"
     worker_concurrency: int = 8
+    # `wholesale worker` lowers its CPU priority by this much (nice), so API processes sharing its cores go first.
+    worker_nice: int = Field(default=10, ge=0, le=19)
     # Seconds between polls of the provisioning queue. Each poll costs the process CPU whether or not it finds
     # work (an idle server spent 12 % of a core at 0.05 s, 8 % at 0.1 s) and adds at most this to a run's start.
     queue_polling_interval: float = 0.1

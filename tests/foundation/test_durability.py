@@ -83,6 +83,9 @@ def test_two_workers_on_postgres_never_run_the_same_job_twice(tmp_path):
             timeout=90,
             interval=0.5,
         )
+        # Workers yield the CPU to API processes on the same cores (WHOLESALE_WORKER_NICE, docs/SCALING.md).
+        nice = [int(open(f"/proc/{w.pid}/stat").read().rsplit(")", 1)[1].split()[16]) for w in workers]
+        assert nice == [10, 10], nice
     finally:
         for proc in [api, *workers]:
             processes.stop(proc)
