@@ -83,7 +83,7 @@ class RateLimitBucket(Base):
 
 # The database's clock in seconds since the epoch, in each dialect.
 _NOW = {
-    "postgresql": "extract(epoch from clock_timestamp())",
+    "postgresql": "extract(epoch from clock_timestamp())::double precision",
     "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
 }
 _LEAST = {"postgresql": "least", "sqlite": "min"}
