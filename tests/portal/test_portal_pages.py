@@ -436,3 +436,6 @@ def test_a_rejected_customer_reads_non_compliant_not_pending(web, client, partne
     assert decided.status_code == 200
     page = web.get(f"/portal/customers/{customer_id}").text
     assert "Not compliant." in page and "confirmed a match" in page and "Under review." not in page
+    listed = web.get("/portal/customers").text  # the list says so too, not the API's "pending rpl review"
+    row = listed[listed.index(f'href="/portal/customers/{customer_id}"') :].split("</tr>", 1)[0]
+    assert "badge-noncompliant" in row and "pending" not in row

@@ -200,6 +200,20 @@ def open_case_of(session: Session, customer_id: str) -> ComplianceCase | None:
     ).first()
 
 
+def noncompliant_among(session: Session, customer_ids: list[str]) -> set[str]:
+    """Which of these customers a reviewer found non-compliant (their case still open as `noncompliant`): the API
+    reads them `pending_rpl_review` like a customer under review (Cisco's statuses), people should not. One query."""
+    if not customer_ids:
+        return set()
+    return set(
+        session.scalars(
+            sa.select(ComplianceCase.customer_id).where(
+                ComplianceCase.customer_id.in_(customer_ids), ComplianceCase.status == CaseStatus.NONCOMPLIANT
+            )
+        )
+    )
+
+
 def _timeline(case: ComplianceCase, event: str, detail: str, **extra: Any) -> None:
     case.timeline = [
         *(case.timeline or []),

@@ -164,6 +164,7 @@ def customer_list(
         next_url=query.url(page=query.page + 1) if query.page < pages else None,
         export_url=query.url("/portal/customers/export.csv", page=1),
         settling=any(c.status in SETTLING for c in items),
+        noncompliant=compliance.noncompliant_among(session, [c.id for c in items]),
     )
 
 
