@@ -92,6 +92,14 @@ def client(app):
 
 
 @pytest.fixture
+def web(client, app):
+    """A fresh portal cookie jar on the app (the session client already launched the workers)."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+
+
+@pytest.fixture
 def db(database_url: str):
     """The process database."""
     from wholesale.db.session import get_database

@@ -1,5 +1,6 @@
 """Helpers shared by test modules (importable as `helpers`)."""
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -101,3 +102,21 @@ def fuzz_operation(operation, headers: dict[str, str]) -> None:
             assert set(response.json()) == {"message", "errors", "trackingId"}, (label, response.text)
 
     check()
+
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(web, path: str = "/portal/signin") -> str:
+    """The CSRF token the portal gave this cookie jar (any portal page carries it; the sign-in page by default)."""
+    return CSRF.search(web.get(path).text).group(1)
+
+
+def portal_sign_in(web, token: str) -> str:
+    """Sign in to the portal with an API token (the developers' way in); return the CSRF token for form posts."""
+    csrf = csrf_of(web)
+    response = web.post("/portal/signin", data={"csrf": csrf, "token": token})
+    assert response.status_code == 303, response.text
+    fresh = csrf_of(web)
+    assert fresh != csrf  # rotated at sign-in
+    return fresh

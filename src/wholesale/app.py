@@ -111,8 +111,8 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(activity_router)
     app.include_router(audit_router)
     app.include_router(webhooks_router)
-    from wholesale.portal.web import STATIC_DIR
     from wholesale.portal.routes import router as portal_router
+    from wholesale.portal.web import STATIC_DIR
 
     # The static mount goes first: the portal's catch-all 404 page would otherwise shadow it.
     app.mount("/portal/static", StaticFiles(directory=STATIC_DIR), name="portal-static")

@@ -4,24 +4,8 @@ it from its signed link, delete it."""
 import html
 import re
 
-import pytest
-
+from helpers import portal_sign_in as sign_in
 from helpers import wait_for
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@pytest.fixture
-def web(client, app):
-    from fastapi.testclient import TestClient
-
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-
-
-def sign_in(web, token: str) -> str:
-    csrf = CSRF.search(web.get("/portal/signin").text).group(1)
-    assert web.post("/portal/signin", data={"csrf": csrf, "token": token}).status_code == 303
-    return CSRF.search(web.get("/portal/signin").text).group(1)
 
 
 def test_the_billing_page_creates_polls_downloads_and_deletes(web, partner):

@@ -3,6 +3,7 @@
 import os
 import signal
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -84,7 +85,7 @@ def test_two_workers_on_postgres_never_run_the_same_job_twice(tmp_path):
             interval=0.5,
         )
         # Workers yield the CPU to API processes on the same cores (WHOLESALE_WORKER_NICE, docs/SCALING.md).
-        nice = [int(open(f"/proc/{w.pid}/stat").read().rsplit(")", 1)[1].split()[16]) for w in workers]
+        nice = [int(Path(f"/proc/{w.pid}/stat").read_text().rsplit(")", 1)[1].split()[16]) for w in workers]
         assert nice == [10, 10], nice
     finally:
         for proc in [api, *workers]:

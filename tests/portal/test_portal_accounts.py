@@ -8,16 +8,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+from helpers import CSRF
+
 SESSION = "wholesale_portal"
-
-
-@pytest.fixture
-def web(client, app):
-    """A fresh cookie jar on the app (the session client already launched the workers)."""
-    from fastapi.testclient import TestClient
-
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
 
 
 @pytest.fixture

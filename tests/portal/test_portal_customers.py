@@ -9,28 +9,12 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from helpers import customer_body, wait_for
+from helpers import portal_sign_in as sign_in
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 ROW = re.compile(r'<tr data-external-id="([^"]+)"')
-
-
-@pytest.fixture
-def web(client, app):
-    """A fresh cookie jar on the app (the session client already launched the workers)."""
-    from fastapi.testclient import TestClient
-
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-
-
-def sign_in(web, token: str) -> str:
-    """Sign in with an API token (the developers' way in); return the CSRF token for form posts."""
-    csrf = CSRF.search(web.get("/portal/signin").text).group(1)
-    assert web.post("/portal/signin", data={"csrf": csrf, "token": token}).status_code == 303
-    return CSRF.search(web.get("/portal/signin").text).group(1)
 
 
 def add_customers(db, partner, *specs: dict[str, Any]) -> list[str]:

@@ -9,11 +9,9 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
+from helpers import CSRF, customer_body
+from helpers import portal_sign_in as sign_in
 
-from helpers import customer_body
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 FIELD_ERROR = re.compile(r'<p class="field-error" id="e-([\w-]+)">([^<]*)</p>')
 SUMMARY_LINK = re.compile(r'<a href="#f-([\w-]+)">([^<]*)</a>')
 # What must never reach a page: the API's field paths and the rules' numbers.
@@ -22,25 +20,6 @@ API_WORDS = re.compile(
     r"|billingStartDate|billingEndDate|meetingsTimezone|allowedPackages|ISO-3166|IANA|\bR\d{1,2}\b"
 )
 IDLE = 31 * 60  # past the portal's 30 idle minutes
-
-
-@pytest.fixture
-def web(client, app):
-    """A fresh cookie jar on the app (the session client already launched the workers)."""
-    from fastapi.testclient import TestClient
-
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-
-
-def csrf_of(web, path: str = "/portal/signin") -> str:
-    return CSRF.search(web.get(path).text).group(1)
-
-
-def sign_in(web, token: str) -> str:
-    """Sign in with an API token; return the CSRF token for later form posts."""
-    response = web.post("/portal/signin", data={"csrf": csrf_of(web), "token": token})
-    assert response.status_code == 303, response.text
-    return csrf_of(web)
 
 
 def field_errors(page: str) -> dict[str, str]:

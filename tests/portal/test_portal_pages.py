@@ -8,17 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from dialin_support import TEST_DOMAIN_CSV
-from helpers import customer_body, wait_for
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@pytest.fixture
-def web(client, app):
-    """A fresh cookie jar on the app (the session client already launched the workers)."""
-    from fastapi.testclient import TestClient
-
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+from helpers import CSRF, csrf_of, customer_body, wait_for
+from helpers import portal_sign_in as sign_in
 
 
 @pytest.fixture
@@ -34,21 +25,6 @@ def telephony(db):
     yield
     with db.transaction() as s:
         service.replace_numbers(s, saved)
-
-
-def csrf_of(web) -> str:
-    """Return the CSRF token the portal gave this cookie jar."""
-    return CSRF.search(web.get("/portal/signin").text).group(1)
-
-
-def sign_in(web, token: str) -> str:
-    """Sign in with an API token; return the CSRF token for later form posts."""
-    csrf = csrf_of(web)
-    response = web.post("/portal/signin", data={"csrf": csrf, "token": token})
-    assert response.status_code == 303, response.text
-    fresh = csrf_of(web)
-    assert fresh != csrf  # rotated at sign-in
-    return fresh
 
 
 def errors_in(html: str) -> list[str]:

@@ -10,24 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from helpers import customer_body, wait_for
+from helpers import portal_sign_in as sign_in
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 ENGINE_WORDS = ("tokenSort", "softTokens", "listedCovered", "queryCovered", "numberPenalty", "containment", "features")
-
-
-@pytest.fixture
-def web(client, app):
-    """A fresh cookie jar on the app (the session client already launched the workers)."""
-    from fastapi.testclient import TestClient
-
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-
-
-def sign_in(web, token: str) -> str:
-    """Sign in with an API token (the developers' way); return the CSRF token for form posts."""
-    csrf = CSRF.search(web.get("/portal/signin").text).group(1)
-    assert web.post("/portal/signin", data={"csrf": csrf, "token": token}).status_code == 303
-    return CSRF.search(web.get("/portal/signin").text).group(1)
 
 
 def listed_customer(client, partner, db, name: str = "Mahan Air") -> tuple[str, str]:

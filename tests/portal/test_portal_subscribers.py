@@ -10,18 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from helpers import customer_body, wait_for
+from helpers import csrf_of, customer_body, wait_for
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PACKAGES = ["webex_suite", "webex_calling", "webex_meetings"]
-
-
-@pytest.fixture
-def web(client, app):
-    """A fresh cookie jar on the app (the session client already launched the workers)."""
-    from fastapi.testclient import TestClient
-
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
 
 
 @pytest.fixture
@@ -30,10 +21,6 @@ def other_web(client, app):
     from fastapi.testclient import TestClient
 
     return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-
-
-def csrf_of(web) -> str:
-    return CSRF.search(web.get("/portal/signin").text).group(1)
 
 
 def sign_in_token(web, token: str) -> str:
