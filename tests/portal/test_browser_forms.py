@@ -73,7 +73,7 @@ def test_three_mistakes_show_at_once_and_the_summary_takes_the_keyboard_to_each_
     page.wait_for_url(re.compile(r".*/portal/customers/.+\?created=1"))
 
 
-def test_a_session_that_ends_during_the_preview_keeps_the_form(server, browser):
+def test_a_sign_out_elsewhere_during_the_preview_keeps_the_page_but_nothing_after(server, browser):
     base, printed = server
     context = browser.new_context()
     page = context.new_page()
@@ -99,20 +99,17 @@ def test_a_session_that_ends_during_the_preview_keeps_the_form(server, browser):
     assert page.url == f"{base}/portal/customers/new"
     assert page.locator("#f-name").input_value() == "Boulangerie Tardive"
 
-    # Sending it asks for a sign-in, then brings the form back filled in.
+    # Sending it asks for a sign-in; the user signed out, so nothing typed was kept in this browser (a session
+    # that ran out keeps it: tests/portal/test_portal_forms.py), and the form opens empty for whoever signs in.
     page.get_by_role("button", name="Create customer").click()
-    page.wait_for_url(re.compile(r".*/portal/signin\?.*kept=1"))
-    assert page.get_by_test_id("signin-kept").is_visible()
+    page.wait_for_url(re.compile(r".*/portal/signin\?next=%2Fportal%2Fcustomers%2Fnew$"))
+    assert page.get_by_test_id("signin-kept").count() == 0
     page.get_by_label("Email").fill(printed["portal partner admin"])
     page.get_by_label("Password").fill(printed["portal partner admin password"])
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"{base}/portal/customers/new")
-    assert page.get_by_test_id("kept-notice").is_visible()
-    assert page.locator("#f-name").input_value() == "Boulangerie Tardive"
-    assert page.get_by_label("City").input_value() == "Paris"
-    assert page.locator("#f-country").input_value() == "FR"
-    page.get_by_role("button", name="Create customer").click()
-    page.wait_for_url(re.compile(r".*/portal/customers/.+\?created=1"))
+    assert page.get_by_test_id("kept-notice").count() == 0
+    assert page.locator("#f-name").input_value() == ""
     context.close()
 
 

@@ -9,8 +9,9 @@ The sub-partner the form was filled for is kept too, so the form comes back for 
 
 Nothing goes into a URL; the cookie is HttpOnly, SameSite=Strict, signed with the server secret (so only a draft
 this server made is read back), and lasts DRAFT_MINUTES. It belongs to the account whose session ended (or whose
-page was stale): it comes back only when that same account signs in, never to someone else on the same browser,
-and a form sent without any session the server knows keeps nothing.
+page was stale): it comes back only when that same account signs in, never to someone else on the same browser.
+A form sent after its user signed out (the session cookie is gone) keeps nothing: sign-out leaves nothing of theirs
+in the browser.
 """
 
 import base64
@@ -139,6 +140,9 @@ def keeps_form(fn: Callable[..., Response]) -> Callable[..., Response]:
         except Unauthorized:
             if request.headers.get("hx-request"):
                 raise
+            if _owner(request) is None:  # signed out (the cookie is gone): nothing of theirs stays in this browser
+                signin = f"/portal/signin?{urlencode({'next': request.url.path})}"
+                return RedirectResponse(signin, status_code=303)
             signin = f"/portal/signin?{urlencode({'next': request.url.path, 'kept': '1'})}"
             return _keep(RedirectResponse(signin, status_code=303), request, form, EXPIRED)
         except Forbidden:
