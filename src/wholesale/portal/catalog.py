@@ -55,17 +55,7 @@ def template_list(request: Request, session: SessionDep) -> Response:
 def template_new(request: Request, session: SessionDep) -> Response:
     """An empty template form (or what was typed before the session ended, once signed in again)."""
     partner_admin(request, session, Scope.CUSTOMERS_WRITE)
-    draft = drafts.kept(request)
-    values = draft.values(lists=("allowed_packages",)) if draft else _template_values(None)
-    return render(
-        request,
-        "template_form.html",
-        template_id=None,
-        values=values,
-        errors={},
-        packages=PACKAGES,
-        kept=draft and draft.reason,
-    )
+    return _template_form(request, None, None)
 
 
 @router.get("/templates/{template_id}")
@@ -74,9 +64,14 @@ def template_new(request: Request, session: SessionDep) -> Response:
 def template_edit(request: Request, session: SessionDep, template_id: str) -> Response:
     """A template's edit form."""
     tenant = partner_admin(request, session, Scope.CUSTOMERS_WRITE)
-    t = customer_templates.get_template(session, tenant, template_id)
+    return _template_form(request, template_id, customer_templates.get_template(session, tenant, template_id))
+
+
+def _template_form(request: Request, template_id: str | None, current: dict[str, Any] | None) -> Response:
+    """The template form, new (`template_id` None) or of a template, filled with what was typed before the session
+    ended when a kept draft came back, else with the template's values."""
     draft = drafts.kept(request)
-    values = draft.values(lists=("allowed_packages",)) if draft else _template_values(t)
+    values = draft.values(lists=("allowed_packages",)) if draft else _template_values(current)
     return render(
         request,
         "template_form.html",
