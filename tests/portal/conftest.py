@@ -10,16 +10,24 @@ from conftest import fresh_database_url
 
 
 @pytest.fixture
-def server(tmp_path: Path):
-    """Migrate and seed a fresh database, serve it on a free port; yield (base URL, the demo's printed tokens)."""
+def served(tmp_path: Path):
+    """Migrate and seed a fresh database, serve it on a free port; yield (base URL, the demo's printed tokens, the
+    database URL: for `wholesale users create` and other CLI calls on it)."""
     url = fresh_database_url(tmp_path)
     printed = processes.prepare(url)
     port = processes.free_port()
     proc = processes.serve(url, port, tmp_path / "serve.log")
     try:
-        yield f"http://127.0.0.1:{port}", printed
+        yield f"http://127.0.0.1:{port}", printed, url
     finally:
         processes.stop(proc)
+
+
+@pytest.fixture
+def server(served):
+    """(base URL, the demo's printed tokens) of `served`."""
+    base, printed, _url = served
+    return base, printed
 
 
 @pytest.fixture

@@ -73,24 +73,38 @@ def test_three_mistakes_show_at_once_and_the_summary_takes_the_keyboard_to_each_
     page.wait_for_url(re.compile(r".*/portal/customers/.+\?created=1"))
 
 
-def test_a_sign_out_elsewhere_during_the_preview_keeps_the_page_but_nothing_after(server, browser):
+def _fill_then_sign_out_in_another_tab(page, context, server, *, name: str, email: str, external_id: str, line1: str):
+    """Sign in, fill the new-customer form (Paris, no country yet), then end the session by signing out in a second
+    tab of the same browser; return that tab."""
     base, printed = server
-    context = browser.new_context()
-    page = context.new_page()
     sign_in(page, base, printed, "partner admin")
     page.wait_for_url(f"{base}/portal/customers")
     page.goto(f"{base}/portal/customers/new")
-    page.locator("#f-name").fill("Boulangerie Tardive")
-    page.get_by_label("Primary admin email").fill("pain@tardive.example")
-    page.get_by_label("External id").fill("forms-late")
-    page.get_by_label("Address line 1").fill("3 Quai des Orfèvres")
+    page.locator("#f-name").fill(name)
+    page.get_by_label("Primary admin email").fill(email)
+    page.get_by_label("External id").fill(external_id)
+    page.get_by_label("Address line 1").fill(line1)
     page.get_by_label("City").fill("Paris")
-
-    # The session ends meanwhile (signed out in another tab).
     other = context.new_page()
     other.goto(f"{base}/portal/customers")
     other.get_by_role("button", name="Sign out").click()
     other.wait_for_url(f"{base}/portal/signin")
+    return other
+
+
+def test_a_sign_out_elsewhere_during_the_preview_keeps_the_page_but_nothing_after(server, browser):
+    base, printed = server
+    context = browser.new_context()
+    page = context.new_page()
+    other = _fill_then_sign_out_in_another_tab(
+        page,
+        context,
+        server,
+        name="Boulangerie Tardive",
+        email="pain@tardive.example",
+        external_id="forms-late",
+        line1="3 Quai des Orfèvres",
+    )
     other.close()
 
     # The live preview says so in place: the page stays, and so does what was typed.
@@ -117,18 +131,15 @@ def test_signing_in_again_in_another_tab_lets_the_kept_form_be_sent(server, brow
     base, printed = server
     context = browser.new_context()
     page = context.new_page()
-    sign_in(page, base, printed, "partner admin")
-    page.wait_for_url(f"{base}/portal/customers")
-    page.goto(f"{base}/portal/customers/new")
-    page.locator("#f-name").fill("Fromagerie Patiente")
-    page.get_by_label("Primary admin email").fill("brie@patiente.example")
-    page.get_by_label("External id").fill("forms-patient")
-    page.get_by_label("Address line 1").fill("8 Rue Mouffetard")
-    page.get_by_label("City").fill("Paris")
-    other = context.new_page()
-    other.goto(f"{base}/portal/customers")
-    other.get_by_role("button", name="Sign out").click()
-    other.wait_for_url(f"{base}/portal/signin")
+    other = _fill_then_sign_out_in_another_tab(
+        page,
+        context,
+        server,
+        name="Fromagerie Patiente",
+        email="brie@patiente.example",
+        external_id="forms-patient",
+        line1="8 Rue Mouffetard",
+    )
     page.locator("#f-country").select_option("BE")
     page.get_by_test_id("preview-signed-out").wait_for()
 

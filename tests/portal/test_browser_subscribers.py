@@ -4,31 +4,15 @@ progress reach 100 %; as a customer admin fail to downgrade the full administrat
 laptop width without sideways scrolling (screenshots in var/screenshots/)."""
 
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 import processes
 from browsing import BROWSER, LAPTOP, shoot, sign_in
-from conftest import fresh_database_url
 from helpers import customer_body, wait_for
 
 pytestmark = BROWSER
-
-
-@pytest.fixture
-def served(tmp_path: Path):
-    """As `server`, also naming the database (to create portal accounts with `wholesale users create`)."""
-    url = fresh_database_url(tmp_path)
-    printed = processes.prepare(url)
-    port = processes.free_port()
-    proc = processes.serve(url, port, tmp_path / "serve.log")
-    try:
-        yield f"http://127.0.0.1:{port}", printed, url
-    finally:
-        processes.stop(proc)
 
 
 def provision(base: str, printed: dict[str, str], limits: dict[str, int] | None = None) -> dict[str, Any]:
