@@ -110,11 +110,10 @@ def _owner(request: Request) -> str | None:
         return accounts.session_owner(session, secret)
 
 
-def _keep(response: Response, request: Request, form: FormData, reason: str) -> Response:
-    path = request.url.path
-    owner = _owner(request)
+def _keep(response: Response, request: Request, form: FormData, reason: str, owner: str | None) -> Response:
     if owner is None:
         return response  # nobody to give it back to
+    path = request.url.path
     draft = Draft(path, _kept_fields(form), reason, request.cookies.get(ACTING_COOKIE) or "", owner)
     if (sealed := seal(draft)) is not None:
         set_cookie(response, request, DRAFT_COOKIE, sealed, path=path, max_age=DRAFT_MINUTES * 60)
@@ -140,16 +139,17 @@ def keeps_form(fn: Callable[..., Response]) -> Callable[..., Response]:
         except Unauthorized:
             if request.headers.get("hx-request"):
                 raise
-            if _owner(request) is None:  # signed out (the cookie is gone): nothing of theirs stays in this browser
+            owner = _owner(request)
+            if owner is None:  # signed out (the cookie is gone): nothing of theirs stays in this browser
                 signin = f"/portal/signin?{urlencode({'next': request.url.path})}"
                 return RedirectResponse(signin, status_code=303)
             signin = f"/portal/signin?{urlencode({'next': request.url.path, 'kept': '1'})}"
-            return _keep(RedirectResponse(signin, status_code=303), request, form, EXPIRED)
+            return _keep(RedirectResponse(signin, status_code=303), request, form, EXPIRED, owner)
         except Forbidden:
             if not _stale_token(request, form):
                 raise
             page = render(request, "form_kept.html", 403, path=request.url.path)
-            return _keep(page, request, form, STALE)
+            return _keep(page, request, form, STALE, _owner(request))
 
     return run
 
