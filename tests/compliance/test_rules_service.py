@@ -84,8 +84,9 @@ def test_stats_count_the_queue_apart_from_rejected_cases(session, listed_case):
 
 
 def test_a_customer_being_deleted_is_screened_but_gets_no_new_case(session, listed_case):
-    """Issue 16 decision: a match on a customer in `deleting` is recorded, and no case opens for it (its services
-    end and a deletion never turns back); the same screening of a live customer opens one (the fixture)."""
+    """Issue 16 decision: a match on a customer in `deleting` is recorded (R10: the screening is never skipped), and
+    no case opens for it (R12's review case decides on a customer that stays; its services end and a deletion never
+    turns back); the same screening of a live customer opens one (the fixture)."""
     from wholesale.compliance import lists
     from wholesale.compliance.models import Screening
 
