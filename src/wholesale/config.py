@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Seconds between polls of the provisioning queue. Each poll costs the process CPU whether or not it finds
     # work (an idle server spent 12 % of a core at 0.05 s, 8 % at 0.1 s) and adds at most this to a run's start.
     queue_polling_interval: float = 0.1
+    # Most provisioning runs one batch takes (one workflow, one transaction). On SQLite a batch holds the one
+    # writer for its whole transaction, so requests wait up to a batch's time (docs/PERFORMANCE.md).
+    provisioning_batch_size: int = Field(default=50, ge=1, le=1000)
     # Portal sessions end after this many idle minutes, or this many hours after sign-in whatever happens;
     # this many wrong passwords in a row lock an account for the given minutes.
     portal_idle_minutes: int = 30

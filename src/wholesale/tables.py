@@ -3,6 +3,7 @@
 from wholesale.billing.models import BillingReport  # noqa: F401
 from wholesale.compliance.models import AllowListEntry, ComplianceCase, ContactAttempt, ListFile, ListSet, Screening  # noqa: F401
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate  # noqa: F401
+from wholesale.customers.runs import QueuedRun  # noqa: F401
 from wholesale.dialin.models import LocationOverride, MeetingsSite, TelephonyNumber  # noqa: F401
 from wholesale.events.models import AuditEvent, Event  # noqa: F401
 from wholesale.identity.models import (  # noqa: F401

@@ -1,6 +1,8 @@
 """A real `wholesale serve` SIGKILLed right after a customer step committed, before DBOS recorded the step's
 output (issue 16, probe 5): after a restart DBOS runs the step again, the step finds its own result, the
-customer settles exactly once and the workflow ends SUCCESS (SQLite, and PostgreSQL when the suite runs on it)."""
+customer settles exactly once and the workflow ends SUCCESS (SQLite, and PostgreSQL when the suite runs on it).
+And SIGKILLed in the middle of a batch of runs (issue 15): the batch's transaction is lost whole, its runs stay
+queued, and after a restart every accepted customer is provisioned exactly once."""
 
 import subprocess
 import sys
@@ -21,15 +23,20 @@ pytestmark = pytest.mark.slow
 URL = "/v1/wholesale/customers"
 
 # `python -c LAUNCHER <kill at> <always fail at> serve ...`: the server SIGKILLs itself the first time it passes
-# the fault point `kill at` (no shutdown hook runs, as in a power cut), and `always fail at` (or "-") raises.
+# the fault point `kill at` (no shutdown hook runs, as in a power cut), or the nth time for `point#n`, and
+# `always fail at` (or "-") raises.
 LAUNCHER = """
 import os, signal, sys
 from wholesale.kit import faults
 kill_at, fail_at = sys.argv[1], sys.argv[2]
+kill_point, _, kill_nth = kill_at.partition("#")
+seen = {"n": 0}
 passed = faults.check
 def check(point):
-    if point == kill_at:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if point == kill_point:
+        seen["n"] += 1
+        if seen["n"] == int(kill_nth or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
     if point == fail_at:
         raise faults.InjectedFault(point, 2500, "Identity directory unavailable.")
     passed(point)
@@ -40,7 +47,9 @@ main()
 """
 
 
-def _serve_killed_at(url: str, port: int, log: Path, kill_at: str, fail_at: str) -> subprocess.Popen:
+def _serve_killed_at(
+    url: str, port: int, log: Path, kill_at: str, fail_at: str, *, healthy: bool = True
+) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-c", LAUNCHER, kill_at, fail_at, "serve", "--port", str(port)],
         env=processes.env(url),
@@ -48,7 +57,8 @@ def _serve_killed_at(url: str, port: int, log: Path, kill_at: str, fail_at: str)
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    wait_for(lambda: processes.healthy(port), bool, timeout=60, interval=0.2)
+    if healthy:  # else it may die before it serves (its workers start first and find queued work)
+        wait_for(lambda: processes.healthy(port), bool, timeout=60, interval=0.2)
     return proc
 
 
@@ -79,17 +89,26 @@ def _workflow(url: str, workflow_id: str) -> tuple[str, object]:
         client.destroy()
 
 
+def _workflows_named(url: str, name: str) -> list:
+    client = DBOSClient(system_database_url=normalise_url(url), dbos_system_schema="dbos")
+    try:
+        return client.list_workflows(name=name)
+    finally:
+        client.destroy()
+
+
 @pytest.mark.parametrize(
-    ("kill_at", "fail_at", "status", "settled_action"),
+    ("kill_at", "fail_at", "status", "settled_action", "alone"),
     [
-        # The usual run: org, admin, site, location, grants and the settled status in one committed step.
-        ("customers.prepare.committed", "-", "provisioned", "customer.settled"),
-        # A run whose step never succeeds: the compensation step committed `error`, then the kill.
-        ("customers.fail.committed", "customers.org", "error", "customer.failed"),
+        # The usual run: org, admin, site, location, grants and the settled status in its batch's committed step.
+        ("customers.batch.committed", "-", "provisioned", "customer.settled", False),
+        # A run that never succeeds: it fails in its batch, is retried alone, and the compensation step of its
+        # own workflow committed `error`, then the kill.
+        ("customers.fail.committed", "customers.org", "error", "customer.failed", True),
     ],
 )
 def test_sigkill_after_a_step_committed_then_restart_settles_once_and_the_workflow_succeeds(
-    tmp_path, kill_at, fail_at, status, settled_action
+    tmp_path, kill_at, fail_at, status, settled_action, alone
 ):
     url = fresh_database_url(tmp_path)
     demo = processes.prepare(url)
@@ -111,13 +130,75 @@ def test_sigkill_after_a_step_committed_then_restart_settles_once_and_the_workfl
             timeout=60,
             interval=0.2,
         )
-        workflow = _workflow(url, f"customers.provision:{customer_id}:1")
+        if alone:
+            workflow = _workflow(url, f"customers.provision:{customer_id}:1")
+            assert workflow == ("SUCCESS", status), log.read_text()[-3000:]
+        else:
+            batches = wait_for(
+                lambda: _workflows_named(url, "customers.converge_batch"),
+                lambda ws: ws and all(w.status == "SUCCESS" for w in ws),
+                timeout=60,
+                interval=0.2,
+            )
+            # The recovered batch ran its step again and found its run done: the queue row went with the work.
+            assert [w.output for w in batches] == [{"taken": 0}], log.read_text()[-3000:]
     finally:
         processes.stop(server)
-    assert workflow == ("SUCCESS", status), log.read_text()[-3000:]
     actions = _audit_actions(url, customer_id)
     assert actions.count(settled_action) == 1, actions
     assert actions.count("org.created") == (1 if status == "provisioned" else 0), actions
     if status == "provisioned":
         packages = customer["resourceDetails"]["packages"]
         assert {p["status"] for p in packages} == {"provisioned"}, customer
+
+
+def test_sigkill_in_the_middle_of_a_batch_then_restart_provisions_every_customer_once(tmp_path):
+    """Twelve creates accepted while no worker runs wait in the queue; the server that starts takes them in one
+    batch and dies at the fifth customer's meetings site, four runs done in its open transaction. After a restart
+    every customer is provisioned, with one org, one full admin and one settled row each."""
+    url = fresh_database_url(tmp_path)
+    demo = processes.prepare(url)
+    headers = {"Authorization": f"Bearer {demo['partner-admin token']}"}
+    port = processes.free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    server = processes.serve(url, port, log, "--no-workers")
+    try:
+        ids = []
+        for i in range(12):
+            body = customer_body(
+                demo["customer template (provisioningId)"],
+                externalId=f"batch-{i}",
+                customerInfo={"name": f"Batch {i}", "primaryEmail": f"admin{i}@batch.example.com"},
+            )
+            response = httpx.post(base + URL, json=body, headers=headers, timeout=30)
+            assert response.status_code == 202, response.text
+            ids.append(response.json()["url"].rsplit("/", 1)[-1])
+    finally:
+        processes.stop(server)
+    server = _serve_killed_at(url, port, log, "customers.site#5", "-", healthy=False)
+    try:
+        assert server.wait(timeout=60) == -9, log.read_text()[-3000:]
+        assert {_audit_actions(url, i).count("org.created") for i in ids} == {0}  # the batch left nothing
+        server = processes.serve(url, port, log)
+        statuses = wait_for(
+            lambda: [httpx.get(f"{base}{URL}/{i}", headers=headers, timeout=10).json()["status"] for i in ids],
+            lambda found: all(s == "provisioned" for s in found),
+            timeout=90,
+            interval=0.3,
+        )
+    finally:
+        processes.stop(server)
+    assert statuses == ["provisioned"] * 12
+    for customer_id in ids:
+        actions = _audit_actions(url, customer_id)
+        assert [actions.count(a) for a in ("customer.created", "org.created", "customer.settled")] == [1, 1, 1], actions
+    engine = sa.create_engine(normalise_url(url))
+    try:
+        with engine.connect() as conn:
+            admins = conn.scalar(sa.text("SELECT count(*) FROM users WHERE email LIKE 'admin%@batch.example.com'"))
+            queued = conn.scalar(sa.text("SELECT count(*) FROM customer_run_queue"))
+    finally:
+        engine.dispose()
+    assert (admins, queued) == (12, 0)
+    assert _workflows_named(url, "customers.provision") == []  # nothing failed: no run was retried alone

@@ -19,7 +19,12 @@ from wholesale.packages.catalog import CALLING_PACKAGES, SKUS
 
 def load_for_step(session: Session, customer_id: str, revision: int) -> Customer | None:
     """Return the customer a workflow step works on, or None when a newer change or a deletion superseded it."""
-    customer = repository.get_live_unscoped(session, customer_id, for_update=True)
+    return current(repository.get_live_unscoped(session, customer_id, for_update=True), revision)
+
+
+def current(customer: Customer | None, revision: int) -> Customer | None:
+    """The customer when a run of `revision` still applies to it; None when a newer change or a deletion
+    superseded the run."""
     if (
         customer is None
         or customer.revision != revision

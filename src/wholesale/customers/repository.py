@@ -33,6 +33,15 @@ def get_live_unscoped(session: Session, customer_id: str, *, for_update: bool = 
     return session.scalars(query).first()
 
 
+def live_for_update(session: Session, customer_ids: list[str]) -> dict[str, Customer]:
+    """Live customers by id, whoever owns them (jobs only), locked in id order on PostgreSQL (so batches that
+    share customers take their locks in one order and never deadlock)."""
+    if not customer_ids:
+        return {}
+    query = sa.select(Customer).where(Customer.id.in_(customer_ids), Customer.deleted_at.is_(None))
+    return {c.id: c for c in session.scalars(query.order_by(Customer.id).with_for_update())}
+
+
 def external_id_taken(
     session: Session, partner_org_id: str, external_id: str, *, exclude_id: str | None = None
 ) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from wholesale.customers import repository, rules, states, usage, validation
+from wholesale.customers import repository, rules, runs, states, usage, validation
 from wholesale.customers.models import Customer, CustomerPackageRow, CustomerTemplate
 from wholesale.customers.schemas import (
     AddressIn,
@@ -18,6 +18,7 @@ from wholesale.customers.schemas import (
 )
 from wholesale.customers.states import CustomerEvent, CustomerStatus, PackageStatus
 from wholesale.events import service as events
+from wholesale.jobs import pump
 from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import Conflict, NotFound, field_error
@@ -274,14 +275,12 @@ def _package_row(customer: Customer, name: str, now: Any, limits: dict[str, int]
 
 
 def _enqueue_converge(session: Session, customer: Customer, workflow: str) -> None:
-    enqueue(
-        session,
-        workflow,
-        customer.id,
-        customer.revision,
-        key=f"{workflow}:{customer.id}:{customer.revision}",
-        partition_key=customer.id,
-    )
+    """Queue the run of the customer's new revision (`customers.runs`), in this transaction, and wake this
+    process's provisioning pump when it commits: batches of runs go through one workflow each
+    (`wholesale.provisioning.workflows.converge_batch`), and a run that fails in its batch is retried alone as
+    the `workflow` job (`customers.provision` or `customers.update`)."""
+    runs.queue(session, customer, new=workflow == "customers.provision")
+    pump.wake_after_commit(session, runs.PUMP)
 
 
 def request_screening(session: Session, customer: Customer, trigger: str) -> str:

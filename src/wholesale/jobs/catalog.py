@@ -9,6 +9,8 @@ JOBS: dict[str, str] = {
     "customers.provision": "provisioning",
     "customers.update": "provisioning",
     "customers.delete": "provisioning",
+    # Batches of queued creates and updates (`customers.runs`), started by the provisioning pump, not enqueued.
+    "customers.converge_batch": "provisioning",
     # Compliance (R10-R14): screening never competes with provisioning (R11).
     "compliance.screen_customer": "compliance",
     "compliance.check_deadlines": "default",

@@ -10,6 +10,7 @@ from dbos import DBOS, DBOSClient, DBOSConfig, ScheduleInput
 import wholesale
 from wholesale.config import Settings, get_settings
 from wholesale.db.session import normalise_url
+from wholesale.jobs import pump
 
 log = logging.getLogger("wholesale.jobs")
 
@@ -114,6 +115,7 @@ def launch(settings: Settings | None = None, *, schedules: list[Schedule] | None
             on_conflict="always_update",
         )
     DBOS.apply_schedules(schedules or [])
+    pump.start(settings.queue_polling_interval, normalise_url(settings.database_url))
     for fn in _on_launch:
         threading.Thread(target=fn, name=f"on-launch-{fn.__name__}", daemon=True).start()
     _launched = True
@@ -130,6 +132,7 @@ def shutdown() -> None:
     """Stop workers and close the client (tests and process exit)."""
     global _client, _launched, _system_engine
     if _launched:
+        pump.stop()
         DBOS.destroy(destroy_registry=False)
         _launched = False
     with _client_lock:

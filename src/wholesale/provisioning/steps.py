@@ -118,14 +118,18 @@ def settle_with_failures(session: Session, customer: Customer, failed: dict[str,
     return customer_steps.finish(session, customer)
 
 
-def converge(session: Session, customer: Customer, *, new: bool) -> GrantResult:
+def converge(
+    session: Session, customer: Customer, *, new: bool, packages: list[CustomerPackageRow] | None = None
+) -> GrantResult:
     """A whole run in the caller's transaction: identity org (R16), full admin (new customers), removed
-    packages, meetings site (R17, R18), calling location, every package granted and the status settled."""
+    packages, meetings site (R17, R18), calling location, every package granted and the status settled.
+    `packages` are the customer's package rows when the caller loaded them (a batch loads all at once)."""
     if customer_steps.settled(customer):
         return {}, customer.status
     faults.check("customers.org")
     customer_steps.ensure_identity_org(session, customer)
-    packages = customers_repo.packages_of(session, [customer.id])[customer.id]  # read once for the whole run
+    if packages is None:
+        packages = customers_repo.packages_of(session, [customer.id])[customer.id]  # read once for the whole run
     if new:
         faults.check("customers.admin")
         ensure_full_admin(session, customer, {r.name: r for r in packages})

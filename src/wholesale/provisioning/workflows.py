@@ -1,19 +1,24 @@
 """Durable customer workflows: provision, update and delete; each step is one transaction, idempotent, retried with backoff."""
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
-from dbos import DBOS
+from dbos import DBOS, SetWorkflowID
 from dbos._error import DBOSMaxStepRetriesExceeded
 from sqlalchemy.orm import Session
 
+from wholesale.config import get_settings
 from wholesale.customers import provisioning as customer_steps
-from wholesale.customers import repository
+from wholesale.customers import repository, runs
 from wholesale.customers.models import Customer
 from wholesale.db.session import get_database
+from wholesale.jobs import pump
+from wholesale.jobs.enqueue import enqueue
 from wholesale.jobs.workflow import job, step
 from wholesale.kit import faults
+from wholesale.kit.context import set_actor
 from wholesale.provisioning import steps
 from wholesale.provisioning.steps import GrantResult
 
@@ -154,6 +159,84 @@ def provision(customer_id: str, revision: int) -> str:
 def update(customer_id: str, revision: int) -> str:
     """Apply an accepted update: org country, removed and added packages, status."""
     return _converge(customer_id, revision, new=False)
+
+
+def _retry_alone(session: Session, run: runs.Run) -> None:
+    """Hand a run that did not finish in its batch to a workflow of its own, in the batch's transaction: it
+    retries with backoff, then settles the packages that never granted or marks the customer failed."""
+    workflow = "customers.provision" if run.new else "customers.update"
+    enqueue(
+        session,
+        workflow,
+        run.customer_id,
+        run.revision,
+        key=f"{workflow}:{run.customer_id}:{run.revision}",
+        partition_key=run.customer_id,
+    )
+
+
+def converge_taken(session: Session, taken: list[runs.Run]) -> dict[str, int]:
+    """Converge every run taken from the queue in the caller's transaction, each in a savepoint of its own.
+
+    One query loads (and on PostgreSQL locks, in id order) every customer of the batch and one their packages.
+    A run whose revision is not the customer's any more, or whose customer is being deleted, was superseded
+    and does nothing. A run that fails, or leaves packages ungranted, does not fail its batch: its savepoint
+    rolls back (when it raised) and it is retried alone (`_retry_alone`). Returns counts by outcome.
+    """
+    counts = {"settled": 0, "superseded": 0, "retried": 0}
+    customers = repository.live_for_update(session, [r.customer_id for r in taken])
+    packages = repository.packages_of(session, list(customers))
+    for run in taken:
+        customer = customers.get(run.customer_id)
+        if customer is None or customer_steps.current(customer, run.revision) is None:
+            counts["superseded"] += 1
+            continue
+        # Its audit rows name the run, as a workflow of its own would (`job:customers.provision`).
+        set_actor(f"job:{'customers.provision' if run.new else 'customers.update'}", role="job")
+        try:
+            with session.begin_nested():
+                _failed, status = steps.converge(session, customer, new=run.new, packages=packages[customer.id])
+        except Exception as exc:
+            log.warning(
+                "provisioning run failed in its batch; retrying it alone",
+                extra={"fields": {"customerId": run.customer_id, "revision": run.revision, "error": repr(exc)}},
+            )
+            status = None
+        if status is None:
+            _retry_alone(session, run)
+            counts["retried"] += 1
+        else:
+            counts["settled"] += 1
+    return counts
+
+
+@step()
+def step_converge_batch(limit: int) -> dict[str, int]:
+    """Take up to `limit` queued runs and do them in one transaction (the rows go with the work they did)."""
+    faults.check("customers.batch")
+    with get_database().transaction() as session:
+        taken = runs.take(session, limit)
+        counts = converge_taken(session, taken) if taken else {}
+    faults.check("customers.batch.committed")
+    return {"taken": len(taken), **counts}
+
+
+@job("customers.converge_batch", queue="provisioning")
+def converge_batch(limit: int) -> dict[str, int]:
+    """A batch of provisioning runs (creates and updates of any customers) as one workflow and one step."""
+    return step_converge_batch(limit)
+
+
+def drain_one_batch() -> int:
+    """The provisioning pump's drain: when runs wait, do one batch of them; return how many it took."""
+    with get_database().transaction(write=False) as session:
+        if not runs.waiting(session):
+            return 0
+    with SetWorkflowID(f"customers.batch:{uuid.uuid4().hex}"):
+        return converge_batch(get_settings().provisioning_batch_size)["taken"]
+
+
+pump.register(runs.PUMP, drain_one_batch)
 
 
 @step(should_retry=_not_superseded)
