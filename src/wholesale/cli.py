@@ -2,6 +2,7 @@
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 from typing import Annotated, Any, NoReturn
@@ -99,8 +100,16 @@ def serve(
         bool, typer.Option("--no-workers", help="Serve the API only; run `wholesale worker` elsewhere.")
     ] = False,
     http_workers: Annotated[int, typer.Option(help="uvicorn worker processes (PostgreSQL only).")] = 1,
+    worker_process: Annotated[
+        bool,
+        typer.Option(
+            "--worker-process",
+            help="Run the job workers in a second process (`wholesale worker`, started and stopped with this one), "
+            "so one box uses two cores.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the API and portal, with in-process job workers unless --no-workers."""
+    """Serve the API and portal, with in-process job workers unless --no-workers or --worker-process."""
     import uvicorn
 
     # Links made outside a request (the consent email) point here unless WHOLESALE_PUBLIC_BASE_URL says otherwise.
@@ -111,18 +120,56 @@ def serve(
         _migrate(settings)
     if http_workers > 1 and (settings.is_sqlite or not no_workers):
         _fail("--http-workers > 1 needs PostgreSQL and --no-workers (run `wholesale worker` for jobs).")
-    os.environ["WHOLESALE_SERVE_WORKERS"] = "0" if no_workers else "1"
-    uvicorn.run(
-        "wholesale.cli:asgi_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=http_workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,  # the app trusts X-Forwarded-* itself, from WHOLESALE_FORWARDED_ALLOW_IPS only
-        timeout_graceful_shutdown=5,
-    )
+    if worker_process and no_workers:
+        _fail("--worker-process and --no-workers exclude each other.")
+    os.environ["WHOLESALE_SERVE_WORKERS"] = "0" if no_workers or worker_process else "1"
+    child = _WorkerProcess() if worker_process else None
+    try:
+        uvicorn.run(
+            "wholesale.cli:asgi_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=http_workers,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,  # the app trusts X-Forwarded-* itself, from WHOLESALE_FORWARDED_ALLOW_IPS only
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        if child is not None:
+            child.stop()
+
+
+class _WorkerProcess:
+    """`wholesale worker` as a child of `serve`, with this process's settings (and executor id, so it recovers
+    what in-process workers left); started again if it dies, stopped with `serve`."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.proc = self._spawn()
+        threading.Thread(target=self._watch, name="worker-process", daemon=True).start()
+
+    @staticmethod
+    def _spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "wholesale.cli", "worker"], env=os.environ.copy())
+
+    def _watch(self) -> None:
+        while not self.stopping.is_set():
+            code = self.proc.wait()
+            if self.stopping.wait(1.0):
+                return
+            err.print(f"worker process exited with {code}; starting it again")
+            self.proc = self._spawn()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
 
 
 def _origin(host: str, port: int) -> str:

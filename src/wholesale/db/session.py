@@ -1,5 +1,7 @@
 """Engines and sessions: SQLite gets WAL and BEGIN IMMEDIATE for writers; PostgreSQL gets a pool."""
 
+import fcntl
+import os
 import re
 import sqlite3
 import threading
@@ -120,11 +122,31 @@ WRITE_LOCK_HELD = Counter(
 _DML = re.compile(r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE | re.DOTALL)
 
 
+# The turn between processes on one box (`wholesale serve --worker-process`, a CLI import beside a server): the
+# holder of the process write lock also takes an exclusive flock on `<database>-writer`, so the next process is
+# woken by the kernel the moment the holder's transaction ends, instead of polling in SQLite's busy handler.
+_WRITER_FILES: dict[str, int] = {}
+_WRITER_FILES_LOCK = threading.Lock()
+
+
+def _writer_file(url: str) -> int | None:
+    """This process's descriptor of a database file's writer lock file (None for in-memory databases)."""
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        return None
+    path = os.path.abspath(path.split("?", 1)[0])
+    with _WRITER_FILES_LOCK:
+        if path not in _WRITER_FILES:
+            _WRITER_FILES[path] = os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+        return _WRITER_FILES[path]
+
+
 class _LockingConnection(sqlite3.Connection):
     """A SQLite connection that gives the process write lock back when its transaction ends."""
 
     holds_write_lock = False
     took_write_lock_at = 0.0
+    writer_file: int | None = None
 
     def take_write_lock(self, *, background: bool | None = None) -> None:
         """Wait for the process write lock (SQLite's busy error if it takes longer than its busy timeout)."""
@@ -135,6 +157,12 @@ class _LockingConnection(sqlite3.Connection):
             background = _background_writer.get()
         if not _WRITE_LOCK.acquire(background=background, timeout=WRITE_LOCK_TIMEOUT):
             raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+        if self.writer_file is not None:
+            try:
+                fcntl.flock(self.writer_file, fcntl.LOCK_EX)  # other processes' writers: woken, not polled
+            except BaseException:
+                _WRITE_LOCK.release()
+                raise
         self.holds_write_lock = True
         self.took_write_lock_at = time.perf_counter()
         WRITE_LOCK_WAIT.inc(self.took_write_lock_at - asked)
@@ -144,6 +172,8 @@ class _LockingConnection(sqlite3.Connection):
         if self.holds_write_lock:
             self.holds_write_lock = False
             WRITE_LOCK_HELD.inc(time.perf_counter() - self.took_write_lock_at)
+            if self.writer_file is not None:
+                fcntl.flock(self.writer_file, fcntl.LOCK_UN)
             _WRITE_LOCK.release()
 
     def commit(self) -> None:
@@ -180,6 +210,8 @@ def _locking_sqlite_engine(
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.isolation_level = isolation_level
+        if isinstance(dbapi_conn, _LockingConnection):
+            dbapi_conn.writer_file = _writer_file(url)
         # WAL is set once, persistently, by `wholesale migrate` (switching needs a lock every connect would fight for).
         for pragma in ("busy_timeout=60000", "synchronous=NORMAL", "foreign_keys=ON"):
             dbapi_conn.execute(f"PRAGMA {pragma}")

@@ -1,0 +1,57 @@
+"""Wake instead of poll (issue 15): a queued run wakes the workers at once, whichever process they run in.
+
+The workers here poll only every 60 s, so a customer provisioned within seconds was woken: on SQLite by a
+datagram from the API process to `wholesale serve --worker-process`'s worker, on PostgreSQL (when the suite runs
+on it) by a NOTIFY from the API process to a `wholesale worker`'s listener.
+"""
+
+import time
+
+import httpx
+import pytest
+
+import processes
+from conftest import fresh_database_url
+from helpers import customer_body, wait_for
+
+pytestmark = pytest.mark.slow
+
+URL = "/v1/wholesale/customers"
+POLL_RARELY = {"WHOLESALE_QUEUE_POLLING_INTERVAL": "60"}
+
+
+def test_a_worker_in_another_process_is_woken_by_the_commit(tmp_path):
+    url = fresh_database_url(tmp_path)
+    demo = processes.prepare(url)
+    headers = {"Authorization": f"Bearer {demo['partner-admin token']}"}
+    port = processes.free_port()
+    log = tmp_path / "serve.log"
+    if url.startswith("sqlite"):
+        procs = [processes.serve(url, port, log, "--worker-process", **POLL_RARELY)]
+    else:
+        procs = [
+            processes.serve(url, port, log, "--no-workers", **POLL_RARELY),
+            processes.start(["worker"], url, log, WHOLESALE_EXECUTOR_ID="worker-1", **POLL_RARELY),
+        ]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for i in range(4):
+            body = customer_body(
+                demo["customer template (provisioningId)"],
+                externalId=f"wake-{i}",
+                customerInfo={"name": f"Wake {i}", "primaryEmail": f"wake{i}@example.com"},
+            )
+            response = httpx.post(base + URL, json=body, headers=headers, timeout=30)
+            assert response.status_code == 202, response.text
+            started = time.monotonic()
+            wait_for(
+                lambda url=response.json()["url"]: httpx.get(url, headers=headers, timeout=10).json()["status"],
+                lambda status: status == "provisioned",
+                timeout=90,
+                interval=0.05,
+            )
+            # The first may wait for the worker to start (it looks at the queue once it has); then it listens.
+            assert i == 0 or time.monotonic() - started < 10, log.read_text()[-3000:]
+    finally:
+        for proc in procs:
+            processes.stop(proc)
