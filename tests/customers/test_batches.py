@@ -30,7 +30,7 @@ def _no_leftover_faults():
     faults.clear()
 
 
-def _create(session, tenant, n: int) -> list[Customer]:
+def _create(session, tenant, n: int, start: int = 0) -> list[Customer]:
     return [
         customers.create_customer(
             session,
@@ -39,7 +39,7 @@ def _create(session, tenant, n: int) -> list[Customer]:
                 customer_body(tenant.template_id, externalId=f"batch-{i}", customerInfo=_info(i))
             ),
         )
-        for i in range(n)
+        for i in range(start, start + n)
     ]
 
 
@@ -59,7 +59,7 @@ def test_a_failing_run_is_retried_alone_and_the_rest_of_its_batch_settles(sessio
     taken = runs.take(session, 50)
     assert [r.customer_id for r in taken] == [first.id, second.id, third.id] and all(r.new for r in taken)
     faults.inject("customers.org", times=1)  # the first run of the batch fails
-    counts = workflows.converge_taken(session, taken)
+    counts = workflows.converge_taken(session, taken, isolated=True)
     assert counts == {"settled": 2, "superseded": 0, "retried": 1}
     assert (second.status, third.status) == ("provisioned", "provisioned")
     session.refresh(first)  # its savepoint rolled back: nothing of its run is left
@@ -69,10 +69,37 @@ def test_a_failing_run_is_retried_alone_and_the_rest_of_its_batch_settles(sessio
     assert runs.take(session, 50) == []  # the rows went with the batch
 
 
+def test_a_batch_shares_its_statements_and_a_run_that_raises_fails_it_whole(session, tenant):
+    """Without savepoints the runs of a batch share one flush: each table gets one INSERT for the whole batch."""
+    made = _create(session, tenant, 20)
+    session.flush()
+    statements: list[tuple[str, bool]] = []
+
+    def seen(_conn, _cursor, statement, _params, _context, executemany):
+        statements.append((" ".join(statement.split()[:3]), executemany))
+
+    connection = session.connection()
+    sa.event.listen(connection, "before_cursor_execute", seen)
+    try:
+        counts = workflows.converge_taken(session, runs.take(session, 50), isolated=False)
+        session.flush()
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", seen)
+    assert counts == {"settled": 20, "superseded": 0, "retried": 0}
+    assert {c.status for c in made} == {"provisioned"}
+    for table in ("audit_events", "events", "orgs", "users", "subscribers", "meetings_sites", "calling_locations"):
+        inserts = [many for text, many in statements if text == f"INSERT INTO {table}"]
+        assert inserts == [True], (table, inserts)
+    faults.inject("customers.site", times=1)
+    _create(session, tenant, 1, start=20)
+    with pytest.raises(faults.InjectedFault):
+        workflows.converge_taken(session, runs.take(session, 50), isolated=False)
+
+
 def test_a_run_left_with_an_ungranted_package_keeps_its_work_and_is_retried_alone(session, tenant):
     (customer,) = _create(session, tenant, 1)
     faults.inject("customers.grant:webex_calling", times=1)
-    assert workflows.converge_taken(session, runs.take(session, 50))["retried"] == 1
+    assert workflows.converge_taken(session, runs.take(session, 50), isolated=True)["retried"] == 1
     assert customer.org_id is not None and customer.status == "provisioning"
     assert _enqueued(session, f"customers.provision:{customer.id}:1")
 
@@ -82,13 +109,13 @@ def test_a_superseded_run_does_nothing(session, tenant):
     customers.request_deletion(session, deleted, reason="test")
     taken = runs.take(session, 50)
     updated.revision += 1  # as if a newer change had been accepted after the run was queued
-    assert workflows.converge_taken(session, taken) == {"settled": 0, "superseded": 2, "retried": 0}
+    assert workflows.converge_taken(session, taken, isolated=True) == {"settled": 0, "superseded": 2, "retried": 0}
     assert deleted.org_id is None and updated.org_id is None
 
 
 def test_take_gives_one_run_per_customer_at_its_latest_revision(session, tenant):
     (customer,) = _create(session, tenant, 1)
-    workflows.converge_taken(session, runs.take(session, 50))
+    workflows.converge_taken(session, runs.take(session, 50), isolated=True)
     update = CustomerUpdate.model_validate({"packages": ["webex_calling"]})
     customers.update_customer(session, tenant.tenant, customer.id, update)
     runs.queue(session, customer, new=False)  # a second row for the same revision
@@ -121,7 +148,9 @@ def test_through_the_workers_a_batch_retries_its_failing_run_alone(client, partn
             )
             for i in range(3)
         ]
-        faults.inject("customers.org", times=1)
+        # The batch fails as one (the first fault), then again with a savepoint per run: the first run fails in
+        # its savepoint (the second fault), is retried alone and succeeds.
+        faults.inject("customers.org", times=2)
     ids = [c.id for c in made]
     settled = wait_for(
         lambda: [client.get(f"{URL}/{i}", headers=partner.headers).json()["status"] for i in ids],

@@ -209,9 +209,9 @@ def _audit_count(db, customer_id: str, action: str) -> int:
         ({"customers.batch.committed": 1}, "provisioned", "customer.settled", False),
         # Every attempt of the batch's step fails after its commit: the run was done by the first one.
         ({"customers.batch.committed": 100}, "provisioned", "customer.settled", False),
-        # The run failed in its batch and is retried alone (`customers.provision`), whose steps fail after
-        # their commits in turn.
-        ({"customers.org": 1, "customers.prepare.committed": 1}, "provisioned", "customer.settled", True),
+        # The run failed in its batch (twice: as one, then in its savepoint) and is retried alone
+        # (`customers.provision`), whose steps fail after their commits in turn.
+        ({"customers.org": 2, "customers.prepare.committed": 1}, "provisioned", "customer.settled", True),
         ({"customers.grant:webex_calling": 2, "customers.grant.committed": 1}, "provisioned", "customer.settled", True),
         (
             {"customers.grant:webex_calling": 100, "customers.settle.committed": 1},
@@ -220,7 +220,7 @@ def _audit_count(db, customer_id: str, action: str) -> int:
             True,
         ),
         ({"customers.org": 100, "customers.fail.committed": 1}, "error", "customer.failed", True),
-        ({"customers.org": 1, "customers.prepare.committed": 100}, "provisioned", "customer.settled", True),
+        ({"customers.org": 2, "customers.prepare.committed": 100}, "provisioned", "customer.settled", True),
     ],
 )
 def test_a_step_that_fails_after_its_commit_is_run_again_and_the_run_succeeds(

@@ -43,9 +43,10 @@ def test_a_worker_in_another_process_is_woken_by_the_commit(tmp_path):
             )
             response = httpx.post(base + URL, json=body, headers=headers, timeout=30)
             assert response.status_code == 202, response.text
+            location = response.json()["url"]
             started = time.monotonic()
             wait_for(
-                lambda url=response.json()["url"]: httpx.get(url, headers=headers, timeout=10).json()["status"],
+                lambda location=location: httpx.get(location, headers=headers, timeout=10).json()["status"],
                 lambda status: status == "provisioned",
                 timeout=90,
                 interval=0.05,

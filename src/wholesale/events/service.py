@@ -1,6 +1,9 @@
 """Record audit rows, and the partner's events they imply, inside the caller's transaction: no change without its
 record, no record without its change."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -76,34 +79,29 @@ def record_many(
     now, tracking_id = clock.now(), current_tracking_id()
     actor = actor or current_actor()
     role, org = (current_actor_role(), current_actor_org()) if actor == current_actor() else (None, None)
-    # Core inserts on the tables (not the ORM classes): the ORM's bulk path costs more than the rows themselves.
-    session.execute(
-        _AUDIT_INSERT,
-        [
-            {
-                "occurred_at": now,
-                "actor": actor,
-                "actor_role": role,
-                "actor_org_id": org,
-                "partner_org_id": partner_org_id,
-                "subject_type": subject_type,
-                "subject_id": subject_id,
-                "action": action,
-                "data": data,
-                "before": before,
-                "after": after,
-                "tracking_id": tracking_id,
-            }
-            for subject_id, data in subjects
-        ],
-    )
+    audit_rows = [
+        {
+            "occurred_at": now,
+            "actor": actor,
+            "actor_role": role,
+            "actor_org_id": org,
+            "partner_org_id": partner_org_id,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "action": action,
+            "data": data,
+            "before": before,
+            "after": after,
+            "tracking_id": tracking_id,
+        }
+        for subject_id, data in subjects
+    ]
     published = PUBLISHED.get(action)
-    if published is None or partner_org_id is None:
-        return
     on_postgres = session.get_bind().dialect.name == "postgresql"
-    session.execute(
-        _EVENT_INSERT_PG if on_postgres else _EVENT_INSERT,
-        [
+    event_rows = (
+        []
+        if published is None or partner_org_id is None
+        else [
             {
                 **({} if on_postgres else {"txid": 0}),
                 "partner_org_id": partner_org_id,
@@ -118,5 +116,56 @@ def record_many(
                 "created": now,
             }
             for subject_id, data in subjects
-        ],
+        ]
     )
+    waiting = session.info.get(_DEFERRED)
+    if waiting is not None:
+        waiting.audit += audit_rows
+        waiting.events += event_rows
+        return
+    _write(session, audit_rows, event_rows)
+
+
+def _write(session: Session, audit_rows: list[dict[str, Any]], event_rows: list[dict[str, Any]]) -> None:
+    # Core inserts on the tables (not the ORM classes): the ORM's bulk path costs more than the rows themselves.
+    if audit_rows:
+        session.execute(_AUDIT_INSERT, audit_rows)
+    if event_rows:
+        on_postgres = session.get_bind().dialect.name == "postgresql"
+        session.execute(_EVENT_INSERT_PG if on_postgres else _EVENT_INSERT, event_rows)
+
+
+@dataclass
+class _Waiting:
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+_DEFERRED = "wholesale.events.deferred"
+
+
+@contextmanager
+def deferred(session: Session) -> Iterator[None]:
+    """Keep the audit rows and events recorded in the block and write them as it ends, one INSERT per table (a
+    batch of provisioning runs records a few per customer). Nothing reads them before the commit; a part of the
+    block that rolls back drops its own with `drop_since`."""
+    session.info[_DEFERRED] = _Waiting()
+    try:
+        yield
+        waiting = session.info[_DEFERRED]
+        _write(session, waiting.audit, waiting.events)
+    finally:
+        session.info.pop(_DEFERRED, None)
+
+
+def waiting_marks(session: Session) -> tuple[int, int]:
+    """How many rows wait in the deferred block now (for `drop_since`)."""
+    waiting = session.info[_DEFERRED]
+    return len(waiting.audit), len(waiting.events)
+
+
+def drop_since(session: Session, marks: tuple[int, int]) -> None:
+    """Drop the rows recorded after `marks`: the change they describe rolled back."""
+    waiting = session.info[_DEFERRED]
+    del waiting.audit[marks[0] :]
+    del waiting.events[marks[1] :]

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from wholesale.config import get_settings
 from wholesale.customers import provisioning as customer_steps
 from wholesale.customers import repository, runs
-from wholesale.customers.models import Customer
+from wholesale.customers.models import Customer, CustomerPackageRow
 from wholesale.db.session import get_database
+from wholesale.events import service as events
 from wholesale.jobs import pump
 from wholesale.jobs.enqueue import enqueue
 from wholesale.jobs.workflow import job, step
@@ -175,48 +176,76 @@ def _retry_alone(session: Session, run: runs.Run) -> None:
     )
 
 
-def converge_taken(session: Session, taken: list[runs.Run]) -> dict[str, int]:
-    """Converge every run taken from the queue in the caller's transaction, each in a savepoint of its own.
+def converge_taken(session: Session, taken: list[runs.Run], *, isolated: bool) -> dict[str, int]:
+    """Converge every run taken from the queue in the caller's transaction.
 
-    One query loads (and on PostgreSQL locks, in id order) every customer of the batch and one their packages.
-    A run whose revision is not the customer's any more, or whose customer is being deleted, was superseded
-    and does nothing. A run that fails, or leaves packages ungranted, does not fail its batch: its savepoint
-    rolls back (when it raised) and it is retried alone (`_retry_alone`). Returns counts by outcome.
+    One query loads (and on PostgreSQL locks, in id order) every customer of the batch and one their packages;
+    the runs' audit rows and events are written together at the end (`events.deferred`), and nothing is flushed
+    between runs unless `isolated`. A run whose revision is not the customer's any more, or whose customer is
+    being deleted, was superseded and does nothing. A run that leaves packages ungranted keeps its work and is
+    retried alone (`_retry_alone`). A run that raises fails the whole batch unless `isolated`: then each run has
+    a savepoint of its own, and one that raises rolls back alone and is retried alone. Returns counts by outcome.
     """
     counts = {"settled": 0, "superseded": 0, "retried": 0}
     customers = repository.live_for_update(session, [r.customer_id for r in taken])
     packages = repository.packages_of(session, list(customers))
-    for run in taken:
-        customer = customers.get(run.customer_id)
-        if customer is None or customer_steps.current(customer, run.revision) is None:
-            counts["superseded"] += 1
-            continue
-        # Its audit rows name the run, as a workflow of its own would (`job:customers.provision`).
-        set_actor(f"job:{'customers.provision' if run.new else 'customers.update'}", role="job")
-        try:
-            with session.begin_nested():
+    with events.deferred(session), session.no_autoflush:
+        for run in taken:
+            customer = customers.get(run.customer_id)
+            if customer is None or customer_steps.current(customer, run.revision) is None:
+                counts["superseded"] += 1
+                continue
+            # Its audit rows name the run, as a workflow of its own would (`job:customers.provision`).
+            set_actor(f"job:{'customers.provision' if run.new else 'customers.update'}", role="job")
+            if isolated:
+                status = _converge_in_savepoint(session, customer, run, packages[customer.id])
+            else:
                 _failed, status = steps.converge(session, customer, new=run.new, packages=packages[customer.id])
-        except Exception as exc:
-            log.warning(
-                "provisioning run failed in its batch; retrying it alone",
-                extra={"fields": {"customerId": run.customer_id, "revision": run.revision, "error": repr(exc)}},
-            )
-            status = None
-        if status is None:
-            _retry_alone(session, run)
-            counts["retried"] += 1
-        else:
-            counts["settled"] += 1
+            if status is None:
+                _retry_alone(session, run)
+                counts["retried"] += 1
+            else:
+                counts["settled"] += 1
     return counts
+
+
+def _converge_in_savepoint(
+    session: Session, customer: Customer, run: runs.Run, packages: list[CustomerPackageRow]
+) -> str | None:
+    """Converge one run in a savepoint (flushed when it ends); None when it raised (rolled back) or left packages
+    ungranted."""
+    marks = events.waiting_marks(session)
+    try:
+        with session.begin_nested():
+            return steps.converge(session, customer, new=run.new, packages=packages)[1]
+    except Exception as exc:
+        events.drop_since(session, marks)
+        log.warning(
+            "provisioning run failed in its batch; retrying it alone",
+            extra={"fields": {"customerId": run.customer_id, "revision": run.revision, "error": repr(exc)}},
+        )
+        return None
 
 
 @step()
 def step_converge_batch(limit: int) -> dict[str, int]:
-    """Take up to `limit` queued runs and do them in one transaction (the rows go with the work they did)."""
+    """Take up to `limit` queued runs and do them in one transaction (the rows go with the work they did).
+
+    Runs share the transaction's flush (one INSERT per table for the whole batch); when one raises, the whole
+    transaction rolls back and the batch is done again with a savepoint per run, so the others still settle.
+    """
     faults.check("customers.batch")
-    with get_database().transaction() as session:
-        taken = runs.take(session, limit)
-        counts = converge_taken(session, taken) if taken else {}
+    try:
+        with get_database().transaction() as session:
+            taken = runs.take(session, limit)
+            counts = converge_taken(session, taken, isolated=False) if taken else {}
+    except Exception as exc:
+        log.info(
+            "provisioning batch failed as one; each run again in a savepoint", extra={"fields": {"error": repr(exc)}}
+        )
+        with get_database().transaction() as session:
+            taken = runs.take(session, limit)
+            counts = converge_taken(session, taken, isolated=True) if taken else {}
     faults.check("customers.batch.committed")
     return {"taken": len(taken), **counts}
 
