@@ -111,6 +111,9 @@ def test_a_superseded_run_does_nothing(session, tenant):
     updated.revision += 1  # as if a newer change had been accepted after the run was queued
     assert workflows.converge_taken(session, taken, isolated=True) == {"settled": 0, "superseded": 2, "retried": 0}
     assert deleted.org_id is None and updated.org_id is None
+    # R10: the screenings the runs asked for are enqueued all the same.
+    assert _enqueued(session, f"compliance.screen:{deleted.id}:1:created")
+    assert _enqueued(session, f"compliance.screen:{updated.id}:1:created")
 
 
 def test_take_gives_one_run_per_customer_at_its_latest_revision(session, tenant):

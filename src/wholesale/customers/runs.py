@@ -29,21 +29,27 @@ class QueuedRun(Base):
     revision: Mapped[int]
     # True for a create: the run also makes the customer's full administrator.
     new: Mapped[bool]
+    # Why the customer must be screened (R10: "created", "address_changed"), or None: the batch enqueues it.
+    screen: Mapped[str | None] = mapped_column(sa.String(40))
     queued_at: Mapped[datetime]
 
 
 @dataclass(frozen=True)
 class Run:
-    """A run taken from the queue: the customer, the revision it converges to, and whether it is a create."""
+    """A run taken from the queue: the customer, the revision it converges to, whether it is a create, and the
+    screenings its rows asked for ((revision, trigger), R10)."""
 
     customer_id: str
     revision: int
     new: bool
+    screens: tuple[tuple[int, str], ...] = ()
 
 
-def queue(session: Session, customer: Customer, *, new: bool) -> None:
-    """Queue the run of the customer's current revision, in the caller's transaction."""
-    session.add(QueuedRun(customer_id=customer.id, revision=customer.revision, new=new, queued_at=clock.now()))
+def queue(session: Session, customer: Customer, *, new: bool, screen: str | None = None) -> None:
+    """Queue the run of the customer's current revision (and its screening), in the caller's transaction."""
+    session.add(
+        QueuedRun(customer_id=customer.id, revision=customer.revision, new=new, screen=screen, queued_at=clock.now())
+    )
 
 
 def waiting(session: Session) -> bool:
@@ -58,7 +64,7 @@ def take(session: Session, limit: int) -> list[Run]:
     On PostgreSQL the rows are locked with SKIP LOCKED, so batches of other processes take other rows; the
     delete commits with the batch's work, and a batch that rolls back leaves its rows for the next one.
     """
-    query = sa.select(QueuedRun.seq, QueuedRun.customer_id, QueuedRun.revision, QueuedRun.new)
+    query = sa.select(QueuedRun.seq, QueuedRun.customer_id, QueuedRun.revision, QueuedRun.new, QueuedRun.screen)
     query = query.order_by(QueuedRun.seq).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -69,9 +75,14 @@ def take(session: Session, limit: int) -> list[Run]:
     runs: dict[str, Run] = {}
     for row in rows:
         earlier = runs.get(row.customer_id)
-        new = row.new or (earlier is not None and earlier.new)
-        if earlier is None or row.revision >= earlier.revision:
-            runs[row.customer_id] = Run(row.customer_id, row.revision, new)
-        else:
-            runs[row.customer_id] = Run(row.customer_id, earlier.revision, new)
+        screens = ((row.revision, row.screen),) if row.screen else ()
+        if earlier is None:
+            runs[row.customer_id] = Run(row.customer_id, row.revision, row.new, screens)
+            continue
+        runs[row.customer_id] = Run(
+            row.customer_id,
+            max(row.revision, earlier.revision),
+            row.new or earlier.new,
+            earlier.screens + screens,
+        )
     return list(runs.values())

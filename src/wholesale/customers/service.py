@@ -81,8 +81,7 @@ def create_customer(session: Session, tenant: Tenant, body: CustomerCreate) -> C
         partner_org_id=partner_org_id,
         data={"externalId": customer.external_id, "packages": plan.packages, "country": customer.country},
     )
-    _enqueue_converge(session, customer, "customers.provision")
-    request_screening(session, customer, "created")
+    _enqueue_converge(session, customer, "customers.provision", screen="created")  # R10
     return customer
 
 
@@ -197,9 +196,7 @@ def update_customer(
         before=previous,
         after=_audited(customer, list(wanted)),
     )
-    _enqueue_converge(session, customer, "customers.update")
-    if address_changed:
-        request_screening(session, customer, "address_changed")
+    _enqueue_converge(session, customer, "customers.update", screen="address_changed" if address_changed else None)
     return customer
 
 
@@ -274,18 +271,28 @@ def _package_row(customer: Customer, name: str, now: Any, limits: dict[str, int]
     )
 
 
-def _enqueue_converge(session: Session, customer: Customer, workflow: str) -> None:
-    """Queue the run of the customer's new revision (`customers.runs`), in this transaction, and wake this
-    process's provisioning pump when it commits: batches of runs go through one workflow each
+def _enqueue_converge(session: Session, customer: Customer, workflow: str, *, screen: str | None) -> None:
+    """Queue the run of the customer's new revision (`customers.runs`), in this transaction, and wake the
+    provisioning pump when it commits: batches of runs go through one workflow each
     (`wholesale.provisioning.workflows.converge_batch`), and a run that fails in its batch is retried alone as
-    the `workflow` job (`customers.provision` or `customers.update`)."""
-    runs.queue(session, customer, new=workflow == "customers.provision")
+    the `workflow` job (`customers.provision` or `customers.update`).
+
+    `screen` names why the customer must be screened (R10: its billing address was set or changed): the batch
+    that takes the run enqueues the screening (`enqueue_screening`) in its own transaction, whatever becomes of
+    the run, so the queued row makes the screening as certain as enqueuing it here would, and the request does
+    not pay for a workflow of its own."""
+    runs.queue(session, customer, new=workflow == "customers.provision", screen=screen)
     pump.wake_after_commit(session, runs.PUMP)
 
 
 def request_screening(session: Session, customer: Customer, trigger: str) -> str:
-    """Screen the customer (R10) in the caller's transaction, so it cannot be skipped: after its billing address
-    was set or changed, or when compliance hands a re-screening to a job of its own.
+    """Screen the customer (R10) in the caller's transaction, so it cannot be skipped: when compliance hands a
+    re-screening to a job of its own (a create or an address change screens through its queued run)."""
+    return enqueue_screening(session, customer.id, customer.revision, trigger)
+
+
+def enqueue_screening(session: Session, customer_id: str, revision: int, trigger: str) -> str:
+    """Enqueue the screening of a customer's revision for `trigger`, in the caller's transaction.
 
     A workflow of its own on the compliance queue, not a step of the provisioning run: screening must never
     delay provisioning (R11), and that queue is polled less often and yields the writer to requests. (Screening
@@ -297,9 +304,9 @@ def request_screening(session: Session, customer: Customer, trigger: str) -> str
     return enqueue(
         session,
         "compliance.screen_customer",
-        customer.id,
+        customer_id,
         trigger,
-        key=f"compliance.screen:{customer.id}:{customer.revision}:{trigger}",
+        key=f"compliance.screen:{customer_id}:{revision}:{trigger}",
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from wholesale.config import get_settings
 from wholesale.customers import provisioning as customer_steps
 from wholesale.customers import repository, runs
+from wholesale.customers import service as customers_service
 from wholesale.customers.models import Customer, CustomerPackageRow
 from wholesale.db.session import get_database
 from wholesale.events import service as events
@@ -206,6 +207,10 @@ def converge_taken(session: Session, taken: list[runs.Run], *, isolated: bool) -
                 counts["retried"] += 1
             else:
                 counts["settled"] += 1
+    # R10: the screenings the runs asked for, whatever became of the runs (superseded ones too).
+    for run in taken:
+        for revision, trigger in run.screens:
+            customers_service.enqueue_screening(session, run.customer_id, revision, trigger)
     return counts
 
 

@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.String(length=200), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("new", sa.Boolean(), nullable=False),
+        sa.Column("screen", sa.String(length=40), nullable=True),
         sa.Column("queued_at", wholesale.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
