@@ -23,13 +23,6 @@ from wholesale.provisioning import workflows
 URL = "/v1/wholesale/customers"
 
 
-@pytest.fixture(autouse=True)
-def _no_leftover_faults():
-    faults.clear()
-    yield
-    faults.clear()
-
-
 def _create(session, tenant, n: int, start: int = 0) -> list[Customer]:
     return [
         customers.create_customer(

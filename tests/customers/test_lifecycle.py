@@ -9,13 +9,6 @@ from wholesale.kit import faults
 URL = "/v1/wholesale/customers"
 
 
-@pytest.fixture(autouse=True)
-def _no_leftover_faults():
-    faults.clear()
-    yield
-    faults.clear()
-
-
 def _create(client, partner, **overrides) -> str:
     response = client.post(URL, json=customer_body(partner.template_id, **overrides), headers=partner.headers)
     assert response.status_code == 202, response.text

@@ -27,13 +27,6 @@ from wholesale.provisioning import steps
 URL = "/v1/wholesale/customers"
 
 
-@pytest.fixture(autouse=True)
-def _no_leftover_faults():
-    faults.clear()
-    yield
-    faults.clear()
-
-
 def _snapshot(session, partner_org_id: str) -> dict[str, list[tuple[str, ...]]]:
     """Every row of every table that belongs to the partner, its customers or their orgs."""
     session.flush()
