@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -22,6 +23,8 @@ def test_metrics_count_requests_per_route_and_show_queue_depth(client, partner):
     assert 'wholesale_http_requests_total{method="GET",route="/v1/wholesale/subPartners",status="200"}' in text
     assert "wholesale_http_request_duration_seconds_bucket" in text
     assert "wholesale_job_queue_depth" in text or "# HELP wholesale_job_queue_depth" in text
+    # The provisioning runs waiting for a batch are a queue of their own (issue 15).
+    assert re.search(r'^wholesale_job_queue_depth\{queue="customer_runs",status="queued"\} \d+', text, re.M), text
 
 
 def test_job_probe_runs_once_in_process(client, platform_token):

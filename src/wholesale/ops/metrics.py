@@ -9,7 +9,8 @@ QUEUE_DEPTH = Gauge("wholesale_job_queue_depth", "Jobs waiting or running, per q
 
 
 def refresh_queue_depth() -> None:
-    """Count ENQUEUED and PENDING workflows per queue."""
+    """Count ENQUEUED and PENDING workflows per queue, and the provisioning runs waiting for a batch (queue
+    `customer_runs`, status `queued`: docs/ARCHITECTURE.md, "Provisioning in batches")."""
     db = get_database()
     table = "workflow_status" if db.is_sqlite else "dbos.workflow_status"
     try:
@@ -20,11 +21,13 @@ def refresh_queue_depth() -> None:
                     "WHERE status IN ('ENQUEUED', 'PENDING') GROUP BY queue_name, status"
                 )
             ).all()
+            runs = session.scalar(sa.text("SELECT count(*) FROM customer_run_queue"))
     except sa.exc.DBAPIError:
         return
     QUEUE_DEPTH.clear()
     for queue, status, count in rows:
         QUEUE_DEPTH.labels(queue or "none", status.lower()).set(count)
+    QUEUE_DEPTH.labels("customer_runs", "queued").set(runs or 0)
 
 
 TIME_TO_DECISION = Gauge(
