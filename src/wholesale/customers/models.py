@@ -40,8 +40,17 @@ class Customer(Base):
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
-        sa.Index("ix_customers_partner_live_order", "partner_org_id", "deleted_at", "created", "id"),
-        sa.Index("ix_customers_partner_status", "partner_org_id", "status"),
+        # A partner's live customers oldest first, and of one stored status (issue 15: both read a page in order
+        # from the index; PostgreSQL cannot when `deleted_at IS NULL` is an index column rather than the predicate).
+        sa.Index(
+            "ix_customers_live_order",
+            "partner_org_id",
+            "created",
+            "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index("ix_customers_partner_status_order", "partner_org_id", "status", "created", "id"),
         sa.Index("ix_customers_org_id", "org_id"),
         # A create refuses a primary email that a live customer already holds (its admin may not exist yet).
         sa.Index(

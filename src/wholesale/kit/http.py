@@ -279,14 +279,32 @@ def public_base(request: Request) -> str:
     return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
 
 
-def list_response(request: Request, page: "Page[Any]", items: list[Any]) -> JSONResponse:
-    """Render `{"items": [...]}` with a Link rel="next" header when another page follows."""
+def _plain(value: Any) -> Any:
+    """`jsonable_encoder(value, exclude_none=True)` for the plain values list pages hold (dicts, lists, str, int,
+    float, bool, None), without its dozen checks per value: 4 ms of a 100-customer page's 10 (issue 15). Any other
+    type (enums, datetimes, models) still goes through jsonable_encoder."""
     from fastapi.encoders import jsonable_encoder
 
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is float or kind is bool:
+        return value
+    if kind is dict:
+        return {
+            k: _plain(v)
+            for k, v in value.items()
+            if v is not None and not (isinstance(k, str) and k.startswith("_sa"))  # as jsonable_encoder drops them
+        }
+    if kind is list:
+        return [_plain(v) for v in value]
+    return jsonable_encoder(value, exclude_none=True)
+
+
+def list_response(request: Request, page: "Page[Any]", items: list[Any]) -> JSONResponse:
+    """Render `{"items": [...]}` with a Link rel="next" header when another page follows."""
     from wholesale.config import get_settings
     from wholesale.kit.pagination import next_link
 
-    response = JSONResponse({"items": jsonable_encoder(items, exclude_none=True)})
+    response = JSONResponse({"items": _plain(items)})
     link = next_link(request.url, page, get_settings().public_base_url)
     if link:
         response.headers["Link"] = link
