@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     queue_polling_interval: float = 0.1
     # Most provisioning runs one batch takes (one workflow, one transaction). On SQLite a batch holds the one
     # writer for its whole transaction, so requests wait up to a batch's time (docs/PERFORMANCE.md).
-    provisioning_batch_size: int = Field(default=50, ge=1, le=1000)
+    provisioning_batch_size: int = Field(default=25, ge=1, le=1000)
     # Portal sessions end after this many idle minutes, or this many hours after sign-in whatever happens;
     # this many wrong passwords in a row lock an account for the given minutes.
     portal_idle_minutes: int = 30

@@ -1,5 +1,7 @@
 """The process write lock on SQLite: our writers and DBOS's queue on it instead of in SQLite's busy handler."""
 
+import fcntl
+import os
 import threading
 import time
 
@@ -158,3 +160,75 @@ def test_waiting_for_the_lock_times_out_and_passes_the_turn_on():
     lock.release()
     assert lock.acquire(background=True, timeout=0.5)
     lock.release()
+
+
+# Between processes on one box (`wholesale serve --worker-process`): flocks on `<database>-writer` and `-wanted`.
+# flock locks belong to an open file, so a second open() in this process stands for another process.
+
+
+def _another_process_holds(path: str, kind: int) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, kind)
+    return fd
+
+
+def _write_in_thread(db: dbsession.Database, *, background: bool) -> tuple[threading.Thread, threading.Event]:
+    done = threading.Event()
+
+    def write() -> None:
+        if background:
+            dbsession.mark_background_writer()
+        with db.transaction() as s:
+            s.execute(sa.text("INSERT INTO t VALUES (1)"))
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread, done
+
+
+def test_a_writer_waits_for_another_process_holding_the_writer_and_is_woken_when_it_ends(tmp_path):
+    db = dbsession.Database(f"sqlite:///{tmp_path / 'lock.db'}")
+    with db.transaction() as s:
+        s.execute(sa.text("CREATE TABLE t (a INTEGER)"))
+    other = _another_process_holds(f"{tmp_path / 'lock.db'}-writer", fcntl.LOCK_EX)
+    try:
+        thread, done = _write_in_thread(db, background=False)
+        assert not done.wait(0.2)  # the other process's transaction is open
+        fcntl.flock(other, fcntl.LOCK_UN)
+        released = time.monotonic()
+        assert done.wait(5) and time.monotonic() - released < 0.5
+        thread.join()
+    finally:
+        os.close(other)
+        db.dispose()
+
+
+def test_a_background_writer_lets_another_processs_waiting_request_go_first(tmp_path, monkeypatch):
+    """A request of another process holds `-wanted` while it waits for the writer: a job waits for it (up to
+    BACKGROUND_MAX_WAIT), then takes its turn anyway."""
+    monkeypatch.setattr(dbsession, "BACKGROUND_MAX_WAIT", 0.6)
+    db = dbsession.Database(f"sqlite:///{tmp_path / 'lock.db'}")
+    with db.transaction() as s:
+        s.execute(sa.text("CREATE TABLE t (a INTEGER)"))
+    request = _another_process_holds(f"{tmp_path / 'lock.db'}-wanted", fcntl.LOCK_SH)
+    try:
+        thread, done = _write_in_thread(db, background=True)
+        assert not done.wait(0.2)  # the request goes first
+        fcntl.flock(request, fcntl.LOCK_UN)
+        assert done.wait(5)
+        thread.join()
+        # A request that never goes away does not starve the job: it goes after BACKGROUND_MAX_WAIT.
+        fcntl.flock(request, fcntl.LOCK_SH)
+        started = time.monotonic()
+        thread, done = _write_in_thread(db, background=True)
+        assert done.wait(5) and 0.5 <= time.monotonic() - started < 3
+        thread.join()
+        # A request of this process announces itself the same way (a shared lock, so requests never wait for
+        # each other on it).
+        thread, done = _write_in_thread(db, background=False)
+        assert done.wait(5)
+        thread.join()
+    finally:
+        os.close(request)
+        db.dispose()

@@ -125,20 +125,42 @@ _DML = re.compile(r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*(INSERT|UPDATE|DELETE|REPL
 # The turn between processes on one box (`wholesale serve --worker-process`, a CLI import beside a server): the
 # holder of the process write lock also takes an exclusive flock on `<database>-writer`, so the next process is
 # woken by the kernel the moment the holder's transaction ends, instead of polling in SQLite's busy handler.
-_WRITER_FILES: dict[str, int] = {}
+# Requests go first here too: a request holds a shared flock on `<database>-wanted` while it waits for and holds
+# the writer, and a background writer (a job of the worker process) waits while any request of another process
+# holds it, looking every 2 ms, for at most BACKGROUND_MAX_WAIT (then it takes its turn, as within a process).
+_WRITER_FILES: dict[str, tuple[int, int]] = {}
 _WRITER_FILES_LOCK = threading.Lock()
+_REQUESTS_LOOK_EVERY = 0.002
 
 
-def _writer_file(url: str) -> int | None:
-    """This process's descriptor of a database file's writer lock file (None for in-memory databases)."""
+def _writer_files(url: str) -> tuple[int, int] | None:
+    """This process's descriptors of a database file's `-writer` and `-wanted` lock files (None in memory)."""
     path = url.split(":///", 1)[1] if ":///" in url else ""
     if not path or path == ":memory:" or path.startswith("file::memory:"):
         return None
     path = os.path.abspath(path.split("?", 1)[0])
     with _WRITER_FILES_LOCK:
         if path not in _WRITER_FILES:
-            _WRITER_FILES[path] = os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+            _WRITER_FILES[path] = (
+                os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT, 0o600),
+                os.open(f"{path}-wanted", os.O_RDWR | os.O_CREAT, 0o600),
+            )
         return _WRITER_FILES[path]
+
+
+def _after_other_processes_requests(wanted: int) -> None:
+    """Wait while a request of another process wants or holds the writer (at most BACKGROUND_MAX_WAIT)."""
+    deadline = time.monotonic() + BACKGROUND_MAX_WAIT
+    while True:
+        try:
+            fcntl.flock(wanted, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(_REQUESTS_LOOK_EVERY)
+            continue
+        fcntl.flock(wanted, fcntl.LOCK_UN)
+        return
 
 
 class _LockingConnection(sqlite3.Connection):
@@ -146,7 +168,8 @@ class _LockingConnection(sqlite3.Connection):
 
     holds_write_lock = False
     took_write_lock_at = 0.0
-    writer_file: int | None = None
+    writer_files: tuple[int, int] | None = None
+    wanting = False  # holds the shared flock on `-wanted` (a request)
 
     def take_write_lock(self, *, background: bool | None = None) -> None:
         """Wait for the process write lock (SQLite's busy error if it takes longer than its busy timeout)."""
@@ -157,23 +180,36 @@ class _LockingConnection(sqlite3.Connection):
             background = _background_writer.get()
         if not _WRITE_LOCK.acquire(background=background, timeout=WRITE_LOCK_TIMEOUT):
             raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
-        if self.writer_file is not None:
+        if self.writer_files is not None:
+            writer, wanted = self.writer_files
             try:
-                fcntl.flock(self.writer_file, fcntl.LOCK_EX)  # other processes' writers: woken, not polled
+                if background:
+                    _after_other_processes_requests(wanted)
+                else:
+                    fcntl.flock(wanted, fcntl.LOCK_SH)
+                    self.wanting = True
+                fcntl.flock(writer, fcntl.LOCK_EX)  # other processes' writers: woken, not polled
             except BaseException:
+                self._unwant()
                 _WRITE_LOCK.release()
                 raise
         self.holds_write_lock = True
         self.took_write_lock_at = time.perf_counter()
         WRITE_LOCK_WAIT.inc(self.took_write_lock_at - asked)
 
+    def _unwant(self) -> None:
+        if self.wanting and self.writer_files is not None:
+            self.wanting = False
+            fcntl.flock(self.writer_files[1], fcntl.LOCK_UN)
+
     def give_back_write_lock(self) -> None:
         """Release the process write lock if this connection holds it."""
         if self.holds_write_lock:
             self.holds_write_lock = False
             WRITE_LOCK_HELD.inc(time.perf_counter() - self.took_write_lock_at)
-            if self.writer_file is not None:
-                fcntl.flock(self.writer_file, fcntl.LOCK_UN)
+            if self.writer_files is not None:
+                fcntl.flock(self.writer_files[0], fcntl.LOCK_UN)
+                self._unwant()
             _WRITE_LOCK.release()
 
     def commit(self) -> None:
@@ -211,7 +247,7 @@ def _locking_sqlite_engine(
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.isolation_level = isolation_level
         if isinstance(dbapi_conn, _LockingConnection):
-            dbapi_conn.writer_file = _writer_file(url)
+            dbapi_conn.writer_files = _writer_files(url)
         # WAL is set once, persistently, by `wholesale migrate` (switching needs a lock every connect would fight for).
         for pragma in ("busy_timeout=60000", "synchronous=NORMAL", "foreign_keys=ON"):
             dbapi_conn.execute(f"PRAGMA {pragma}")
