@@ -1,4 +1,6 @@
-"""Durable customer workflows: provision, update and delete; each step is one transaction, idempotent, retried with backoff."""
+"""Durable customer workflows: provisioning runs in batches (`converge_batch`, drained from the run queue by the
+provisioning pump), a run that fails in its batch retried alone (`provision`, `update`), and deletions (`delete`);
+each step is one transaction, idempotent, retried with backoff (docs/ARCHITECTURE.md, "Provisioning in batches")."""
 
 import logging
 import uuid
