@@ -89,6 +89,15 @@ def _workflow(url: str, workflow_id: str) -> tuple[str, object]:
         client.destroy()
 
 
+def _fresh(tmp_path: Path) -> tuple[str, dict[str, str], dict[str, str], int, str, Path]:
+    """A fresh database with the demo partner: (url, demo, the partner's headers, a free port, its base, a log)."""
+    url = fresh_database_url(tmp_path)
+    demo = processes.prepare(url)
+    port = processes.free_port()
+    headers = {"Authorization": f"Bearer {demo['partner-admin token']}"}
+    return url, demo, headers, port, f"http://127.0.0.1:{port}", tmp_path / "serve.log"
+
+
 def _workflows_named(url: str, name: str) -> list:
     client = DBOSClient(system_database_url=normalise_url(url), dbos_system_schema="dbos")
     try:
@@ -110,12 +119,7 @@ def _workflows_named(url: str, name: str) -> list:
 def test_sigkill_after_a_step_committed_then_restart_settles_once_and_the_workflow_succeeds(
     tmp_path, kill_at, fail_at, status, settled_action, alone
 ):
-    url = fresh_database_url(tmp_path)
-    demo = processes.prepare(url)
-    headers = {"Authorization": f"Bearer {demo['partner-admin token']}"}
-    port = processes.free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
+    url, demo, headers, port, base, log = _fresh(tmp_path)
     server = _serve_killed_at(url, port, log, kill_at, fail_at)
     try:
         body = customer_body(demo["customer template (provisioningId)"])
@@ -156,12 +160,7 @@ def test_sigkill_in_the_middle_of_a_batch_then_restart_provisions_every_customer
     """Twelve creates accepted while no worker runs wait in the queue; the server that starts takes them in one
     batch and dies at the fifth customer's meetings site, four runs done in its open transaction. After a restart
     every customer is provisioned, with one org, one full admin and one settled row each."""
-    url = fresh_database_url(tmp_path)
-    demo = processes.prepare(url)
-    headers = {"Authorization": f"Bearer {demo['partner-admin token']}"}
-    port = processes.free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
+    url, demo, headers, port, base, log = _fresh(tmp_path)
     server = processes.serve(url, port, log, "--no-workers")
     try:
         ids = []
