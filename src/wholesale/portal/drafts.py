@@ -140,11 +140,11 @@ def keeps_form(fn: Callable[..., Response]) -> Callable[..., Response]:
             if request.headers.get("hx-request"):
                 raise
             owner = _owner(request)
-            if owner is None:  # signed out (the cookie is gone): nothing of theirs stays in this browser
-                signin = f"/portal/signin?{urlencode({'next': request.url.path})}"
-                return RedirectResponse(signin, status_code=303)
-            signin = f"/portal/signin?{urlencode({'next': request.url.path, 'kept': '1'})}"
-            return _keep(RedirectResponse(signin, status_code=303), request, form, EXPIRED, owner)
+            # Signed out (the cookie is gone): nothing of theirs stays in this browser, and the sign-in page says
+            # nothing was kept (`_keep` keeps nothing without an owner).
+            query = {"next": request.url.path} | ({"kept": "1"} if owner else {})
+            signin = RedirectResponse(f"/portal/signin?{urlencode(query)}", status_code=303)
+            return _keep(signin, request, form, EXPIRED, owner)
         except Forbidden:
             if not _stale_token(request, form):
                 raise
