@@ -51,7 +51,7 @@ def test_a_failing_run_is_retried_alone_and_the_rest_of_its_batch_settles(sessio
     first, second, third = _create(session, tenant, 3)
     taken = runs.take(session, 50)
     assert [r.customer_id for r in taken] == [first.id, second.id, third.id] and all(r.new for r in taken)
-    faults.inject("customers.org", times=1)  # the first run of the batch fails
+    faults.inject("customers.site", times=1)  # the first run of the batch fails after its org and admin
     counts = workflows.converge_taken(session, taken, isolated=True)
     assert counts == {"settled": 2, "superseded": 0, "retried": 1}
     assert (second.status, third.status) == ("provisioned", "provisioned")
@@ -59,6 +59,17 @@ def test_a_failing_run_is_retried_alone_and_the_rest_of_its_batch_settles(sessio
     assert first.status == "provisioning" and first.org_id is None
     assert _enqueued(session, f"customers.provision:{first.id}:1")
     assert not _enqueued(session, f"customers.provision:{second.id}:1")
+    # The audit rows of the run that rolled back went with it; the others' were written at the batch's end.
+    settled = session.scalars(
+        sa.select(AuditEvent.subject_id).where(
+            AuditEvent.action == "customer.settled", AuditEvent.subject_id.in_([first.id, second.id, third.id])
+        )
+    )
+    assert sorted(settled) == sorted([second.id, third.id])
+    org_rows = session.scalar(
+        sa.select(sa.func.count()).where(AuditEvent.action == "org.created", AuditEvent.subject_id == first.id)
+    )
+    assert org_rows == 0
     assert runs.take(session, 50) == []  # the rows went with the batch
 
 
