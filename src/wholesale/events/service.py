@@ -3,7 +3,6 @@ record, no record without its change."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from wholesale.events.catalog import PUBLISHED
 from wholesale.events.models import AuditEvent, Event
 from wholesale.kit import clock, ids
 from wholesale.kit.context import current_actor, current_actor_org, current_actor_role, current_tracking_id
+from wholesale.kit.session_rows import SessionRows
 
 _AUDIT_INSERT = sa.insert(cast(sa.Table, AuditEvent.__table__))
 _EVENT_INSERT = sa.insert(cast(sa.Table, Event.__table__))
@@ -118,10 +118,8 @@ def record_many(
             for subject_id, data in subjects
         ]
     )
-    waiting = session.info.get(_DEFERRED)
-    if waiting is not None:
-        waiting.audit += audit_rows
-        waiting.events += event_rows
+    if session.info.get(_DEFERRING):
+        _WAITING.add(session, [(True, row) for row in audit_rows] + [(False, row) for row in event_rows])
         return
     _write(session, audit_rows, event_rows)
 
@@ -135,37 +133,20 @@ def _write(session: Session, audit_rows: list[dict[str, Any]], event_rows: list[
         session.execute(_EVENT_INSERT_PG if on_postgres else _EVENT_INSERT, event_rows)
 
 
-@dataclass
-class _Waiting:
-    audit: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-
-_DEFERRED = "wholesale.events.deferred"
+_DEFERRING = "wholesale.events.deferring"
+_WAITING = SessionRows("wholesale.events.waiting")  # (is an audit row, row) in the order recorded
 
 
 @contextmanager
 def deferred(session: Session) -> Iterator[None]:
     """Keep the audit rows and events recorded in the block and write them as it ends, one INSERT per table (a
-    batch of provisioning runs records a few per customer). Nothing reads them before the commit; a part of the
-    block that rolls back drops its own with `drop_since`."""
-    session.info[_DEFERRED] = _Waiting()
+    batch of provisioning runs records a few per customer). Nothing reads them before the commit; a savepoint
+    inside the block that rolls back takes its own rows with it."""
+    session.info[_DEFERRING] = True
     try:
         yield
-        waiting = session.info[_DEFERRED]
-        _write(session, waiting.audit, waiting.events)
+        waiting = _WAITING.take(session)
+        _write(session, [row for audit, row in waiting if audit], [row for audit, row in waiting if not audit])
     finally:
-        session.info.pop(_DEFERRED, None)
-
-
-def waiting_marks(session: Session) -> tuple[int, int]:
-    """How many rows wait in the deferred block now (for `drop_since`)."""
-    waiting = session.info[_DEFERRED]
-    return len(waiting.audit), len(waiting.events)
-
-
-def drop_since(session: Session, marks: tuple[int, int]) -> None:
-    """Drop the rows recorded after `marks`: the change they describe rolled back."""
-    waiting = session.info[_DEFERRED]
-    del waiting.audit[marks[0] :]
-    del waiting.events[marks[1] :]
+        session.info.pop(_DEFERRING, None)
+        _WAITING.take(session)  # a block that raised writes nothing

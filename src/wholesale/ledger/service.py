@@ -7,10 +7,11 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from wholesale.kit import clock
 from wholesale.kit.context import current_actor, current_tracking_id
+from wholesale.kit.session_rows import SessionRows
 from wholesale.ledger.chain import FIELDS, GENESIS, canonical, digest
 from wholesale.ledger.models import LedgerHead, UsageEntry
 
@@ -66,8 +67,7 @@ _MOVE_HEAD = (
 # last statements only (insert rows, move head, COMMIT) instead of from the first change to the end. Every write of
 # one partner takes turns on that row, so how long each holds it bounds the partner's writes per second; measured
 # with bench/scale_out.py --sample-waits, 20+ sessions were waiting on it when it was taken at the change.
-_PENDING = "ledger.pending"  # session.info: [(change, actor, tracking id)] in the order appended
-_MARKS = "ledger.marks"  # session.info: {savepoint: how many were pending when it began}
+_PENDING = SessionRows("ledger.pending")  # (change, actor, tracking id) in the order appended
 
 
 def append(session: Session, changes: Sequence[Change]) -> None:
@@ -76,14 +76,14 @@ def append(session: Session, changes: Sequence[Change]) -> None:
     if not changes:
         return
     actor, tracking_id = current_actor(), current_tracking_id()
-    session.info.setdefault(_PENDING, []).extend((change, actor, tracking_id) for change in changes)
+    _PENDING.add(session, [(change, actor, tracking_id) for change in changes])
 
 
 def write_pending(session: Session) -> None:
     """Write the rows appended in this transaction now: per partner (in a fixed order, so two transactions never
     wait on each other's heads crosswise), lock its head, hash the rows in order, insert them in one statement,
     move the head. Runs before every commit; a reader of the ledger in the same transaction calls it first."""
-    pending = session.info.pop(_PENDING, None)
+    pending = _PENDING.take(session)
     if not pending:
         return
     by_partner: dict[str, list[tuple[Change, str, str | None]]] = {}
@@ -119,34 +119,13 @@ def write_pending(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_before_commit(session: Session) -> None:
-    if session.in_nested_transaction() or not session.info.get(_PENDING):
+    if session.in_nested_transaction() or not _PENDING.kept(session):
         return  # a savepoint's release: its rows go with the outer commit
     # This hook runs before the commit's own flush: flush the unit of work first, so the head is locked only for
     # the ledger's statements and the COMMIT (scale_out --sample-waits: 8-10 sessions still waited on it while the
     # holder flushed its customer, packages, audit and event rows).
     session.flush()
     write_pending(session)
-
-
-@event.listens_for(Session, "after_transaction_create")
-def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested:
-        session.info.setdefault(_MARKS, {})[transaction] = len(session.info.get(_PENDING, ()))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
-    # Fired after the transaction closed (after_transaction_end), so the savepoint's mark is still here to read.
-    mark = session.info.get(_MARKS, {}).pop(previous, None) if previous.nested else 0
-    if mark is not None and session.info.get(_PENDING):
-        del session.info[_PENDING][mark:]
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_all(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None and not transaction.nested:
-        session.info.pop(_PENDING, None)  # a transaction that ended without commit (closed) writes nothing
-        session.info.pop(_MARKS, None)  # marks of savepoints released inside it
 
 
 def _lock_head(session: Session, partner_org_id: str) -> tuple[int, str]:

@@ -221,12 +221,10 @@ def _converge_in_savepoint(
 ) -> str | None:
     """Converge one run in a savepoint (flushed when it ends); None when it raised (rolled back) or left packages
     ungranted."""
-    marks = events.waiting_marks(session)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # rolled back, it takes its audit rows with it (`events.deferred`)
             return steps.converge(session, customer, new=run.new, packages=packages)[1]
     except Exception as exc:
-        events.drop_since(session, marks)
         log.warning(
             "provisioning run failed in its batch; retrying it alone",
             extra={"fields": {"customerId": run.customer_id, "revision": run.revision, "error": repr(exc)}},

@@ -1,0 +1,50 @@
+"""Rows a transaction keeps in its session until it writes them in one go, savepoint-aware.
+
+The ledger keeps its rows until the transaction commits (its head row is then locked for the last statements
+only); a batch of provisioning runs keeps its audit rows and events until the batch ends (one INSERT per table).
+Either way a savepoint rolled back takes the rows added inside it with it, and a transaction that ends without
+committing leaves none behind.
+"""
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+
+class SessionRows:
+    """A list of rows kept in `session.info[key]` in the order added, with the savepoint bookkeeping."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.marks_key = f"{key}.marks"  # {savepoint: how many rows were kept when it began}
+        event.listen(Session, "after_transaction_create", self._mark_savepoint)
+        event.listen(Session, "after_soft_rollback", self._forget_rolled_back)
+        event.listen(Session, "after_transaction_end", self._forget_all)
+
+    def add(self, session: Session, rows: list[Any]) -> None:
+        """Keep rows until `take`."""
+        session.info.setdefault(self.key, []).extend(rows)
+
+    def kept(self, session: Session) -> bool:
+        """True when rows are kept."""
+        return bool(session.info.get(self.key))
+
+    def take(self, session: Session) -> list[Any]:
+        """The rows kept, in the order added; none are kept after."""
+        return session.info.pop(self.key, None) or []
+
+    def _mark_savepoint(self, session: Session, transaction: SessionTransaction) -> None:
+        if transaction.nested:
+            session.info.setdefault(self.marks_key, {})[transaction] = len(session.info.get(self.key, ()))
+
+    def _forget_rolled_back(self, session: Session, previous: SessionTransaction) -> None:
+        # Fired after the transaction closed (after_transaction_end), so the savepoint's mark is still here to read.
+        mark = session.info.get(self.marks_key, {}).pop(previous, None) if previous.nested else 0
+        if mark is not None and session.info.get(self.key):
+            del session.info[self.key][mark:]
+
+    def _forget_all(self, session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None and not transaction.nested:
+            session.info.pop(self.key, None)  # a transaction that ended without commit (closed) writes nothing
+            session.info.pop(self.marks_key, None)  # marks of savepoints released inside it
