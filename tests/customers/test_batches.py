@@ -7,6 +7,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 from dbos import DBOS
+from dbos._serialization import DefaultSerializer
 
 from helpers import customer_body, wait_for
 from wholesale.customers import runs
@@ -45,6 +46,18 @@ def _enqueued(session, workflow_id: str) -> bool:
     table = "dbos.workflow_status" if session.get_bind().dialect.name == "postgresql" else "workflow_status"
     found = session.execute(sa.text(f"SELECT 1 FROM {table} WHERE workflow_uuid = :id"), {"id": workflow_id})
     return found.first() is not None
+
+
+def _screenings_enqueued(session) -> list[list[list[str]]]:
+    """The [customer id, trigger] pairs of each `compliance.screen_batch` enqueued in this transaction."""
+    schema = "dbos." if session.get_bind().dialect.name == "postgresql" else ""
+    rows = session.execute(
+        sa.text(
+            f"SELECT i.inputs FROM {schema}workflow_status s JOIN {schema}workflow_input i USING (workflow_uuid)"
+            " WHERE s.name = 'compliance.screen_batch'"
+        )
+    )
+    return [DefaultSerializer().deserialize(inputs)["args"][0] for (inputs,) in rows]
 
 
 def test_a_failing_run_is_retried_alone_and_the_rest_of_its_batch_settles(session, tenant):
@@ -115,9 +128,8 @@ def test_a_superseded_run_does_nothing(session, tenant):
     updated.revision += 1  # as if a newer change had been accepted after the run was queued
     assert workflows.converge_taken(session, taken, isolated=True) == {"settled": 0, "superseded": 2, "retried": 0}
     assert deleted.org_id is None and updated.org_id is None
-    # R10: the screenings the runs asked for are enqueued all the same.
-    assert _enqueued(session, f"compliance.screen:{deleted.id}:1:created")
-    assert _enqueued(session, f"compliance.screen:{updated.id}:1:created")
+    # R10: the screenings the runs asked for are enqueued all the same, as one workflow for the batch.
+    assert _screenings_enqueued(session) == [[[deleted.id, "created"], [updated.id, "created"]]]
 
 
 def test_take_gives_one_run_per_customer_at_its_latest_revision(session, tenant):

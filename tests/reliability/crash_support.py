@@ -62,6 +62,7 @@ WORKFLOWS = (
     "customers.converge_batch",
     "subscribers.bulk_import",
     "compliance.screen_customer",
+    "compliance.screen_batch",
 )
 FAILED_WORKFLOW = ("ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED", "CANCELLED")
 # The replay probe sends this many at once: more than a server's 40 worker threads (100 at once found kit.http's

@@ -2,6 +2,7 @@
 
 import logging
 import statistics
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -170,21 +171,63 @@ def rescreen_chunk(
 
 
 def record_rescreens(session: Session, results: list[tuple[str, ScreeningResult]], list_sha256: str) -> int:
-    """Record a chunk's re-screenings; a customer whose recording fails gets a screening job of its own
-    instead (R10: it cannot be skipped) and the others keep theirs. Returns how many were recorded here."""
+    """Record a chunk's re-screenings after a list update (`record_screenings`)."""
+    return record_screenings(session, [(cid, "lists_updated", result) for cid, result in results], list_sha256)
+
+
+def screen_many(
+    session: Session, screener: Screener, wanted: list[tuple[str, str]]
+) -> tuple[list[tuple[str, str, ScreeningResult]], list[tuple[str, str]]]:
+    """Screen these (customer id, trigger) pairs with one read of their customers; nothing is written. Returns the
+    results and the pairs that could not be screened here (the screener raised on one), for a job of their own.
+    A customer gone (deleted, or a tombstone) is left out: there is nothing to screen."""
+    customers = {
+        c.id: c
+        for c in session.scalars(sa.select(Customer).where(Customer.id.in_(sorted({cid for cid, _ in wanted}))))
+        if c.deleted_at is None
+    }
+    results: list[tuple[str, str, ScreeningResult]] = []
+    failed: list[tuple[str, str]] = []
+    for customer_id, trigger in wanted:
+        customer = customers.get(customer_id)
+        if customer is None:
+            continue
+        try:
+            results.append((customer_id, trigger, screener.screen(query_for(customer))))
+        except Exception:
+            log.exception(
+                "screening failed in its batch; handed to a job of its own",
+                extra={"fields": {"customerId": customer_id}},
+            )
+            failed.append((customer_id, trigger))
+    return results, failed
+
+
+def record_screenings(
+    session: Session,
+    results: list[tuple[str, str, ScreeningResult]],
+    list_sha256: str,
+    unscreened: Sequence[tuple[str, str]] = (),
+) -> int:
+    """Record screenings, (customer id, trigger, result) each, in one transaction, each in a savepoint: one whose
+    recording fails gets a screening job of its own instead (R10: it cannot be skipped), and so does every pair in
+    `unscreened`; the others keep theirs. Returns how many were recorded here."""
     recorded = 0
-    for customer_id, result in results:
+    handed = list(unscreened)
+    for customer_id, trigger, result in results:
         try:
             with session.begin_nested():
-                screen_customer(session, customer_id, "lists_updated", result, list_sha256)
+                screen_customer(session, customer_id, trigger, result, list_sha256)
             recorded += 1
         except Exception:
             log.exception(
-                "re-screening not recorded; handed to a job of its own", extra={"fields": {"customerId": customer_id}}
+                "screening not recorded; handed to a job of its own", extra={"fields": {"customerId": customer_id}}
             )
-            customer = session.get(Customer, customer_id)
-            if customer is not None:
-                request_screening(session, customer, "lists_updated")
+            handed.append((customer_id, trigger))
+    for customer_id, trigger in handed:
+        customer = session.get(Customer, customer_id)
+        if customer is not None and customer.deleted_at is None:
+            request_screening(session, customer, trigger)
     return recorded
 
 

@@ -52,6 +52,24 @@ def screen_customer(customer_id: str, trigger: str) -> str:
 
 
 @step(interval_seconds=SCREENING_RETRY_INTERVAL)
+def step_screen_batch(wanted: list[list[str]]) -> int:
+    """Screen a provisioning batch's customers outside any write transaction, then record every result in one."""
+    db = get_database()
+    pairs = [(customer_id, trigger) for customer_id, trigger in wanted]
+    with db.session(write=False) as session:
+        screener = lists.get_screener(session)
+        results, failed = service.screen_many(session, screener, pairs)
+    with db.transaction() as session:
+        return service.record_screenings(session, results, screener.list_set.sha256, failed)
+
+
+@job("compliance.screen_batch", queue="compliance")
+def screen_batch(wanted: list[list[str]]) -> int:
+    """Screen the customers a provisioning batch created or readdressed, [customer id, trigger] each (R10, R11)."""
+    return step_screen_batch(wanted)
+
+
+@step(interval_seconds=SCREENING_RETRY_INTERVAL)
 def step_check_deadlines() -> list[str]:
     """Deprovision customers non-compliant for 30 days (R14)."""
     with get_database().transaction() as session:

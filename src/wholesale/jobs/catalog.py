@@ -13,6 +13,7 @@ JOBS: dict[str, str] = {
     "customers.converge_batch": "provisioning",
     # Compliance (R10-R14): screening never competes with provisioning (R11).
     "compliance.screen_customer": "compliance",
+    "compliance.screen_batch": "compliance",  # the screenings a provisioning batch asked for
     "compliance.check_deadlines": "default",
     "compliance.rescreen_all": "default",
     "subscribers.bulk_import": "default",

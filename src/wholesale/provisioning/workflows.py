@@ -210,9 +210,9 @@ def converge_taken(session: Session, taken: list[runs.Run], *, isolated: bool) -
             else:
                 counts["settled"] += 1
     # R10: the screenings the runs asked for, whatever became of the runs (superseded ones too).
-    for run in taken:
-        for revision, trigger in run.screens:
-            customers_service.enqueue_screening(session, run.customer_id, revision, trigger)
+    customers_service.enqueue_screenings(
+        session, [(run.customer_id, revision, trigger) for run in taken for revision, trigger in run.screens]
+    )
     return counts
 
 
