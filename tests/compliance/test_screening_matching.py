@@ -171,6 +171,25 @@ def test_typos_and_split_words_still_match(screener, query, listed):
     assert screener.score_pair(query, listed) >= screener.config.review_threshold
 
 
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        # Real alias pairs of the development set's tune split: the same company, its name translated.
+        ("Limited Liability Company October", "LIMITED LIABILITY COMPANY OKTYABR"),
+        ("JSC Smolensk Aviation Plant", "JOINT STOCK COMPANY SMOLENSK AIRCRAFT PLANT"),
+        ("VTB Infrastrukturnye Investitsii", "LIMITED LIABILITY COMPANY VTB INFRASTRUCTURE INVESTMENTS"),
+        ("Pochta Bank", "JOINT STOCK COMPANY POST BANK"),
+        ("IDA Asansor San ve Tic Ltd", "IDA ASANSOR SANAYII VE TICARET LIMITED SIRKETI"),
+        ("Instar Lodzhistiks, OOO", "INSTAR LOGISTICS"),
+        # A word and its plural ("Tile"/"Tiles") are one word.
+        ("Sina Tile and Ceramic Industries Company", "SINA TILES AND CERAMIC INDUSTRIAL GROUP"),
+    ],
+)
+def test_translated_names_match(screener, query, listed):
+    """R10: a listed company whose name a customer writes translated still opens a case (issue 13)."""
+    assert screener.score_pair(query, listed) >= screener.config.review_threshold
+
+
 # Issue 13: failure classes found on real-world names. Each case names its class.
 @pytest.mark.parametrize(
     ("query", "entry_id"),

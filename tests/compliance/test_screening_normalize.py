@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wholesale.compliance.screening import country_code, fold_text, normalize_name, reverse_person_name
+from wholesale.compliance.screening.normalize import BUSINESS_WORDS
 
 
 @pytest.mark.parametrize(
@@ -121,3 +122,74 @@ def test_company_words_mark_a_company():
     assert normalize_name("Kay Zone Trading").company
     assert not normalize_name("Ahmed Hassan").company
     assert not normalize_name("HASSAN, Ahmed", is_person=True).company
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # R10: a listed company published with its name translated is still screened as that company. Business and
+        # institution words of the lists' languages are one English word (issue 13: 41 % of the company aliases
+        # translate).
+        ("Limited Liability Company Oktyabr", "Limited Liability Company October"),
+        ("AO Novosibirskii Mekhanicheskii Zavod Iskra", "JSC Novosibirskii Mechanical Plant Iskra"),
+        ("Zavod Fiolent", "Fiolent Factory"),
+        ("Fond Energia", "Energy Fund"),
+        ("VTB Infrastrukturnye Investitsii", "VTB Infrastructure Investments"),
+        ("Tejarat Almas Mobin", "Almas Mobin Trading"),
+        ("Policia Revolucionaria", "Revolutionary Police"),
+        ("Ida Asansor Sanayi ve Ticaret", "Ida Asansor Industry and Trade"),
+        ("Ida Asansor San. ve Tic. Ltd. Sti.", "Ida Asansor Industry and Trade"),  # Turkish abbreviations
+        ("Agricola Tavo", "Agricultura Tavo"),  # a word and its stem, both "agricultural"
+        ("Zavod imeni Kulakova", "Plant named after Kulakova"),  # the words only introduce a name
+        ("Sber Vostok", "Sber East"),
+        ("Severnoye PKB", "North PKB"),
+        # Belarusian and Ukrainian registry forms are legal forms.
+        ("TAA Belkaztrans", "Belkaztrans"),
+        ("Zavod Fiolent, PAT", "Fiolent Plant"),
+        ("Adkrytaye Aktsyyanernaye Tavarystva Hrodna Azot", "Hrodna Azot"),
+        ("Jinpai Technology Hong Kong", "Jinpai Technology HK"),  # one place
+    ],
+)
+def test_translated_business_words_are_one_word(a, b):
+    assert sorted(normalize_name(a).tokens) == sorted(normalize_name(b).tokens)
+
+
+def test_a_chinese_city_opening_a_name_is_not_its_distinctive_word():
+    # "Guangzhou Syriss Logistics" is listed as "Syriss Logistics": the city weighs like a business word.
+    assert {"guangzhou", "yantai", "hongkong"} <= BUSINESS_WORDS
+    assert "xinjiang" not in BUSINESS_WORDS  # "Xinjiang Production and Construction Corps" is a name
+
+
+@pytest.mark.parametrize(
+    ("typo", "word"),
+    [
+        ("Lipetskii Mekhanicheskii Zavdo", "Lipetskii Mekhanicheskii Zavod"),  # two letters swapped
+        ("Finansovye Ynformatsionnye Sistemy", "Finansovye Informatsionnye Sistemy"),  # a long word, first letter
+        ("Alharakat Sawad Misr", "Harakat Sawad Misr"),  # the article glued on
+    ],
+)
+def test_a_typo_in_a_translated_word_is_still_that_word(typo, word):
+    # R10: a misspelt translated word must not become the name's rarest word.
+    assert normalize_name(typo).core == normalize_name(word).core
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        ("Barakat Group", "barakat"),  # not a misspelt "Harakat" (movement): a first letter is never changed
+        ("Katina Trading", "katina"),  # not "Katiba" (brigade): a letter replaced only in 8+ letters
+        ("Russtan", "russtan"),  # not "Russian"
+        ("Turk Server", "server"),  # not "Sever" (north): a short word only with two letters swapped
+        ("Dubois Société anonyme", "dubois"),  # legal words stay legal words ("Societe" is not "Society")
+        ("Hong Pang Textile", "hong"),  # "Hong" without "Kong" is a name word
+        ("Vanco Nacional de Cuba", "vanco"),
+    ],
+)
+def test_names_are_not_read_as_translated_words(name, kept):
+    # R10 both ways: translating a proper name would make different parties one, or a listed one unrecognisable.
+    assert kept in normalize_name(name).tokens
+
+
+def test_persons_are_not_translated():
+    # A listed person "Sever" or "Oktyabr" keeps the name; only companies' words are translated.
+    assert normalize_name("SEVERNOYE, Ivan", is_person=True).tokens == ("severnoye", "ivan")

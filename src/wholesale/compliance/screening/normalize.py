@@ -92,6 +92,14 @@ _LEGAL_WORDS = frozenset(
         "publichnoye",
         "tovarystvo",
         "tovaryshestvo",
+        "tavarystva",
+        "adkaznastsyu",
+        "abmezhavanay",
+        "dadatkovay",
+        "adkrytaye",
+        "zakrytaye",
+        "aktsyyanernaye",
+        "aktsionernaya",
         "sociedad",
         "anonima",
         "responsabilidad",
@@ -142,6 +150,9 @@ _ORG_STOPWORDS = frozenset(
         "das",
         "der",
         "die",
+        "ve",  # Turkish, Persian and Arabic "and": "Sanayi ve Ticaret", "Haml va Naql", "Birr wa Ihsan"
+        "va",
+        "wa",
     ]
 )
 
@@ -477,6 +488,15 @@ _EU_LEGAL_PHRASES = (
     "jsb",
     "mkooo",
     "chp",
+    # Belarusian and Ukrainian registries: TAA (LLC), AAT / ZAAT (OJSC / CJSC), ODO (ALC), PAT / PRAT (PJSC /
+    # private JSC), OSOO (Kyrgyz LLC)
+    "taa",
+    "aat",
+    "zaat",
+    "odo",
+    "pat",
+    "prat",
+    "osoo",
     "ip",
     "tk",
     "npk",
@@ -712,6 +732,141 @@ _ABBREVIATIONS = {
     "impex": "import export",
     "organisation": "organization",
 }
+# The same business and institution word in the languages of the lists (Russian, Belarusian and Ukrainian
+# transliterated, Spanish, Portuguese, French, German, Turkish, Persian and Arabic transliterated, Chinese Pinyin,
+# Korean): registries publish a name and its translation as aliases ("Limited Liability Company Oktyabr" /
+# "... October", "Mytishchinskii Priborostroitelnyi Zavod" / "Mytishchi Instrument Plant"). Each is one English
+# word here, so translated aliases share words. Found in the tune split's misses (issue 13); typos of the long
+# ones are caught like misspelt business words. Only words that name a kind of organisation, an activity, a
+# quality or a month: a proper name is never translated ("Zvezda" stays "Zvezda").
+_TRANSLATED = {
+    "plant": "zavod zavoda zavody factory factories fabrika fabriki fabryka fabrica fabricas fabrik fabriek werk "
+    "werke usine",
+    "combine": "kombinat kombinata",
+    "enterprise": "predpriyatie predpriyatiye predpriiatie predpriyatiya predpriiatiia empresa empresas entreprise "
+    "unternehmen",
+    "association": "obedinenie obedineniye obyedinenie obyedineniye obyedinenye obedinenye obieedinenie "
+    "asociacion associacao associazione society jamiyat jamiya jamia jamiyya jamiat jamiyyat jameyat verein "
+    "verband",
+    "scientific": "nauchno nauchnyy nauchnyi nauchny nauchnaya nauchnoe nauchnoye cientifico cientifica scientifique",
+    "research": "issledovatelskiy issledovatelskii issledovatelski issledovatelsky issledovatelskaya "
+    "issledovatelskoe issledovatelskoye issledovatelskogo investigacion recherche recherches forschung "
+    "pazhouheshi pazhoheshi pajouheshi",
+    "production": "proizvodstvennoe proizvodstvennoye proizvodstvennaya proizvodstvennyy proizvodstvennyi "
+    "proizvodstvenny proizvodstvo produccion producao uretim",
+    "design": "konstruktorskoe konstruktorskoye konstruktorskiy konstruktorskii konstruktorskoi proektnyy proektny",
+    "bureau": "byuro biuro buro",
+    "special": "spetsialnoe spetsialnoye spetsialnyy spetsialnyi spetsialny spetsialnaya osoboe osoboye especial",
+    "state": "gosudarstvennyy gosudarstvennyi gosudarstvenny gosudarstvennaya gosudarstvennoe gosudarstvennoye "
+    "gosudarstvennogo kazennoe kazennoye kazennyy estatal",
+    "federal": "federalnoe federalnoye federalnyy federalnyi federalny federalnaya federalnogo",
+    "unitary": "unitarnoe unitarnoye unitarnyy",
+    "institute": "institut instituta instituto istituto",
+    "center": "tsentra centro",
+    "central": "tsentralnyy tsentralny tsentralnaya tsentralnoe tsentralnyi tsentralnogo",
+    "mechanical": "mekhanicheskiy mekhanicheskii mekhanicheski mekhanichesky mekhanicheskaya mekhanicheskoe "
+    "mecanica mecanico mechanic",
+    "machine building": "mashinostroitelnyy mashinostroitelnyi mashinostroitelny mashinostroitelniy "
+    "mashinostroitelnaya mashinostroitelnoe mashinostroeniya mashinostroenie machinebuilding",
+    "instrument": "priborostroitelnyy priborostroitelny priborostroitelnyi priborostroeniya priborostroeniia "
+    "priborostroenie",
+    "aviation": "aircraft aviatsionnyy aviatsionnyi aviatsionny aviatsionnaya aviatsionnoe aviatsii aviacion aviacao "
+    "havacilik",
+    "automobile": "avtomobilnyy avtomobilnyi avtomobilny avtomobilnaya avtomobilnoe automobilnyi",
+    "shipbuilding": "sudostroitelnyy sudostroitelny sudostroitelnaya sudostroitelnoe sudostroitelnyi",
+    "repair": "remontnyy remontny remontnaya remontnoe remonta remontnyi",
+    "tobacco": "tabachnaya tabachnyy tytunyovaya tabakka tobakko tabaco",
+    "marine": "morskoy morskoi morskaya morskoe marinha maritima",
+    "trade": "torgovyy torgovyi torgovy torgovaya torgovoe torgovo torgovli comercializadora comercio handel "
+    "handels tejarat tejarati tijara tijarat tijariya ticaret bazargani maoyi muyok commerce",
+    "commercial": "kommercheskiy kommercheskii kommercheski kommercheskaya kommercheskoe comercial commerciale "
+    "kommerzial",
+    "investment": "investitsii investitsionnaya investitsionnyy investitsionnoe inversiones inversion inversora touzi "
+    "yatirim",
+    "finance": "finansovaya finansovyy finansovoe financiera financiero",
+    "insurance": "strakhovaya strakhovoy strakhovoe seguros aseguradora",
+    "management": "upravlyayushchaya upravlyayushchaia managing",
+    "oil": "neftyanaya neftyanoy neftyanoi neftyanoe",
+    "chemical": "khimicheskiy khimicheskii khimicheskaya khimicheskoe quimica quimicos kimya huagong",
+    "information": "informatsionnye informatsionnyye informatsionnyy informatsionnaya informatsii informacion",
+    "innovation": "innovatsionnye innovatsionnyy innovatsionnaya innovatsionnyi innovatsii innovative innovacion",
+    "technology": "tekhnologicheskiy tekhnologicheskii tekhnologicheskaya technological tecnologia tecnologias "
+    "technologie keji",
+    "russia": "russian rossiyskiy rossiiskii rossiski rossiyskaya rossiskoi rossiiskoi rossiyskoy rossiyskoi "
+    "rossiiskaya rossiskaya rossii rossiya russkie russkiy russkaya",
+    "federation": "federatsii federatsiya federacion",
+    "academy": "akademii akademiya akademia academia academie",
+    "science": "sciences nauk ciencias",
+    "university": "universitet universidad universite universitat daneshgah",
+    # "Severnoe" / "North", "Vostochnaya" / "Eastern": one word for the direction, whatever its form.
+    "east": "eastern oriental vostok vostochnaya vostochnyy vostochnyi vostochny vostochnoe vostochnoye",
+    "west": "western occidental zapad zapadnyy zapadnaya zapadnoe zapadnoye",
+    "north": "northern sever severnyy severnaya severnoe severnoye",
+    "south": "southern yuzhnyy yuzhnaya yuzhnoe yuzhnoye",
+    "new": "novaya novyy novyi novye novoe nuevo nueva nuevos nuevas nouveau nouvelle neue",
+    "international": "mezhdunarodnyy mezhdunarodnaya mezhdunarodny mezhdunarodnoe internacional internationale "
+    "internazionale",
+    "national": "natsionalnyy natsionalny natsionalnaya natsionalnoe natsionalnyi natsionalniy melli",
+    "military": "voenno voyenno voennyy voennaya voyennyy militar militaire",
+    "industry": "promyshlennaya promyshlennyy promyshlennosti promyshlenny industria industrias industrie "
+    "industriel sanaye sanayi sanaee sanaei sanayie sanaat sanate sanati sanaati gongye",
+    "construction": "stroitelnaya stroitelnyy stroitelny stroitelstvo construcciones construccion constructora "
+    "construcoes insaat sakhtemani",
+    "transport": "transportnaya transportnyy transportny transportnoe transportation transportes transporte jiaotong",
+    "complex": "kompleks complejo complexe",
+    "agency": "agentstvo agencia agence",
+    "service": "serv servicios servicio servicos sluzhba khadamat",
+    "group": "grupo gruppo groupe majmuat",
+    "development": "desarrollo desenvolvimento developpement gostaresh gostareshe ghostareshe tosee toseh",
+    "agricultural": "agricola agricultura agropecuaria agricole",
+    "engineering": "ingenieria ingenieros ingenierie mohandesi muhendislik gongcheng",
+    "petroleum": "petroleos petroleo petrolera",
+    "shipping": "naviera kashtirani denizcilik",
+    "mining": "minera mineria madencilik kuangye",
+    "pharmaceutical": "farmaceutica farmaceuticos",
+    "ministry": "ministerio ministere ministerstvo",
+    "police": "policia policiya politsiya",
+    "revolutionary": "revolucionaria revolucionario revolutionnaire",
+    "army": "ejercito jaysh jaish",
+    "movement": "movimiento harakat harakah",
+    "fund": "fondo fonds",
+    "foundation": "fundacion fondation stiftung bonyad bonyade",
+    "charitable": "charity khayriya khairiya khayriyya khairiyya",
+    "bank": "banque banka bankasi yinhang unhaeng masraf",
+    "energy": "enerji",
+    "logistics": "lojistik wuliu lodzhistiks lodzhistik logistika",
+    "electric": "dianzi",
+    "machinery": "jixie",
+    "import export": "jinchukou",
+    "korea": "korean choson chosun joson",
+    "iran": "iranian irans",
+    "china": "chinese zhongguo",
+    "islamic": "islamiya islamiyya islamiyah",
+    "province": "wilayat",
+    "brigade": "brigades saraya kataib katibat katiba",
+    "committee": "lajna lajnat komitet comite",
+    "company": "sherkat sherkate sharikat sharikah sharika shirkat kompania",
+    "post": "pochta pochtovyy",
+    "airlines": "airline airways aviakompaniya",
+    "market": "marketplace",
+    "global": "globalnye globalnyy globalnaya globalnyi globalnoe",
+    "resource": "resursy resurs",
+    "infrastructure": "infrastrukturnye infrastrukturnyy infrastrukturnaya infrastructural",
+    "navigation": "navigatsionnye navigatsionnyy navigatsionnaya",
+    "foreign": "zamezhnaye inostrannoe inostrannoye",
+    "hongkong": "hk",
+    "october": "oktyabr oktiabr oktyabrya oktyabrskiy oktyabrsky oktyabrskaya oktyabrskoe",
+    "january": "yanvar",
+    "february": "fevral",
+    "april": "aprel",
+    "june": "iyun",
+    "july": "iyul",
+    "august": "avgust",
+    "september": "sentyabr",
+    "november": "noyabr",
+    "december": "dekabr",
+}
+_TRANSLATIONS = {source: target for target, sources in _TRANSLATED.items() for source in sources.split()}
 # Ordinals and number words: "1st" and "First" are the same name word; Roman numerals are numbers ("II" = "2").
 _ORDINALS = {
     "first": "1", "1st": "1", "second": "2", "2nd": "2", "third": "3", "3rd": "3", "fourth": "4", "4th": "4",
@@ -737,10 +892,21 @@ BUSINESS_WORDS = frozenset(
         "network", "telecom", "communication", "transport", "marine", "maritime", "navigation", "motor",
         "equipment", "machinery", "general", "national", "commercial", "management", "concern", "company",
         # Words so common in company names that they identify nothing on their own.
-        "global", "united", "world", "universal", "new", "modern", "star", "royal", "eastern", "western",
-        "northern", "southern", "central", "asia", "euro", "trans", "inter", "agricultural", "cooperative",
+        "global", "united", "world", "universal", "new", "modern", "star", "royal", "east", "west",
+        "north", "south", "central", "asia", "euro", "trans", "inter", "agricultural", "cooperative",
         "real", "estate", "business", "office", "research", "design", "project", "projects", "scientific",
         "production", "limited", "joint", "venture", "special", "state", "federal", "union", "public",
+        # Kinds of organisation and activity that translated names share ("Kombinat", "Byuro", "Unitarnoe").
+        "combine", "bureau", "unitary", "mechanical", "aviation", "shipbuilding", "innovation", "information",
+        "complex", "firm", "organization",
+        # Large Chinese cities that open a company's name ("Guangzhou Syriss Logistics" is listed as "Syriss
+        # Logistics", "Yantai Iray Technology" as "Iray Technology"): a place, not the company's name. Not the
+        # provinces: "Xinjiang Production and Construction Corps" is a name.
+        "beijing", "shanghai", "tianjin", "chongqing", "hongkong", "shenzhen", "guangzhou", "dalian",
+        "qingdao", "xiamen", "ningbo", "yantai", "wuhan", "hangzhou", "nanjing", "suzhou", "dongguan", "foshan",
+        "changsha", "chengdu", "harbin", "shenyang", "zhuhai", "dandong", "zhengzhou", "jinan", "hefei", "kunming",
+        "nanning", "fuzhou", "wuxi", "changzhou",
+        "zhongshan", "shantou", "tangshan", "weifang", "zibo", "shijiazhuang", "taiyuan", "lanzhou", "urumqi",
     ]
 )  # fmt: skip
 # Honorifics a company name may start with that are name words there ("General Trading", "Captain Cook
@@ -753,6 +919,22 @@ def _canonical_words(tokens: list[str]) -> list[str]:
     for i, t in enumerate(tokens):
         if t in _ABBREVIATIONS:
             out.extend(_ABBREVIATIONS[t].split())
+        elif t in _TRANSLATIONS:
+            out.extend(_TRANSLATIONS[t].split())
+        elif (
+            t == "imeni"
+            or (t == "named" and tokens[i + 1 : i + 2] == ["after"])
+            or (t == "after" and i and tokens[i - 1] == "named")
+        ):
+            continue  # "Zavod imeni Kulakova" is "Plant named after Kulakov": the words only introduce a name
+        elif t == "hong" and tokens[i + 1 : i + 2] == ["kong"]:
+            out.append("hongkong")  # one place: "Hong" alone is a name word ("Hong Pang Textile")
+        elif t == "kong" and i and tokens[i - 1] == "hong":
+            continue
+        elif (t == "san" and tokens[i + 1 : i + 2] in (["ve"], ["tic"])) or (
+            t == "tic" and i and tokens[i - 1] in ("ve", "san")
+        ):
+            out.append("industry" if t == "san" else "trade")  # Turkish "San. ve Tic." is "Sanayi ve Ticaret"
         elif t in _ORDINALS:
             out.append(_ORDINALS[t])
         elif t in _ROMAN and i > 0:  # "Banco II" is "Banco 2"; a first word "Vi" or "Ix" stays a name
@@ -760,7 +942,7 @@ def _canonical_words(tokens: list[str]) -> list[str]:
         elif t in _NUMBER_WORDS and i + 1 < len(tokens) and _DIGITS.search(tokens[i + 1]):
             continue
         else:
-            out.append(_business_spelling(t))
+            out.extend(_translated_spelling(_business_spelling(t)).split())
     return out
 
 
@@ -791,6 +973,31 @@ def _business_spelling(token: str) -> str:
         if found is not None and sorted(found[0]) != sorted(token):
             found = None
     return _LONG_BUSINESS[found[0]] if found else token
+
+
+@lru_cache(maxsize=100_000)
+def _translated_spelling(token: str) -> str:
+    """A translated word with the article glued on ("Alharakat", "Allajna") or a typo ("Zavdo", "Ynformatsionnye")
+    is that word: two letters swapped in 5+ letters, one missing or added with 6+ on both sides, one replaced in 8+;
+    the first letter kept unless the word has 9+. Names stay names: "Barakat" is not a misspelt "Harakat", "Katina"
+    not "Katiba", "Russtan" not "Russian"; legal words stay legal words ("Societe" is not "Society")."""
+    if len(token) < 5 or token.isdigit() or token in BUSINESS_WORDS or token in _LEGAL_PHRASE_WORDS:
+        return token
+    if (bare := strip_article(token)) != token and bare in _TRANSLATIONS:
+        return _TRANSLATIONS[bare]
+    n = len(token)
+    for found, edits, _ in process.extract(
+        token, _TRANSLATED_KEYS, scorer=OSA.distance, processor=None, score_cutoff=1, limit=None
+    ):
+        if edits != 1 or (found[0] != token[0] and n < 9):
+            continue
+        if (
+            (n >= 8 and len(found) == n)
+            or (len(found) != n and min(len(found), n) >= 6)
+            or sorted(found) == sorted(token)
+        ):
+            return _TRANSLATIONS[found]
+    return token
 
 
 _PHONETIC = (("ph", "f"), ("ck", "k"), ("c", "k"), ("q", "k"), ("w", "v"), ("x", "ks"), ("z", "s"), ("j", "y"))
@@ -939,7 +1146,12 @@ def country_code(value: str | None) -> str | None:
 
 
 _LONG_BUSINESS.update({w: w for w in BUSINESS_WORDS if len(w) >= 7})
-_LONG_BUSINESS.update({k: v for k, v in _ABBREVIATIONS.items() if len(k) >= 7 and " " not in v})
+_LONG_BUSINESS.update(
+    {k: v for k, v in (*_ABBREVIATIONS.items(), *_TRANSLATIONS.items()) if len(k) >= 7 and " " not in v}
+)
 _LONG_BUSINESS_KEYS = sorted(_LONG_BUSINESS)
+_TRANSLATED_KEYS = sorted(w for w in _TRANSLATIONS if len(w) >= 5)
+# Words of legal forms: never read as a misspelt translated word.
+_LEGAL_PHRASE_WORDS = frozenset(w for p in _EU_LEGAL_PHRASES for w in p.split()) | _LEGAL_WORDS | _EXTRA_LEGAL
 _LONG_BUSINESS_TRANSLIT = {translit_key(k): v for k, v in _LONG_BUSINESS.items()}
 _LONG_BUSINESS_TRANSLIT_KEYS = sorted(_LONG_BUSINESS_TRANSLIT)
