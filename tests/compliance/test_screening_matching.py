@@ -190,6 +190,29 @@ def test_translated_names_match(screener, query, listed):
     assert screener.score_pair(query, listed) >= screener.config.review_threshold
 
 
+@pytest.mark.parametrize(
+    ("query", "listed", "alerts"),
+    [
+        # The same two name words, only the business words differ: the same company (tune split pairs).
+        ("Pro Rata Consulting", "PRO RATA TRADING", True),
+        ("Koryo Global Credit Bank", "KORYO CREDIT DEVELOPMENT BANK", True),
+        # A company's name with its business words left out, however many.
+        ("Khedri Jahan Darya Co", "KHEDRI JAHAN DARYA SHIPPING PORT COMMERCIAL COMPANY", True),
+        ("Temp-Avia PAO", "TEMP-AVIA ARZAMAS RESEARCH & PRODUCTION ASSOCIATION JSC", True),
+        # One name word is not enough: ordinary companies share a surname with a listed one (R11: no needless case).
+        ("Sokol Holding", "SOKOL AIRCRAFT PLANT", False),
+        ("Blanc Holding", "BLANC BANK LIMITED LIABILITY COMPANY", False),
+        # Nor does a person's name (no business word) lose the listed company's words.
+        ("Haji Abdul Basir", "HAJI ABDUL BASIR EXCHANGE SHOP", False),
+        # Nor two distinctive words left out.
+        ("Ghadir Industrial Trading", "GHADIR INVESTMENT COMPANY", False),
+    ],
+)
+def test_business_words_differ_or_are_left_out(screener, query, listed, alerts):
+    """R10: a listed company with other business words is alerted; R11/R12: one shared word alone is not."""
+    assert (screener.score_pair(query, listed) >= screener.config.review_threshold) is alerts
+
+
 # Issue 13: failure classes found on real-world names. Each case names its class.
 @pytest.mark.parametrize(
     ("query", "entry_id"),

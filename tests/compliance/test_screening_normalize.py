@@ -148,6 +148,9 @@ def test_company_words_mark_a_company():
         ("Zavod Fiolent, PAT", "Fiolent Plant"),
         ("Adkrytaye Aktsyyanernaye Tavarystva Hrodna Azot", "Hrodna Azot"),
         ("Jinpai Technology Hong Kong", "Jinpai Technology HK"),  # one place
+        ("Tula Cartridge Works", "Tula Cartridge Plant"),
+        ("Atlas Nedvizhimost OOO", "Atlas Real Estate LLC"),
+        ("Nauchno Proizvodstvennaya Firma Krug", "Scientific Production Company Krug"),
     ],
 )
 def test_translated_business_words_are_one_word(a, b):

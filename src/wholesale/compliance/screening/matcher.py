@@ -39,6 +39,9 @@ def _coverage(
     return got / total if total else 0.0
 
 
+_SAME_NAME_WORDS = 0.88
+
+
 def _no_name_evidence() -> dict[str, float]:
     return dict.fromkeys(
         ("tokenSort", "softTokens", "joined", "listedCovered", "queryCovered", "containment", "numberPenalty", "name"),
@@ -80,6 +83,7 @@ class Screener:
         ]
         self._person: list[bool] = [idx.entries[v.entry].entity_type == "person" for v in idx.variants]
         self._words: list[int] = [len(v.norm.tokens) for v in idx.variants]
+        self._distinct: list[int] = [_distinctive(v.norm.tokens) for v in idx.variants]
         self._shorter_first: list[float] = [-1e-6 * t for t in idx.total_weight]
 
     @property
@@ -167,7 +171,8 @@ class Screener:
         n_distinct = _distinctive(toks)
         q_distinct = n_distinct >= 2 or (n_distinct >= 1 and len(toks) >= 3)
         factor, missing_factor, n_q = cfg.containment_factor, cfg.missing_word_factor, len(toks)
-        words = self._words
+        words, distinct = self._words, self._distinct
+        left_out = norm.company and n_distinct >= 2  # a company's business words may all be left out
         scored: list[tuple[float, int]] = []
         append = scored.append
         # The estimate only for the variants with the most overlap: one outside these shares less of the query
@@ -189,7 +194,12 @@ class Screener:
             # listed name with one word left out.
             if listed_in[vi] and factor * cl > est:
                 est = factor * cl
-            if q_in and (q_distinct or person[vi]) and words[vi] <= n_q + 1 and missing_factor * cq > est:
+            if (
+                q_in
+                and (q_distinct or person[vi])
+                and (words[vi] <= n_q + 1 or (left_out and not person[vi] and distinct[vi] <= n_distinct + 1))
+                and missing_factor * cq > est
+            ):
                 est = missing_factor * cq
             append((est, vi))
         best = nlargest(cfg.rerank_candidates, scored)
@@ -239,6 +249,15 @@ class Screener:
             # "OWJ PARVAZ ..."): the letters in word order carry it when the words nearly do.
             soft = max(soft, sort - 0.03)
         name = soft
+        q_names = {t for t in q.tokens if t not in BUSINESS_WORDS}
+        if (
+            q.company
+            and len(q_names) >= 2
+            and q_names == {t for t in v.tokens if t not in BUSINESS_WORDS}
+            and kind != "person"
+        ):
+            # The same name words, only the business words differ ("Luminor Oy" / "Luminor Logistics").
+            name = max(name, _SAME_NAME_WORDS)
         contained = 0.0
         if (
             v_long
@@ -255,7 +274,12 @@ class Screener:
             q_long
             and cover_query >= 0.97
             and len(q.tokens) >= 2
-            and len(q.tokens) >= len(v.tokens) - 1
+            and (
+                len(q.tokens) >= len(v.tokens) - 1
+                # A company's business words may all be left out ("Khedri Jahan Darya Co" for "... Shipping Port
+                # Commercial Company"): one distinctive word at most.
+                or (q.company and q_distinct >= 2 and not is_person and v_distinct <= q_distinct + 1)
+            )
             and sum(w for _, w in q_weighted) >= cfg.containment_min_weight
             and (is_person or q_distinct >= 2 or (q_distinct and len(q.tokens) >= 3))
         ):
