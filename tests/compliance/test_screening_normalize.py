@@ -196,3 +196,14 @@ def test_names_are_not_read_as_translated_words(name, kept):
 def test_persons_are_not_translated():
     # A listed person "Sever" or "Oktyabr" keeps the name; only companies' words are translated.
     assert normalize_name("SEVERNOYE, Ivan", is_person=True).tokens == ("severnoye", "ivan")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("iurii", "yurii"), ("iakovlev", "yakovlev"), ("saliut", "salyut"), ("kamenskii", "kamenskiy")],
+)
+def test_russian_transliterations_share_a_key(a, b):
+    # R10: "Iurii Aleksandrovich NABOKOV" is the listed "NABOKOV, Yuri Alexandrovich" (tune split pair).
+    from wholesale.compliance.screening.normalize import translit_key
+
+    assert translit_key(a) == translit_key(b)

@@ -1041,7 +1041,9 @@ _CONSONANTS = {
 }  # fmt: skip
 _VOWELS = {"ey": "ei", "iy": "i", "yi": "i", "ij": "i", "ee": "i", "ou": "u", "oo": "u"}
 # Inside a word only: "Yupel"/"Upel" yes, but a first "Ja" or "Yu" is a letter of the name ("Jaman" is not "Aman").
-_INNER = {"yu": "u", "ju": "u", "ya": "a", "ja": "a", "y": "i"}
+_INNER = {"yu": "u", "ju": "u", "iu": "u", "ya": "a", "ja": "a", "y": "i"}
+# A first "Iu"/"Ia" is the "Yu"/"Ya" of another transliteration ("Iurii"/"Yurii", "Iakovlev"/"Yakovlev").
+_INITIAL = {"iu": "yu", "ia": "ya"}
 
 
 def _alternation(table: dict[str, str]) -> re.Pattern[str]:
@@ -1057,6 +1059,8 @@ _GH_VOWEL = re.compile(r"gh(?=[aeiouy])")
 def translit_key(token: str) -> str:
     """The word with transliteration choices folded: two spellings of one name get one key."""
     token = _GH_VOWEL.sub("q", token)  # Persian/Arabic "gh" before a vowel is "q" ("Gholizadeh"), not "Singh"
+    if token[:2] in _INITIAL:
+        token = _INITIAL[token[:2]] + token[2:]
     token = _CONSONANTS_RE.sub(lambda m: _CONSONANTS[m.group(0)], token)
     token = _VOWELS_RE.sub(lambda m: _VOWELS[m.group(0)], token)
     token = token[:1] + _INNER_RE.sub(lambda m: _INNER[m.group(0)], token[1:])
