@@ -54,6 +54,43 @@ def external_id_taken(
     return session.scalars(query.limit(1)).first() is not None
 
 
+def create_lookups(
+    session: Session, partner_org_id: str, template_id: str | None, external_id: str | None, email: str | None
+) -> tuple[CustomerTemplate | None, bool, bool]:
+    """What a create's rules read, in one statement: the partner's template (None when it is not one), whether a
+    live customer of the partner has the external id (`external_id_taken`), and whether the email is a user's
+    anywhere or a live customer's primary email (`primary_email_held`; emails are unique platform-wide)."""
+    one = sa.select(sa.literal(1).label("one")).subquery()
+    no = sa.literal(False)
+    taken = (
+        sa.exists().where(
+            Customer.partner_org_id == partner_org_id,
+            Customer.external_id == external_id,
+            Customer.deleted_at.is_(None),
+        )
+        if external_id
+        else no
+    )
+    in_use = (
+        sa.or_(
+            sa.exists().where(User.email == email.lower()),
+            sa.exists().where(Customer.primary_email == email, Customer.deleted_at.is_(None)),
+        )
+        if email
+        else no
+    )
+    query = (
+        sa.select(CustomerTemplate, taken, in_use)
+        .select_from(one)
+        .outerjoin(
+            CustomerTemplate,
+            sa.and_(CustomerTemplate.id == template_id, CustomerTemplate.partner_org_id == partner_org_id),
+        )
+    )
+    template, external_id_used, email_used = session.execute(query).one()
+    return template, bool(external_id_used), bool(email_used)
+
+
 def primary_email_held(session: Session, email: str) -> bool:
     """True when a live customer (of any partner: emails are unique platform-wide) has this primary email."""
     query = sa.select(Customer.id).where(Customer.primary_email == email, Customer.deleted_at.is_(None))
