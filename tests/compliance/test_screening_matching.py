@@ -191,6 +191,30 @@ def test_translated_names_match(screener, query, listed):
 
 
 @pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        # A typo in a word that is translated on the other side is a typo of its source (probes of the tune split).
+        ("Grpo Wisa, S.A.", "GRUPO WISA, S.A."),
+        ("Saratovski Radiopribornyi Zavd", "AKTSIONERNOE OBSHCHESTVO SARATOVSKI RADIOPRIBORNYI ZAVOD"),
+        ("Etemad Ttjarate Pars", "ETEMAD TEJARATE PARS CO."),
+        ("Al-Ashtar Prigades", "AL-ASHTAR BRIGADES"),
+        ("Artin Sana'at Tabaan Company", "ARTIN SANAT TABAN CO"),  # "Sanat" is one letter from "Sanaat" (industry)
+        # Names of ordinary words only are the same in any order.
+        ("Aviation Equipment Concern OJSC", "JOINT STOCK COMPANY CONCERN OF AVIATION EQUIPMENT"),
+    ],
+)
+def test_typos_of_translated_words_still_match(screener, query, listed):
+    """R10: translating words must not put their misspellings out of reach."""
+    assert screener.score_pair(query, listed) >= screener.config.review_threshold
+
+
+def test_generic_name_words_do_not_make_the_same_company(screener):
+    # "Russian Federation" are the only name words of both: not enough to call them the same company (R12).
+    query, listed = "Central Bank of the Russian Federation", "STATE RESEARCH CENTER OF THE RUSSIAN FEDERATION"
+    assert screener.score_pair(query, listed) < screener.config.review_threshold
+
+
+@pytest.mark.parametrize(
     ("query", "listed", "alerts"),
     [
         # The same two name words, only the business words differ: the same company (tune split pairs).

@@ -148,6 +148,7 @@ def test_company_words_mark_a_company():
         ("Zavod Fiolent, PAT", "Fiolent Plant"),
         ("Adkrytaye Aktsyyanernaye Tavarystva Hrodna Azot", "Hrodna Azot"),
         ("Jinpai Technology Hong Kong", "Jinpai Technology HK"),  # one place
+        ("Hong Kong Electronics", "HK Electronics"),
         ("Tula Cartridge Works", "Tula Cartridge Plant"),
         ("Atlas Nedvizhimost OOO", "Atlas Real Estate LLC"),
         ("Nauchno Proizvodstvennaya Firma Krug", "Scientific Production Company Krug"),
@@ -159,7 +160,9 @@ def test_translated_business_words_are_one_word(a, b):
 
 def test_a_chinese_city_opening_a_name_is_not_its_distinctive_word():
     # "Guangzhou Syriss Logistics" is listed as "Syriss Logistics": the city weighs like a business word.
-    assert {"guangzhou", "yantai", "hongkong"} <= BUSINESS_WORDS
+    assert {"guangzhou", "yantai"} <= BUSINESS_WORDS
+    assert normalize_name("Kings Romans International (HK)").tokens[-1] == "hongkong"  # where it is, not its name
+    assert normalize_name("Hong Kong Electronics").tokens[:2] == ("hong", "kong")
     assert "xinjiang" not in BUSINESS_WORDS  # "Xinjiang Production and Construction Corps" is a name
 
 
@@ -184,7 +187,6 @@ def test_a_typo_in_a_translated_word_is_still_that_word(typo, word):
         ("Russtan", "russtan"),  # not "Russian"
         ("Turk Server", "server"),  # not "Sever" (north): a short word only with two letters swapped
         ("Dubois Société anonyme", "dubois"),  # legal words stay legal words ("Societe" is not "Society")
-        ("Hong Pang Textile", "hong"),  # "Hong" without "Kong" is a name word
         ("Vanco Nacional de Cuba", "vanco"),
     ],
 )

@@ -40,6 +40,7 @@ def _coverage(
 
 
 _SAME_NAME_WORDS = 0.88
+_RARE_NAME_WORD = 7.5  # IDF: in at most ~1 in 1,800 listed entries (the shipped lists: "Koryo", "Daxie", "Rata")
 
 
 def _no_name_evidence() -> dict[str, float]:
@@ -219,7 +220,7 @@ class Screener:
         min_sim = cfg.token_min_similarity
         is_person = kind == "person"
         q_distinct, v_distinct = _distinctive(q.tokens), _distinctive(v.tokens)
-        if (v_distinct == 0 or q_distinct == 0) and _long_core(q) != _long_core(v):
+        if (v_distinct == 0 or q_distinct == 0) and sorted(_long_core(q)) != sorted(_long_core(v)):
             # Only ordinary words ("STG Group" is "Group"): equal or nothing, but for a code of up to three
             # letters ("Global United Shipping Ltd-BZE").
             return _no_name_evidence()
@@ -252,11 +253,13 @@ class Screener:
         q_names = {t for t in q.tokens if t not in BUSINESS_WORDS}
         if (
             q.company
+            and kind != "person"
             and len(q_names) >= 2
             and q_names == {t for t in v.tokens if t not in BUSINESS_WORDS}
-            and kind != "person"
+            and max(w for t, w in q_weighted if t in q_names) >= _RARE_NAME_WORD
         ):
-            # The same name words, only the business words differ ("Luminor Oy" / "Luminor Logistics").
+            # The same name words, only the business words differ ("Pro Rata Consulting" / "Pro Rata Trading"),
+            # one of them rare: "Russian Federation" or "Syrian Arab" are the name words of many listed parties.
             name = max(name, _SAME_NAME_WORDS)
         contained = 0.0
         if (

@@ -150,9 +150,8 @@ _ORG_STOPWORDS = frozenset(
         "das",
         "der",
         "die",
-        "ve",  # Turkish, Persian and Arabic "and": "Sanayi ve Ticaret", "Haml va Naql", "Birr wa Ihsan"
+        "ve",  # Turkish and Persian "and": "Sanayi ve Ticaret", "Haml va Naql" ("wa" is also West Africa's)
         "va",
-        "wa",
     ]
 )
 
@@ -793,15 +792,16 @@ _TRANSLATED = {
     "innovation": "innovatsionnye innovatsionnyy innovatsionnaya innovatsionnyi innovatsii innovative innovacion",
     "technology": "tekhnologicheskiy tekhnologicheskii tekhnologicheskaya technological tecnologia tecnologias "
     "technologie keji",
-    "russia": "russian rossiyskiy rossiiskii rossiski rossiyskaya rossiskoi rossiiskoi rossiyskoy rossiyskoi "
-    "rossiiskaya rossiskaya rossii rossiya russkie russkiy russkaya",
+    # The adjective only: "Rossiya" is a name of its own ("Bank Rossiya" is not the Bank of Russia).
+    "russian": "rossiyskiy rossiiskii rossiski rossiyskaya rossiskoi rossiiskoi rossiyskoy rossiyskoi rossiiskaya "
+    "rossiskaya russkie russkiy russkaya",
     "federation": "federatsii federatsiya federacion",
     "academy": "akademii akademiya akademia academia academie",
     "science": "sciences nauk ciencias",
     "university": "universitet universidad universite universitat daneshgah",
     # "Severnoe" / "North", "Vostochnaya" / "Eastern": one word for the direction, whatever its form.
-    "east": "eastern oriental vostok vostochnaya vostochnyy vostochnyi vostochny vostochnoe vostochnoye",
-    "west": "western occidental zapad zapadnyy zapadnaya zapadnoe zapadnoye",
+    "east": "eastern vostok vostochnaya vostochnyy vostochnyi vostochny vostochnoe vostochnoye",
+    "west": "western zapad zapadnyy zapadnaya zapadnoe zapadnoye",
     "north": "northern sever severnyy severnaya severnoe severnoye",
     "south": "southern yuzhnyy yuzhnaya yuzhnoe yuzhnoye",
     "new": "novaya novyy novyi novye novoe nuevo nueva nuevos nuevas nouveau nouvelle neue",
@@ -855,7 +855,6 @@ _TRANSLATED = {
     "infrastructure": "infrastrukturnye infrastrukturnyy infrastrukturnaya infrastructural",
     "navigation": "navigatsionnye navigatsionnyy navigatsionnaya",
     "foreign": "zamezhnaye inostrannoe inostrannoye vneshney vneshnei vneshnyaya vneshnego",
-    "hongkong": "hk",
     "resort": "kurort",
     "institution": "uchrezhdenie uchrezhdeniye uchrezhdeniya",
     "budgetary": "byudzhetnoe byudzhetnoye byudzhetnogo",
@@ -882,6 +881,12 @@ _TRANSLATED = {
     "december": "dekabr",
 }
 _TRANSLATIONS = {source: target for target, sources in _TRANSLATED.items() for source in sources.split()}
+# The words each English word stands for, for the word comparison: a typo of "Grupo" is a typo of "Group".
+TRANSLATION_SOURCES: dict[str, tuple[str, ...]] = {
+    target: tuple(w for w in sources.split() if len(w) >= 4)
+    for target, sources in _TRANSLATED.items()
+    if " " not in target
+}
 # Ordinals and number words: "1st" and "First" are the same name word; Roman numerals are numbers ("II" = "2").
 _ORDINALS = {
     "first": "1", "1st": "1", "second": "2", "2nd": "2", "third": "3", "3rd": "3", "fourth": "4", "4th": "4",
@@ -912,7 +917,7 @@ BUSINESS_WORDS = frozenset(
         "real", "estate", "business", "office", "research", "design", "project", "projects", "scientific",
         "production", "limited", "joint", "venture", "special", "state", "federal", "union", "public",
         # Kinds of organisation and activity that translated names share ("Kombinat", "Byuro", "Unitarnoe").
-        "combine", "bureau", "unitary", "mechanical", "aviation", "shipbuilding", "innovation", "information",
+        "bureau", "unitary", "mechanical", "aviation", "shipbuilding", "innovation", "information",
         "complex", "organization", "making",
         # Large Chinese cities that open a company's name ("Guangzhou Syriss Logistics" is listed as "Syriss
         # Logistics", "Yantai Iray Technology" as "Iray Technology"): a place, not the company's name. Not the
@@ -942,8 +947,10 @@ def _canonical_words(tokens: list[str]) -> list[str]:
             or (t == "after" and i and tokens[i - 1] == "named")
         ):
             continue  # "Zavod imeni Kulakova" is "Plant named after Kulakov": the words only introduce a name
-        elif t == "hong" and tokens[i + 1 : i + 2] == ["kong"]:
-            out.append("hongkong")  # one place: "Hong" alone is a name word ("Hong Pang Textile")
+        elif t == "hk" or (t == "hong" and tokens[i + 1 : i + 2] == ["kong"]):
+            # Behind the name Hong Kong is where the company is ("Kings Romans International (HK)"): a business
+            # word; opening it, it is the name ("Hong Kong Electronics").
+            out.extend(("hongkong",) if i else ("hong", "kong"))
         elif t == "kong" and i and tokens[i - 1] == "hong":
             continue
         elif (t == "san" and tokens[i + 1 : i + 2] in (["ve"], ["tic"])) or (
