@@ -235,11 +235,24 @@ def token_similarity(a: str, b: str) -> float:
     "Group" here; "Sanat" is one letter from "Sanaat" (industry)."""
     sim = _word_similarity(a, b)
     if sim < 1.0 and (a in TRANSLATION_SOURCES or b in TRANSLATION_SOURCES):
-        for x, y in ((a, b), (b, a)):
-            for src in TRANSLATION_SOURCES.get(y, ()):
-                if src != x:
-                    sim = max(sim, _word_similarity(x, src))
+        for x, src in _near_sources(a, b):
+            sim = max(sim, _word_similarity(x, src))
     return sim
+
+
+def _near_sources(a: str, b: str) -> list[tuple[str, str]]:
+    """(word, source) pairs worth comparing when one of `a`, `b` is a translated word and the other is not a
+    canonical word itself: the sources within the edit distance any path of the word comparison accepts."""
+    out: list[tuple[str, str]] = []
+    for x, y in ((a, b), (b, a)):
+        sources = TRANSLATION_SOURCES.get(y)
+        if not sources or len(x) < _MIN_FUZZY_LEN or x in TRANSLATION_SOURCES or x in BUSINESS_WORDS:
+            continue
+        edits = max(2, len(x) // 4 + 2)
+        out += [(x, src) for src, _, _ in process.extract(
+            x, sources, scorer=Levenshtein.distance, processor=None, score_cutoff=edits, limit=None
+        ) if src != x]  # fmt: skip
+    return out
 
 
 def _word_similarity(a: str, b: str) -> float:
@@ -299,10 +312,8 @@ def token_similarity_single(a: str, b: str) -> float:
     """_single_similarity, for a translated word the best of its sources (see token_similarity)."""
     sim = _single_similarity(a, b)
     if sim < 1.0 and (a in TRANSLATION_SOURCES or b in TRANSLATION_SOURCES):
-        for x, y in ((a, b), (b, a)):
-            for src in TRANSLATION_SOURCES.get(y, ()):
-                if src != x:
-                    sim = max(sim, _single_similarity(x, src))
+        for x, src in _near_sources(a, b):
+            sim = max(sim, _single_similarity(x, src))
     return sim
 
 
