@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -984,20 +985,18 @@ def _business_spelling(token: str) -> str:
     key = translit_key(token)
     if (same := _LONG_BUSINESS_TRANSLIT.get(key)) is not None:
         return same  # "Elektroniks" is "Electronics" in another transliteration
-    found = process.extractOne(
-        key, _LONG_BUSINESS_TRANSLIT_NEAR.get(len(key), ()), scorer=Indel.distance, processor=None, score_cutoff=1
-    )
-    if found is not None:
-        return _LONG_BUSINESS_TRANSLIT[found[0]]  # "Logistik" is "Logistic(s)"
+    for found in _LONG_BUSINESS_TRANSLIT_NEAR.within_one(key):
+        if len(found) != len(key):  # a letter missing or added (Indel distance 1)
+            return _LONG_BUSINESS_TRANSLIT[found]  # "Logistik" is "Logistic(s)"
     # A letter missing, doubled or two letters swapped; not a letter replaced: "Nacional" is a word of its own
     # (mapping it to "national" would put its own typos out of reach).
-    near = _LONG_BUSINESS_NEAR.get(len(token), ())
-    found = process.extractOne(token, near, scorer=Indel.distance, processor=None, score_cutoff=1)
-    if found is None:
-        found = process.extractOne(token, near, scorer=OSA.distance, processor=None, score_cutoff=1)
-        if found is not None and sorted(found[0]) != sorted(token):
-            found = None
-    return _LONG_BUSINESS[found[0]] if found else token
+    near = _LONG_BUSINESS_NEAR.within_one(token)
+    for found in near:
+        if len(found) != len(token):
+            return _LONG_BUSINESS[found]
+    if near and sorted(near[0]) == sorted(token):
+        return _LONG_BUSINESS[near[0]]
+    return token
 
 
 @lru_cache(maxsize=100_000)
@@ -1011,10 +1010,8 @@ def _translated_spelling(token: str) -> str:
     if (bare := strip_article(token)) != token and bare in _TRANSLATIONS:
         return _TRANSLATIONS[bare]
     n = len(token)
-    for found, edits, _ in process.extract(
-        token, _TRANSLATED_NEAR.get(len(token), ()), scorer=OSA.distance, processor=None, score_cutoff=1, limit=None
-    ):
-        if edits != 1 or (found[0] != token[0] and n < 9):
+    for found in _TRANSLATED_NEAR.within_one(token):
+        if found[0] != token[0] and n < 9:
             continue
         if (
             (n >= 8 and len(found) == n)
@@ -1180,19 +1177,29 @@ _LONG_BUSINESS.update(
 )
 
 
-def _near_lengths(words: list[str]) -> dict[int, list[str]]:
-    """Word length -> the words (in their sorted order) one letter shorter, as long or one longer: the only ones one
-    edit can reach. Scanning these instead of all gives the same answer faster."""
-    lengths = {len(w) for w in words}
-    return {
-        n: [w for w in words if abs(len(w) - n) <= 1]
-        for n in range(min(lengths, default=0) - 1, max(lengths, default=0) + 2)
-    }
+class _OneEdit:
+    """The words one edit (a letter missing, added, replaced, or two swapped) from a token, found through the
+    deletions they share (a dictionary look-up per letter, not a scan of every word)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._by_delete: dict[str, set[str]] = {}
+        for w in words:
+            for d in {w[:i] + w[i + 1 :] for i in range(len(w))} | {w}:
+                self._by_delete.setdefault(d, set()).add(w)
+
+    def within_one(self, token: str) -> list[str]:
+        """The words other than `token` at most one edit away, in sorted order."""
+        found: set[str] = set()
+        get = self._by_delete.get
+        for d in {token[:i] + token[i + 1 :] for i in range(len(token))} | {token}:
+            found.update(get(d, ()))
+        found.discard(token)
+        return sorted(w for w in found if OSA.distance(token, w, score_cutoff=1) <= 1)
 
 
-_LONG_BUSINESS_NEAR = _near_lengths(sorted(_LONG_BUSINESS))
-_TRANSLATED_NEAR = _near_lengths(sorted(w for w in _TRANSLATIONS if len(w) >= 5))
+_LONG_BUSINESS_NEAR = _OneEdit(_LONG_BUSINESS)
+_TRANSLATED_NEAR = _OneEdit(w for w in _TRANSLATIONS if len(w) >= 5)
 # Words of legal forms: never read as a misspelt translated word.
 _LEGAL_PHRASE_WORDS = frozenset(w for p in _EU_LEGAL_PHRASES for w in p.split()) | _LEGAL_WORDS | _EXTRA_LEGAL
 _LONG_BUSINESS_TRANSLIT = {translit_key(k): v for k, v in _LONG_BUSINESS.items()}
-_LONG_BUSINESS_TRANSLIT_NEAR = _near_lengths(sorted(_LONG_BUSINESS_TRANSLIT))
+_LONG_BUSINESS_TRANSLIT_NEAR = _OneEdit(_LONG_BUSINESS_TRANSLIT)
