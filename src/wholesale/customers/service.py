@@ -70,19 +70,22 @@ def create_customer(session: Session, tenant: Tenant, body: CustomerCreate) -> C
         created=now,
         updated=now,
     )
-    session.add(customer)
     new_rows = [_package_row(customer, name, now) for name in plan.packages]
-    session.add_all(new_rows)
-    usage.created(session, customer, new_rows)  # R2: what its billing reports show, and its packages
-    events.record(
-        session,
-        subject_type="customer",
-        subject_id=customer.id,
-        action="customer.created",
-        partner_org_id=partner_org_id,
-        data={"externalId": customer.external_id, "packages": plan.packages, "country": customer.country},
-    )
-    _enqueue_converge(session, customer, "customers.provision", screen="created")  # R10
+    # One flush for the customer, its packages and its queued run (at the commit), not one per statement: the
+    # audit row and event are Core inserts that need none of them first.
+    with session.no_autoflush:
+        session.add(customer)
+        session.add_all(new_rows)
+        usage.created(session, customer, new_rows)  # R2: what its billing reports show, and its packages
+        events.record(
+            session,
+            subject_type="customer",
+            subject_id=customer.id,
+            action="customer.created",
+            partner_org_id=partner_org_id,
+            data={"externalId": customer.external_id, "packages": plan.packages, "country": customer.country},
+        )
+        _enqueue_converge(session, customer, "customers.provision", screen="created")  # R10
     return customer
 
 

@@ -115,10 +115,15 @@ def check_name(field: str, value: str) -> str:
 def check_email(field: str, value: str) -> str:
     """Return the normalised (lower-case) address, or raise naming the field."""
     try:
-        result = validate_email(value.strip(), check_deliverability=False)
+        return _normalised_email(value.strip())
     except EmailNotValidError as exc:
         raise field_error(field, f"'{value}' is not a valid email address ({exc}).") from None
-    return result.normalized.lower()
+
+
+@lru_cache(maxsize=1024)
+def _normalised_email(value: str) -> str:
+    # Cached: a create checks its admin's email twice (`rules._look_up`), and email_validator is not cheap.
+    return validate_email(value, check_deliverability=False).normalized.lower()
 
 
 def check_timezone(field: str, value: str) -> str:

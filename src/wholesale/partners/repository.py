@@ -12,6 +12,15 @@ def get_partner(session: Session, org_id: str) -> Partner | None:
     return session.get(Partner, org_id)
 
 
+_STATE = sa.select(Partner.provisioning_state).where(Partner.org_id == sa.bindparam("org_id"))
+
+
+def provisioning_state(session: Session, org_id: str) -> str | None:
+    """A partner's provisioning state (None when there is no such partner): one column, by a statement built once,
+    because every write request asks."""
+    return session.scalar(_STATE, {"org_id": org_id})
+
+
 def list_sub_partners(
     session: Session, parent_org_id: str, params: PageParams, provisioning_state: str | None
 ) -> list[Partner]:

@@ -85,10 +85,8 @@ def resolve(
         if sub is None or sub.parent_org_id != principal.org_id:
             raise Forbidden("onBehalfOfSubPartnerOrgId is not a sub-partner of the calling partner.")
         partner_org_id = sub.org_id
-    if writing:
-        partner = repository.get_partner(session, partner_org_id)
-        if partner is not None and partner.provisioning_state == "suspended":
-            raise Forbidden("The partner is suspended: it may delete customers but not create or change them.")
+    if writing and repository.provisioning_state(session, partner_org_id) == "suspended":
+        raise Forbidden("The partner is suspended: it may delete customers but not create or change them.")
     return Tenant(principal, partner_org_id=partner_org_id)
 
 
