@@ -54,40 +54,37 @@ def external_id_taken(
     return session.scalars(query.limit(1)).first() is not None
 
 
+def _create_lookups_statement() -> sa.Select:
+    email = sa.bindparam("email")
+    in_use = sa.or_(
+        sa.exists().where(User.email == sa.func.lower(email)),
+        sa.exists().where(Customer.primary_email == email, Customer.deleted_at.is_(None)),
+    )
+    taken = sa.exists().where(
+        Customer.partner_org_id == sa.bindparam("partner"),
+        Customer.external_id == sa.bindparam("external_id"),
+        Customer.deleted_at.is_(None),
+    )
+    template = sa.and_(
+        CustomerTemplate.id == sa.bindparam("template"), CustomerTemplate.partner_org_id == sa.bindparam("partner")
+    )
+    one = sa.select(sa.literal_column("1").label("one")).subquery()
+    return sa.select(CustomerTemplate, taken, in_use).select_from(one).outerjoin(CustomerTemplate, template)
+
+
+# Built once: a statement object keeps its cache key, so each create skips building and keying it again.
+_CREATE_LOOKUPS = _create_lookups_statement()
+
+
 def create_lookups(
     session: Session, partner_org_id: str, template_id: str | None, external_id: str | None, email: str | None
 ) -> tuple[CustomerTemplate | None, bool, bool]:
     """What a create's rules read, in one statement: the partner's template (None when it is not one), whether a
     live customer of the partner has the external id (`external_id_taken`), and whether the email is a user's
-    anywhere or a live customer's primary email (`primary_email_held`; emails are unique platform-wide)."""
-    one = sa.select(sa.literal(1).label("one")).subquery()
-    no = sa.literal(False)
-    taken = (
-        sa.exists().where(
-            Customer.partner_org_id == partner_org_id,
-            Customer.external_id == external_id,
-            Customer.deleted_at.is_(None),
-        )
-        if external_id
-        else no
-    )
-    in_use = (
-        sa.or_(
-            sa.exists().where(User.email == email.lower()),
-            sa.exists().where(Customer.primary_email == email, Customer.deleted_at.is_(None)),
-        )
-        if email
-        else no
-    )
-    query = (
-        sa.select(CustomerTemplate, taken, in_use)
-        .select_from(one)
-        .outerjoin(
-            CustomerTemplate,
-            sa.and_(CustomerTemplate.id == template_id, CustomerTemplate.partner_org_id == partner_org_id),
-        )
-    )
-    template, external_id_used, email_used = session.execute(query).one()
+    anywhere or a live customer's primary email (`primary_email_held`; emails are unique platform-wide). A None
+    value matches nothing."""
+    params = {"partner": partner_org_id, "template": template_id, "external_id": external_id, "email": email}
+    template, external_id_used, email_used = session.execute(_CREATE_LOOKUPS, params).one()
     return template, bool(external_id_used), bool(email_used)
 
 
@@ -287,6 +284,15 @@ def packages_of(session: Session, customer_ids: list[str]) -> dict[str, list[Cus
     for row in rows:
         result[row.customer_id].append(row)
     return result
+
+
+def templates_of(session: Session, customers: list[Customer]) -> list[CustomerTemplate]:
+    """The templates these customers were provisioned with, in one query. A caller that keeps the list finds them
+    in the session's identity map (`session.get`) for as long as it does: the map holds unchanged objects weakly."""
+    ids = sorted({c.provisioning_id for c in customers})
+    if not ids:
+        return []
+    return list(session.scalars(sa.select(CustomerTemplate).where(CustomerTemplate.id.in_(ids))))
 
 
 def get_package(session: Session, customer_id: str, name: str) -> CustomerPackageRow | None:

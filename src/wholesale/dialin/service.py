@@ -82,6 +82,7 @@ def _stored_toll_type(number: str, value: str) -> TollType:
 def replace_numbers(session: Session, numbers: list[CallInNumber]) -> int:
     """Replace the whole telephony domain inside the caller's transaction (atomic: all or nothing)."""
     session.execute(sa.delete(TelephonyNumber))
+    session.info.pop(_DECISIONS, None)
     session.add_all(
         TelephonyNumber(
             position=n.order,
@@ -109,13 +110,25 @@ def location_map(session: Session) -> dict[str, str]:
     return build_location_map(overrides)
 
 
+# session.info key: the decisions this transaction made, by (country, PSTN), for the runs of a batch that share them.
+_DECISIONS = "wholesale.dialin.decisions"
+
+
 def decide(session: Session, country: str, pstn_enabled: bool) -> CallInDecision:
-    """Apply R17/R18 for a country against the stored domain (used by provisioning and the portal preview)."""
-    mapping = location_map(session)
-    # R18 only ever looks at the org country's numbers and those of its location's default country.
+    """Apply R17/R18 for a country against the stored domain (used by provisioning and the portal preview).
+
+    Kept for the rest of the transaction (a batch of runs asks for a few countries many times); replacing the
+    numbers or the location overrides in it forgets them."""
     code = country.strip().upper()
-    wanted = {code, LOCATION_DEFAULT_COUNTRY[location_for(code, mapping)]}
-    return derive_default_call_in(country, current_numbers(session, wanted), mapping, pstn_enabled)
+    made = session.info.setdefault(_DECISIONS, {})
+    if (code, pstn_enabled) not in made:
+        mapping = location_map(session)
+        # R18 only ever looks at the org country's numbers and those of its location's default country.
+        wanted = {code, LOCATION_DEFAULT_COUNTRY[location_for(code, mapping)]}
+        made[code, pstn_enabled] = derive_default_call_in(
+            country, current_numbers(session, wanted), mapping, pstn_enabled
+        )
+    return made[code, pstn_enabled]
 
 
 def _site_url(name: str) -> str:
@@ -398,6 +411,7 @@ def parse_overrides_body(raw: bytes, content_type: str) -> dict[str, str]:
 def replace_overrides(session: Session, overrides: dict[str, str]) -> None:
     """Replace every location override atomically, with an audit row."""
     session.execute(sa.delete(LocationOverride))
+    session.info.pop(_DECISIONS, None)
     session.add_all(LocationOverride(country=c, location=loc) for c, loc in sorted(overrides.items()))
     events.record(
         session,

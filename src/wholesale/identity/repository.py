@@ -23,6 +23,11 @@ def get_user_by_email(session: Session, email: str) -> User | None:
     return session.scalars(sa.select(User).where(User.email == email)).first()
 
 
+def users_by_email(session: Session, emails: list[str]) -> dict[str, User]:
+    """The users with these (already normalised) emails, by email, in one query."""
+    return {u.email: u for u in session.scalars(sa.select(User).where(User.email.in_(emails)))}
+
+
 def insert_users(session: Session, rows: list[dict[str, object]]) -> None:
     """Insert many users in one statement (values as `User`'s columns)."""
     if rows:

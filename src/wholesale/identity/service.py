@@ -2,7 +2,7 @@
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
@@ -169,9 +169,30 @@ def require_scope(principal: Principal, scope: Scope) -> None:
         raise Forbidden(f"The access token lacks the scope {scope.value}.")
 
 
+# session.info key: email -> User or None, for the emails a caller loaded at once (`load_users`).
+_LOADED = "wholesale.identity.users_by_email"
+
+
+def load_users(session: Session, emails: Iterable[str]) -> None:
+    """Read the users of these emails in one query; `find_user` answers for them from memory for the rest of the
+    session's transaction (a batch of provisioning runs looks up each new customer's admin), and `create_user`
+    keeps the answers true."""
+    loaded = session.info.setdefault(_LOADED, {})
+    wanted = {e.lower() for e in emails if e} - loaded.keys()
+    if wanted:
+        found = repository.users_by_email(session, sorted(wanted))
+        loaded.update({email: found.get(email) for email in wanted})
+
+
 def find_user(session: Session, email: str) -> User | None:
     """Return the user with this (normalised) email, in any org."""
-    return repository.get_user_by_email(session, email.lower())
+    email = email.lower()
+    loaded = session.info.get(_LOADED)
+    if loaded is not None and email in loaded:
+        user = loaded[email]
+        if user is None or user in session:  # (one a rolled-back savepoint created is not: ask the database)
+            return user
+    return repository.get_user_by_email(session, email)
 
 
 def email_in_use(session: Session, email: str) -> bool:
@@ -199,6 +220,9 @@ def create_user(
         created=clock.now(),
     )
     session.add(user)
+    loaded = session.info.get(_LOADED)
+    if loaded is not None:
+        loaded[user.email] = user
     return user
 
 

@@ -18,6 +18,7 @@ from wholesale.customers import service as customers_service
 from wholesale.customers.models import Customer, CustomerPackageRow
 from wholesale.db.session import get_database
 from wholesale.events import service as events
+from wholesale.identity import service as identity
 from wholesale.jobs import pump
 from wholesale.jobs.enqueue import enqueue
 from wholesale.jobs.workflow import job, step
@@ -192,6 +193,9 @@ def converge_taken(session: Session, taken: list[runs.Run], *, isolated: bool) -
     counts = {"settled": 0, "superseded": 0, "retried": 0}
     customers = repository.live_for_update(session, [r.customer_id for r in taken])
     packages = repository.packages_of(session, list(customers))
+    # Kept until the batch ends, so each run's `session.get` of its template finds it without a query.
+    _templates = repository.templates_of(session, list(customers.values()))
+    identity.load_users(session, [c.primary_email for c in customers.values() if c.primary_email])  # their admins
     with events.deferred(session), session.no_autoflush:
         for run in taken:
             customer = customers.get(run.customer_id)

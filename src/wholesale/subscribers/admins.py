@@ -41,7 +41,9 @@ def ensure_admin_subscriber(
     ):
         return
     rows = rows if rows is not None else repository.package_rows(session, customer.id)
-    recorded = repository.get_tier(session, customer.id)
+    # A user made in this transaction is the customer's first admin: no tier was recorded for it yet (a get of a
+    # row that does not exist always asks the database).
+    recorded = None if new_user else repository.get_tier(session, customer.id)
     tier = recorded.package if recorded is not None else rules.person_tier(rows)
     if tier is None:
         return  # no person package: nothing to give
