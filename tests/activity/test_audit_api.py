@@ -4,11 +4,12 @@ what a partner may see of a compliance row. Every response is checked against ou
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 
 from helpers import assert_error_body, customer_body
+from wholesale.kit import clock
 
 URL = "/v1/auditEvents"
 CUSTOMERS = "/v1/wholesale/customers"
@@ -121,7 +122,8 @@ def test_an_operator_reads_every_partners_rows_and_the_platforms(client, tree, p
 
 
 def test_filters_narrow_by_action_target_actor_and_time(client, partner, platform_token):
-    before = datetime.now(UTC) - timedelta(seconds=1)
+    # The service's clock, not the wall clock: a sandbox test may have moved it (the audit rows carry its time).
+    before = clock.now() - timedelta(seconds=1)
     first, second = _create_customer(client, partner), _create_customer(client, partner)
     template = client.post(
         "/v1/wholesale/customerTemplates", json={"name": f"Gold {uuid.uuid4().hex[:6]}"}, headers=partner.headers
@@ -139,7 +141,7 @@ def test_filters_narrow_by_action_target_actor_and_time(client, partner, platfor
     actor = exact[0]["actorId"]
     assert {i["actorId"] for i in _read(client, partner.headers, actorId=actor)} == {actor}
 
-    after = datetime.now(UTC) + timedelta(seconds=1)
+    after = clock.now() + timedelta(seconds=1)
     window = {"from": before.isoformat(), "to": after.isoformat()}
     assert {first, second} <= {i["targetId"] for i in _read(client, partner.headers, **window)}
     # (Provisioning and screening may still write rows after `after`; the creates were all before it.)

@@ -49,7 +49,8 @@ def _enqueued(session, workflow_id: str) -> bool:
 
 
 def _screenings_enqueued(session) -> list[list[list[str]]]:
-    """The [customer id, trigger] pairs of each `compliance.screen_batch` enqueued in this transaction."""
+    """The [customer id, trigger] pairs of each `compliance.screen_batch` enqueued (by this transaction, or committed
+    by an earlier test)."""
     schema = "dbos." if session.get_bind().dialect.name == "postgresql" else ""
     rows = session.execute(
         sa.text(
@@ -129,7 +130,8 @@ def test_a_superseded_run_does_nothing(session, tenant):
     assert workflows.converge_taken(session, taken, isolated=True) == {"settled": 0, "superseded": 2, "retried": 0}
     assert deleted.org_id is None and updated.org_id is None
     # R10: the screenings the runs asked for are enqueued all the same, as one workflow for the batch.
-    assert _screenings_enqueued(session) == [[[deleted.id, "created"], [updated.id, "created"]]]
+    ours = [items for items in _screenings_enqueued(session) if {deleted.id, updated.id} & {cid for cid, _ in items}]
+    assert ours == [[[deleted.id, "created"], [updated.id, "created"]]]
 
 
 def test_take_gives_one_run_per_customer_at_its_latest_revision(session, tenant):
