@@ -55,7 +55,7 @@ def external_id_taken(
 
 
 def _create_lookups_statement() -> sa.Select:
-    email = sa.bindparam("email")
+    email: sa.BindParameter[str] = sa.bindparam("email")
     in_use = sa.or_(
         sa.exists().where(User.email == sa.func.lower(email)),
         sa.exists().where(Customer.primary_email == email, Customer.deleted_at.is_(None)),
