@@ -218,7 +218,8 @@ def plan_create(
             plan.primary_email = validation.check_email("customerInfo.primaryEmail", info.primaryEmail)
             # The admin is created when the customer is provisioned: until then the email is held by the customer
             # row, so a second create with it must see that row, and two concurrent creates must take turns.
-            serialize_on(session, f"email:{plan.primary_email}")  # (a create took it in `_look_up` already)
+            if looked_up is None:  # (a create took its turn in `_look_up`)
+                serialize_on(session, f"email:{plan.primary_email}")
             if (
                 looked_up.email_taken
                 if looked_up is not None

@@ -41,6 +41,7 @@ from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import BadRequest, NotFound, field_error
 from wholesale.kit.pagination import Page, PageParams, page_from_rows
+from wholesale.kit.session_rows import TransactionMemo
 from wholesale.partners.tenancy import Tenant
 
 log = logging.getLogger("wholesale.dialin")
@@ -82,7 +83,7 @@ def _stored_toll_type(number: str, value: str) -> TollType:
 def replace_numbers(session: Session, numbers: list[CallInNumber]) -> int:
     """Replace the whole telephony domain inside the caller's transaction (atomic: all or nothing)."""
     session.execute(sa.delete(TelephonyNumber))
-    session.info.pop(_DECISIONS, None)
+    _DECISIONS.forget(session)
     session.add_all(
         TelephonyNumber(
             position=n.order,
@@ -110,8 +111,8 @@ def location_map(session: Session) -> dict[str, str]:
     return build_location_map(overrides)
 
 
-# session.info key: the decisions this transaction made, by (country, PSTN), for the runs of a batch that share them.
-_DECISIONS = "wholesale.dialin.decisions"
+# The decisions a transaction made, by (country, PSTN), for the runs of a batch that share them.
+_DECISIONS = TransactionMemo("wholesale.dialin.decisions")
 
 
 def decide(session: Session, country: str, pstn_enabled: bool) -> CallInDecision:
@@ -120,7 +121,7 @@ def decide(session: Session, country: str, pstn_enabled: bool) -> CallInDecision
     Kept for the rest of the transaction (a batch of runs asks for a few countries many times); replacing the
     numbers or the location overrides in it forgets them."""
     code = country.strip().upper()
-    made = session.info.setdefault(_DECISIONS, {})
+    made = _DECISIONS.of(session)
     if (code, pstn_enabled) not in made:
         mapping = location_map(session)
         # R18 only ever looks at the org country's numbers and those of its location's default country.
@@ -411,7 +412,7 @@ def parse_overrides_body(raw: bytes, content_type: str) -> dict[str, str]:
 def replace_overrides(session: Session, overrides: dict[str, str]) -> None:
     """Replace every location override atomically, with an audit row."""
     session.execute(sa.delete(LocationOverride))
-    session.info.pop(_DECISIONS, None)
+    _DECISIONS.forget(session)
     session.add_all(LocationOverride(country=c, location=loc) for c, loc in sorted(overrides.items()))
     events.record(
         session,

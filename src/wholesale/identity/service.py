@@ -13,6 +13,7 @@ from wholesale.identity.roles import DEFAULT_SCOPES, ROLE_ORG_KIND, Role, Scope
 from wholesale.identity.schemas import Principal
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from wholesale.kit.session_rows import TransactionMemo
 
 
 def create_org(
@@ -169,15 +170,15 @@ def require_scope(principal: Principal, scope: Scope) -> None:
         raise Forbidden(f"The access token lacks the scope {scope.value}.")
 
 
-# session.info key: email -> User or None, for the emails a caller loaded at once (`load_users`).
-_LOADED = "wholesale.identity.users_by_email"
+# email -> User or None, for the emails a caller loaded at once (`load_users`), for the rest of its transaction.
+_LOADED = TransactionMemo("wholesale.identity.users_by_email")
 
 
 def load_users(session: Session, emails: Iterable[str]) -> None:
     """Read the users of these emails in one query; `find_user` answers for them from memory for the rest of the
     session's transaction (a batch of provisioning runs looks up each new customer's admin), and `create_user`
     keeps the answers true."""
-    loaded = session.info.setdefault(_LOADED, {})
+    loaded = _LOADED.of(session)
     wanted = {e.lower() for e in emails if e} - loaded.keys()
     if wanted:
         found = repository.users_by_email(session, sorted(wanted))
@@ -187,7 +188,7 @@ def load_users(session: Session, emails: Iterable[str]) -> None:
 def find_user(session: Session, email: str) -> User | None:
     """Return the user with this (normalised) email, in any org."""
     email = email.lower()
-    loaded = session.info.get(_LOADED)
+    loaded = _LOADED.peek(session)
     if loaded is not None and email in loaded:
         user = loaded[email]
         if user is None or user in session:  # (one a rolled-back savepoint created is not: ask the database)
@@ -220,7 +221,7 @@ def create_user(
         created=clock.now(),
     )
     session.add(user)
-    loaded = session.info.get(_LOADED)
+    loaded = _LOADED.peek(session)
     if loaded is not None:
         loaded[user.email] = user
     return user

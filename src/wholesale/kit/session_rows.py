@@ -48,3 +48,30 @@ class SessionRows:
         if transaction.parent is None and not transaction.nested:
             session.info.pop(self.key, None)  # a transaction that ended without commit (closed) writes nothing
             session.info.pop(self.marks_key, None)  # marks of savepoints released inside it
+
+
+class TransactionMemo:
+    """A dict kept in `session.info[key]` for one transaction: what a transaction read once and asks again (a batch
+    of provisioning runs). Forgotten when the session's outermost transaction ends, committed or not, so nothing
+    read in one transaction answers in the next one of the same session."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        event.listen(Session, "after_transaction_end", self._forget_at_end)
+
+    def of(self, session: Session) -> dict[Any, Any]:
+        """The transaction's memo (made empty on first use)."""
+        memo: dict[Any, Any] = session.info.setdefault(self.key, {})
+        return memo
+
+    def peek(self, session: Session) -> dict[Any, Any] | None:
+        """The memo when something was kept in it, else None."""
+        return session.info.get(self.key)
+
+    def forget(self, session: Session) -> None:
+        """Drop what was kept (what it was read from changed in this transaction)."""
+        session.info.pop(self.key, None)
+
+    def _forget_at_end(self, session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None and not transaction.nested:
+            session.info.pop(self.key, None)
