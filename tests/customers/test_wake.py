@@ -5,7 +5,10 @@ datagram from the API process to `wholesale serve --worker-process`'s worker, on
 on it) by a NOTIFY from the API process to a `wholesale worker`'s listener.
 """
 
+import os
+import signal
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -56,3 +59,46 @@ def test_a_worker_in_another_process_is_woken_by_the_commit(tmp_path):
     finally:
         for proc in procs:
             processes.stop(proc)
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def _provisioned(base: str, headers: dict, template: str, tag: str) -> None:
+    body = customer_body(template, externalId=tag, customerInfo={"name": tag, "primaryEmail": f"{tag}@example.com"})
+    response = httpx.post(base + URL, json=body, headers=headers, timeout=30)
+    assert response.status_code == 202, response.text
+    location = response.json()["url"]
+    wait_for(
+        lambda: httpx.get(location, headers=headers, timeout=10).json()["status"],
+        lambda status: status == "provisioned",
+        timeout=90,
+        interval=0.1,
+    )
+
+
+def test_serve_starts_its_worker_process_again_when_it_dies(tmp_path):
+    """`wholesale serve --worker-process` supervises its worker: killed (SIGKILL, nothing of it runs), it is started
+    again, and customers accepted after that are still provisioned."""
+    url = fresh_database_url(tmp_path)
+    demo = processes.prepare(url)
+    headers = {"Authorization": f"Bearer {demo['partner-admin token']}"}
+    template = demo["customer template (provisioningId)"]
+    port = processes.free_port()
+    log = tmp_path / "serve.log"
+    serve = processes.serve(url, port, log, "--worker-process")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _provisioned(base, headers, template, "before-kill")
+        (worker,) = _children(serve.pid)
+        os.kill(worker, signal.SIGKILL)
+        (again,) = wait_for(lambda: _children(serve.pid) - {worker}, lambda pids: len(pids) == 1, timeout=60)
+        _provisioned(base, headers, template, "after-kill")
+        assert "worker process exited with -9; starting it again" in log.read_text()
+        assert serve.poll() is None and _children(serve.pid) == {again}
+    finally:
+        processes.stop(serve)
