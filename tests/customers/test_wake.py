@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 import processes
 from conftest import fresh_database_url
@@ -102,3 +103,50 @@ def test_serve_starts_its_worker_process_again_when_it_dies(tmp_path):
         assert serve.poll() is None and _children(serve.pid) == {again}
     finally:
         processes.stop(serve)
+
+
+def _listeners(url: str) -> set[int]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'")
+            )
+            return {pid for (pid,) in rows}
+    finally:
+        engine.dispose()
+
+
+def test_a_worker_listens_again_after_its_postgresql_connection_is_cut(tmp_path):
+    """The pump's listener (PostgreSQL) reconnects after its connection is cut, and wakes are heard again: the worker
+    polls only every 60 s, so a customer provisioned within seconds after the cut was woken."""
+    url = fresh_database_url(tmp_path)
+    if url.startswith("sqlite"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    demo = processes.prepare(url)
+    headers = {"Authorization": f"Bearer {demo['partner-admin token']}"}
+    template = demo["customer template (provisioningId)"]
+    port = processes.free_port()
+    log = tmp_path / "serve.log"
+    procs = [
+        processes.serve(url, port, log, "--no-workers", **POLL_RARELY),
+        processes.start(["worker"], url, log, WHOLESALE_EXECUTOR_ID="worker-1", **POLL_RARELY),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _provisioned(base, headers, template, "before-cut")
+        cut = _listeners(url)  # the worker's listener and any other process's
+        assert cut
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            for pid in cut:
+                assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        engine.dispose()
+        wait_for(lambda: _listeners(url), lambda pids: len(pids) == len(cut) and not pids & cut, timeout=30)
+        started = time.monotonic()
+        _provisioned(base, headers, template, "after-cut")
+        assert time.monotonic() - started < 20, log.read_text()[-3000:]
+        assert "pump listener failed" in log.read_text()
+    finally:
+        for proc in procs:
+            processes.stop(proc)
