@@ -172,6 +172,17 @@ def _another_process_holds(path: str, kind: int) -> int:
     return fd
 
 
+@pytest.fixture
+def lock_db(tmp_path):
+    """A database file with table t, and its path (the lock files are named after it)."""
+    path = str(tmp_path / "lock.db")
+    db = dbsession.Database(f"sqlite:///{path}")
+    with db.transaction() as s:
+        s.execute(sa.text("CREATE TABLE t (a INTEGER)"))
+    yield db, path
+    db.dispose()
+
+
 def _write_in_thread(db: dbsession.Database, *, background: bool) -> tuple[threading.Thread, threading.Event]:
     done = threading.Event()
 
@@ -187,11 +198,9 @@ def _write_in_thread(db: dbsession.Database, *, background: bool) -> tuple[threa
     return thread, done
 
 
-def test_a_writer_waits_for_another_process_holding_the_writer_and_is_woken_when_it_ends(tmp_path):
-    db = dbsession.Database(f"sqlite:///{tmp_path / 'lock.db'}")
-    with db.transaction() as s:
-        s.execute(sa.text("CREATE TABLE t (a INTEGER)"))
-    other = _another_process_holds(f"{tmp_path / 'lock.db'}-writer", fcntl.LOCK_EX)
+def test_a_writer_waits_for_another_process_holding_the_writer_and_is_woken_when_it_ends(lock_db):
+    db, path = lock_db
+    other = _another_process_holds(f"{path}-writer", fcntl.LOCK_EX)
     try:
         thread, done = _write_in_thread(db, background=False)
         assert not done.wait(0.2)  # the other process's transaction is open
@@ -201,17 +210,14 @@ def test_a_writer_waits_for_another_process_holding_the_writer_and_is_woken_when
         thread.join()
     finally:
         os.close(other)
-        db.dispose()
 
 
-def test_a_background_writer_lets_another_processs_waiting_request_go_first(tmp_path, monkeypatch):
+def test_a_background_writer_lets_another_processs_waiting_request_go_first(lock_db, monkeypatch):
     """A request of another process holds `-wanted` while it waits for the writer: a job waits for it (up to
     BACKGROUND_MAX_WAIT), then takes its turn anyway."""
     monkeypatch.setattr(dbsession, "BACKGROUND_MAX_WAIT", 0.6)
-    db = dbsession.Database(f"sqlite:///{tmp_path / 'lock.db'}")
-    with db.transaction() as s:
-        s.execute(sa.text("CREATE TABLE t (a INTEGER)"))
-    request = _another_process_holds(f"{tmp_path / 'lock.db'}-wanted", fcntl.LOCK_SH)
+    db, path = lock_db
+    request = _another_process_holds(f"{path}-wanted", fcntl.LOCK_SH)
     try:
         thread, done = _write_in_thread(db, background=True)
         assert not done.wait(0.2)  # the request goes first
@@ -231,4 +237,3 @@ def test_a_background_writer_lets_another_processs_waiting_request_go_first(tmp_
         thread.join()
     finally:
         os.close(request)
-        db.dispose()
