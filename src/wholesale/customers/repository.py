@@ -81,17 +81,10 @@ def create_lookups(
 ) -> tuple[CustomerTemplate | None, bool, bool]:
     """What a create's rules read, in one statement: the partner's template (None when it is not one), whether a
     live customer of the partner has the external id (`external_id_taken`), and whether the email is a user's
-    anywhere or a live customer's primary email (`primary_email_held`; emails are unique platform-wide). A None
-    value matches nothing."""
+    anywhere or a live customer's primary email (emails are unique platform-wide). A None value matches nothing."""
     params = {"partner": partner_org_id, "template": template_id, "external_id": external_id, "email": email}
     template, external_id_used, email_used = session.execute(_CREATE_LOOKUPS, params).one()
     return template, bool(external_id_used), bool(email_used)
-
-
-def primary_email_held(session: Session, email: str) -> bool:
-    """True when a live customer (of any partner: emails are unique platform-wide) has this primary email."""
-    query = sa.select(Customer.id).where(Customer.primary_email == email, Customer.deleted_at.is_(None))
-    return session.scalars(query.limit(1)).first() is not None
 
 
 def primary_emails_pending(session: Session, emails: set[str]) -> set[str]:

@@ -44,13 +44,6 @@ class Plan:
     sub_partner_admin_email: str | None = None
 
 
-def _check_template(session: Session, partner_org_id: str, provisioning_id: str | None) -> CustomerTemplate | None:
-    if provisioning_id is None:
-        return None
-    template = repository.get_template(session, provisioning_id, partner_org_id)
-    return template if template is not None else _not_a_template(provisioning_id)
-
-
 def _not_a_template(provisioning_id: str) -> NoReturn:
     raise field_error(
         "provisioningId",
@@ -60,23 +53,34 @@ def _not_a_template(provisioning_id: str) -> NoReturn:
 
 @dataclass
 class _LookedUp:
-    """What a create's rules read, read together (`repository.create_lookups`)."""
+    """What the create rules read, read together (`repository.create_lookups`)."""
 
     template: CustomerTemplate | None
     external_id_taken: bool
     email_taken: bool
 
 
-def _look_up(session: Session, partner_org_id: str, body: CustomerCreate | CustomerValidate) -> _LookedUp:
-    """Read what a create's rules need in one statement instead of one each; the rules still run (and fail) in
+def _look_up(
+    session: Session, partner_org_id: str, body: CustomerCreate | CustomerValidate, *, precheck: bool
+) -> _LookedUp:
+    """Read what the create rules need in one statement instead of one each; the rules still run (and fail) in
     their order. A value its own rule will refuse is not looked up. The email's turn is taken first (`serialize_on`),
-    so two creates with one email still see each other."""
+    so two creates with one email still see each other.
+
+    The email is taken anywhere for a create (emails are unique platform-wide), but for a precheck only by the
+    partner's own users and customers, so a precheck never tells whom another partner serves (the create of such
+    an email then fails with 10022 naming nobody; docs/API_DECISIONS.md)."""
     external_id = _quietly(validation.check_external_id, "externalId", body.externalId)
     info = body.customerInfo
     email = _quietly(validation.check_email, "customerInfo.primaryEmail", info.primaryEmail if info else None)
     if email is not None:
         serialize_on(session, f"email:{email}")
-    return _LookedUp(*repository.create_lookups(session, partner_org_id, body.provisioningId, external_id, email))
+    template, external_id_taken, email_taken = repository.create_lookups(
+        session, partner_org_id, body.provisioningId, external_id, None if precheck else email
+    )
+    if precheck and email is not None:
+        email_taken = repository.email_taken_by_partner(session, partner_org_id, email)
+    return _LookedUp(template, external_id_taken, email_taken)
 
 
 def _quietly(check: Callable[[str, str], str], name: str, value: str | None) -> str | None:
@@ -157,15 +161,6 @@ def _check_existing_org(session: Session, partner_org_id: str, org_id: str) -> O
     return org
 
 
-def _email_taken(session: Session, partner_org_id: str, email: str, *, precheck: bool) -> bool:
-    """Whether the email is taken: anywhere for a create (emails are unique platform-wide), but for a precheck
-    only by the partner's own users and customers, so a precheck never tells whom another partner serves (the
-    create of such an email then fails with 10022 naming nobody; docs/API_DECISIONS.md)."""
-    if precheck:
-        return repository.email_taken_by_partner(session, partner_org_id, email)
-    return identity.email_in_use(session, email) or repository.primary_email_held(session, email)
-
-
 def plan_create(
     session: Session,
     partner_org_id: str,
@@ -177,12 +172,10 @@ def plan_create(
     """Run every create rule (shared by create and precheck); raise the first failure, or with `every_problem`
     (the portal's form) check on and raise them all together (kit.problems.Problems)."""
     checks = Checks(every_problem)
-    looked_up = None if precheck else _look_up(session, partner_org_id, body)
+    looked_up = _look_up(session, partner_org_id, body, precheck=precheck)
     template = None
     with checks:
-        if looked_up is None:
-            template = _check_template(session, partner_org_id, body.provisioningId)
-        elif body.provisioningId is not None:
+        if body.provisioningId is not None:
             template = looked_up.template or _not_a_template(body.provisioningId)
     packages: list[str] = []
     with checks:
@@ -192,11 +185,7 @@ def plan_create(
     if body.externalId is not None:
         with checks:
             external_id = validation.check_external_id("externalId", body.externalId)
-            if (
-                looked_up.external_id_taken
-                if looked_up is not None
-                else repository.external_id_taken(session, partner_org_id, external_id)
-            ):
+            if looked_up.external_id_taken:
                 raise Conflict(
                     f"externalId: a customer with externalId '{external_id}' already exists.", error_code=409100
                 )
@@ -217,14 +206,8 @@ def plan_create(
         with checks:
             plan.primary_email = validation.check_email("customerInfo.primaryEmail", info.primaryEmail)
             # The admin is created when the customer is provisioned: until then the email is held by the customer
-            # row, so a second create with it must see that row, and two concurrent creates must take turns.
-            if looked_up is None:  # (a create took its turn in `_look_up`)
-                serialize_on(session, f"email:{plan.primary_email}")
-            if (
-                looked_up.email_taken
-                if looked_up is not None
-                else _email_taken(session, partner_org_id, plan.primary_email, precheck=precheck)
-            ):
+            # row, so a second create with it must see that row, and two concurrent creates take turns (`_look_up`).
+            if looked_up.email_taken:
                 raise BadRequest(
                     f"customerInfo.primaryEmail: {plan.primary_email} already belongs to an existing user.",
                     errors=[
