@@ -294,3 +294,31 @@ def test_hits_explain_themselves_in_words(screener):
     assert hit.to_dict()["explanation"] == hit.explanation
     missing = screen(screener, "Xinjiang Production and Construction").hits[0]
     assert "1 listed word not in the customer name (corps)" in missing.explanation
+
+
+@pytest.mark.parametrize(
+    ("query", "listed", "alerts"),
+    [
+        # R10: a code or a place one name adds, the rest the same (tune split pairs): a review (0.90), not a match.
+        ("AK Alrosa PAO", "PJSC ALROSA", True),
+        ("AKB Mosoblbank OAO", "PAO MOSOBLBANK", True),
+        ("Petropars UK Limited", "PETROPARS LTD.", True),
+        ("Kumbyol Trading Moscow", "KUMBYOL TRADING COMPANY", True),
+        ("Haegumgang Rimyongsu Trading", "KOREA HAEGUMGANG RIMYONGSU TRADING CORPORATION", True),
+        ("Gooryong Shipping Bangkok", "GOORYONG SHIPPING CO LTD", True),
+        ("Yantai Iray Technology Co Ltd", "IRAY TECHNOLOGY CO LTD", True),
+        # A listed code or place lost, with one name word left: "Johnson GmbH" is not a listed "Johnson HU".
+        ("Johnson GmbH", "JOHNSON HU", False),
+        ("Stone PLC", "U-STONE LIMITED", False),
+        # One name word that several listed parties share: the code tells them apart ("MMZ Avangard").
+        ("MMZ Avangard OAO", "JOINT STOCK COMPANY AVANGARD", False),
+        # No rare name word left once the place goes.
+        ("Russian National Commercial Bank", "NATIONAL COMMERCIAL BANK", False),
+        # A code on both sides is a different code.
+        ("SPC Optolink", "NPK OPTOLINK", False),
+    ],
+)
+def test_codes_and_places_added_or_left_out(screener, query, listed, alerts):
+    score = screener.score_pair(query, listed)
+    assert (score >= screener.config.review_threshold) is alerts, score
+    assert score < screener.config.match_threshold

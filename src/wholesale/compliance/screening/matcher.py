@@ -16,7 +16,7 @@ from .config import ScreeningConfig
 from .explain import explain
 from .index import NameIndex, closest, token_similarity, token_similarity_single, token_similarity_strict
 from .model import Decision, Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
-from .normalize import BUSINESS_WORDS, NormalizedName, country_code, fold_text, normalize_name
+from .normalize import BUSINESS_WORDS, PLACE_WORDS, NormalizedName, country_code, fold_text, normalize_name
 
 
 def _coverage(
@@ -40,6 +40,7 @@ def _coverage(
 
 
 _SAME_NAME_WORDS = 0.88
+_UNIQUE_NAME_WORD = 8.5  # IDF: in at most ~3 listed spellings
 _RARE_NAME_WORD = 7.5  # IDF: in at most ~1 in 1,800 listed entries (the shipped lists: "Koryo", "Daxie", "Rata")
 
 
@@ -56,6 +57,12 @@ def _long_words_paired(a: tuple[str, ...], b: tuple[str, ...], similarity, min_s
         any(x == y or similarity(x, y) >= min_sim for y in other) for side, other in ((a, b), (b, a)) for x in side
         if len(x) >= 5
     )  # fmt: skip
+
+
+def _aside(t: str, other: tuple[str, ...]) -> bool:
+    """A word one name adds that says where or what kind, not who: a code of up to three letters ("LTD-BZE",
+    "AKB", "UK") or a place ("... Cyprus", "Korea ..."), when the other name does not have it."""
+    return (2 <= len(t) <= 3 or t in PLACE_WORDS) and t not in other
 
 
 def _long_core(n: NormalizedName) -> tuple[str, ...]:
@@ -291,6 +298,8 @@ class Screener:
             # two common names inside a long listed name are not evidence ("Andrea Vasquez").
             contained = cfg.missing_word_factor * cover_query
             name = max(name, contained)
+        if name < cfg.review_threshold and kind != "person":
+            name = max(name, self._without_aside(q, q_weighted, v, v_weighted, similarity))
         # Numbers: a different number is a different party ("Trust 2007-1" / "2007-2"); a number the listed
         # name does not have is not a contradiction ("Banco Nacional de Cuba 2"); a listed number missing is.
         missing = v.numbers - q.numbers
@@ -312,6 +321,33 @@ class Screener:
             "numberPenalty": -number_penalty,
             "name": max(0.0, name - number_penalty),
         }
+
+    def _without_aside(self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted, similarity) -> float:
+        """R10: the names without the codes and places one of them adds ("Otkritie Capital Cyprus" / "Otkritie
+        Capital", "AKB Mosoblbank" / "Mosoblbank", "Global United Shipping Ltd-BZE"), when all the rest pairs up
+        and carries a rare name word; 0.90 x the share paired, a review and never a match on its own."""
+        q_extra = [t for t in q.tokens if _aside(t, v.tokens)]
+        v_extra = [t for t in v.tokens if _aside(t, q.tokens)]
+        if bool(q_extra) == bool(v_extra) or len(q_extra) + len(v_extra) > 2:
+            return 0.0  # nothing set aside, or on both sides (a different code is a different name)
+        q_rest = tuple((t, w) for t, w in q_weighted if t not in q_extra)
+        v_rest = tuple((t, w) for t, w in v_weighted if t not in v_extra)
+        if not q_rest or not v_rest or not (q.company or len(q_rest) >= 2):
+            return 0.0
+        names = [w for t, w in q_rest if t not in BUSINESS_WORDS and t not in PLACE_WORDS and len(t) >= 4]
+        if not names or max(names) < _RARE_NAME_WORD:
+            return 0.0  # "Russian National Commercial Bank" / "National Commercial Bank": no name left
+        if len(names) < 2 and (v_extra or max(names) < _UNIQUE_NAME_WORD):
+            # With one name word left, the customer may add a code or place ("AK Alrosa"), not lose one (a listed
+            # "Johnson HU" or "U-Stone" is not every "Johnson GmbH" or "Stone PLC"), and the word must be nearly
+            # unique on the lists: "MMZ Avangard", "RPE Almaz" are other parties than "Avangard JSC", "NPO Almaz".
+            return 0.0
+        min_sim = self.config.token_min_similarity
+        cover = min(
+            _coverage(q_rest, tuple(t for t, _ in v_rest), min_sim, similarity),
+            _coverage(v_rest, tuple(t for t, _ in q_rest), min_sim, similarity),
+        )
+        return self.config.missing_word_factor * cover if cover >= 0.97 else 0.0
 
     def _similarity(self, q: NormalizedName, v: NormalizedName, weak: bool):
         """The word similarity for this pair of names."""

@@ -900,6 +900,13 @@ _ROMAN = {
 }  # fmt: skip
 # "No. 1", "Nr 9", "Number 2": the word only announces the number.
 _NUMBER_WORDS = frozenset(("no", "nr", "num", "number", "n"))
+_CHINESE_CITIES = (
+    "beijing", "shanghai", "tianjin", "chongqing", "hongkong", "shenzhen", "guangzhou", "dalian",
+    "qingdao", "xiamen", "ningbo", "yantai", "wuhan", "hangzhou", "nanjing", "suzhou", "dongguan", "foshan",
+    "changsha", "chengdu", "harbin", "shenyang", "zhuhai", "dandong", "zhengzhou", "jinan", "hefei", "kunming",
+    "nanning", "fuzhou", "wuxi", "changzhou",
+    "zhongshan", "shantou", "tangshan", "weifang", "zibo", "shijiazhuang", "taiyuan", "lanzhou", "urumqi",
+)  # fmt: skip
 # Words that make a name look like a company's (with legal forms): a person is not called "Trading".
 BUSINESS_WORDS = frozenset(
     [
@@ -923,11 +930,7 @@ BUSINESS_WORDS = frozenset(
         # Large Chinese cities that open a company's name ("Guangzhou Syriss Logistics" is listed as "Syriss
         # Logistics", "Yantai Iray Technology" as "Iray Technology"): a place, not the company's name. Not the
         # provinces: "Xinjiang Production and Construction Corps" is a name.
-        "beijing", "shanghai", "tianjin", "chongqing", "hongkong", "shenzhen", "guangzhou", "dalian",
-        "qingdao", "xiamen", "ningbo", "yantai", "wuhan", "hangzhou", "nanjing", "suzhou", "dongguan", "foshan",
-        "changsha", "chengdu", "harbin", "shenyang", "zhuhai", "dandong", "zhengzhou", "jinan", "hefei", "kunming",
-        "nanning", "fuzhou", "wuxi", "changzhou",
-        "zhongshan", "shantou", "tangshan", "weifang", "zibo", "shijiazhuang", "taiyuan", "lanzhou", "urumqi",
+        *_CHINESE_CITIES,
     ]
 )  # fmt: skip
 # Honorifics a company name may start with that are name words there ("General Trading", "Captain Cook
@@ -1203,3 +1206,34 @@ _TRANSLATED_NEAR = _OneEdit(w for w in _TRANSLATIONS if len(w) >= 5)
 _LEGAL_PHRASE_WORDS = frozenset(w for p in _EU_LEGAL_PHRASES for w in p.split()) | _LEGAL_WORDS | _EXTRA_LEGAL
 _LONG_BUSINESS_TRANSLIT = {translit_key(k): v for k, v in _LONG_BUSINESS.items()}
 _LONG_BUSINESS_TRANSLIT_NEAR = _OneEdit(_LONG_BUSINESS_TRANSLIT)
+
+
+def _single_word_countries() -> set[str]:
+    out: set[str] = set()
+    for c in pycountry.countries:
+        for attr in ("name", "common_name"):
+            words = fold_text(getattr(c, attr, "") or "").split()
+            if len(words) == 1 and len(words[0]) >= 4:
+                out.add(words[0])
+    return out - {"jordan", "georgia", "chad", "israel", "jersey"}  # also names of persons
+
+
+# Places a listed party's branch or office adds to its name, or an alias leaves out ("Otkritie Capital Cyprus",
+# "Gooryong Shipping Bangkok", "Korea Kumbyol Trading"): countries named in one word, the usual adjectives of
+# the countries of the sanctions programmes, and the cities where listed parties keep branches.
+PLACE_WORDS = frozenset(
+    _single_word_countries()
+    | set(_CHINESE_CITIES)
+    | {
+        "korea", "korean", "russia", "russian", "rossii", "iranian", "chinese", "syrian", "cuban", "iraqi",
+        "lebanese", "belarusian", "ukrainian", "turkish", "emirates", "uae", "venezuelan", "libyan", "sudanese",
+        "yemeni", "afghan", "pakistani", "burmese", "nicaraguan", "dprk", "usa", "britain", "england", "london",
+        "moscow", "moskva", "kiev", "kyiv", "minsk", "tehran", "beirut", "damascus", "baghdad", "caracas", "havana",
+        "bangkok", "dubai", "sharjah", "istanbul", "belgrade", "beograd", "limassol", "nicosia", "tbilisi",
+        "yerevan", "baku", "almaty", "tashkent", "bishkek", "pyongyang", "vladivostok", "petersburg", "riga",
+        "vilnius", "tallinn", "bucharest", "athens", "piraeus", "geneva", "zurich", "vienna", "frankfurt",
+        "hamburg", "rotterdam", "antwerp", "madrid", "panama", "kabul", "karachi", "lahore",
+        "mumbai", "delhi", "kuala", "lumpur", "jakarta", "manila", "taipei", "seoul", "tokyo", "labuan", "doha",
+        "muscat", "kuwait", "amman", "cairo", "khartoum", "tripoli", "benghazi", "erbil", "basra", "mosul",
+    }
+)  # fmt: skip
