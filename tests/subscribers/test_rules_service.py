@@ -52,6 +52,36 @@ def test_subscriber_is_a_user_of_the_customer_org(session, provisioned):
     assert user.org_id == customer.org_id and user.first_name == "Ada" and user.email == created["email"]
 
 
+def test_a_create_reads_its_customer_with_its_packages_and_the_emails_holder_in_one_statement_each(
+    session, provisioned
+):
+    """Issue 15: the single create's reads are built once and joined: the customer with its package rows, the
+    email's user with whether a customer in provisioning holds it. 11 statements for a meetings subscriber."""
+    import sqlalchemy as sa
+
+    customer = provisioned()
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, params, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    conn = session.connection()
+    sa.event.listen(conn, "before_cursor_execute", note)
+    try:
+        _create(session, customer, sub_body(customer.id))
+        session.flush()
+    finally:
+        sa.event.remove(conn, "before_cursor_execute", note)
+    selects = [s for s in seen if s.startswith("SELECT")]
+    customer_reads = [s for s in selects if s.startswith("SELECT customers.id")]
+    assert len(customer_reads) == 1 and "JOIN customer_packages" in customer_reads[0]
+    assert not [s for s in selects if s.startswith("SELECT customer_packages")]
+    holder = [s for s in selects if s.startswith("SELECT users.id")]
+    assert len(holder) == 1 and "customers.primary_email" in holder[0]
+    assert not [s for s in selects if s.startswith("SELECT customers.primary_email")]
+    assert len(seen) <= 11, seen
+
+
 def test_legacy_package_field_is_accepted(session, provisioned):
     customer = provisioned()
     body = sub_body(customer.id)

@@ -1,5 +1,6 @@
 """Queries on customers, their packages, templates and calling locations."""
 
+import itertools
 from collections import defaultdict
 from datetime import datetime
 
@@ -13,16 +14,49 @@ from wholesale.kit.pagination import PageParams
 from wholesale.partners.tenancy import Tenant
 
 
+def _owned_statement(by_partner: bool, by_org: bool, for_update: bool, packages: bool) -> sa.Select:
+    query: sa.Select = sa.select(Customer)
+    if packages:
+        # One row per package (or one with no package): the customer comes with its package rows, read fresh.
+        query = (
+            sa.select(Customer, CustomerPackageRow)
+            .outerjoin(CustomerPackageRow, CustomerPackageRow.customer_id == Customer.id)
+            .execution_options(populate_existing=True)
+        )
+    query = query.where(Customer.id == sa.bindparam("id"), Customer.deleted_at.is_(None))
+    if by_partner:
+        query = query.where(Customer.partner_org_id == sa.bindparam("partner"))
+    if by_org:
+        query = query.where(Customer.org_id == sa.bindparam("org"))
+    return query.with_for_update() if for_update else query
+
+
+# Built once per shape (which of the tenant's columns apply, locked or not, with packages or not): every request on a
+# customer asks, and a statement object keeps its cache key, so each ask skips building and keying it again.
+_OWNED = {
+    shape: _owned_statement(*shape)
+    for shape in itertools.product((False, True), (False, True), (False, True), (False, True))
+}
+
+
+def _owned_params(tenant: Tenant, customer_id: str) -> dict[str, str | None]:
+    return {"id": customer_id, "partner": tenant.partner_org_id, "org": tenant.org_id}
+
+
 def get_owned(session: Session, tenant: Tenant, customer_id: str, *, for_update: bool = False) -> Customer | None:
     """Return a live customer the tenant may see (its partner's, or a customer admin's own org's), else None."""
-    query = sa.select(Customer).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
-    if tenant.partner_org_id is not None:
-        query = query.where(Customer.partner_org_id == tenant.partner_org_id)
-    if tenant.org_id is not None:
-        query = query.where(Customer.org_id == tenant.org_id)
-    if for_update:
-        query = query.with_for_update()
-    return session.scalars(query).first()
+    query = _OWNED[(tenant.partner_org_id is not None, tenant.org_id is not None, for_update, False)]
+    return session.scalars(query, _owned_params(tenant, customer_id)).first()
+
+
+def get_owned_with_packages(
+    session: Session, tenant: Tenant, customer_id: str
+) -> tuple[Customer | None, dict[str, CustomerPackageRow]]:
+    """`get_owned` and the customer's package rows by name (read fresh), in one statement."""
+    query = _OWNED[(tenant.partner_org_id is not None, tenant.org_id is not None, False, True)]
+    result = session.execute(query, _owned_params(tenant, customer_id)).all()
+    customer = result[0][0] if result else None
+    return customer, {row.name: row for _customer, row in result if row is not None}
 
 
 def get_live_unscoped(session: Session, customer_id: str, *, for_update: bool = False) -> Customer | None:
@@ -85,6 +119,27 @@ def create_lookups(
     params = {"partner": partner_org_id, "template": template_id, "external_id": external_id, "email": email}
     template, external_id_used, email_used = session.execute(_CREATE_LOOKUPS, params).one()
     return template, bool(external_id_used), bool(email_used)
+
+
+def _email_holder_statement() -> sa.Select:
+    email: sa.BindParameter[str] = sa.bindparam("email")
+    pending = sa.exists().where(
+        Customer.primary_email == email,
+        Customer.status == CustomerStatus.PROVISIONING,
+        Customer.deleted_at.is_(None),
+    )
+    one = sa.select(sa.literal_column("1").label("one")).subquery()
+    return sa.select(User, pending).select_from(one).outerjoin(User, User.email == email)
+
+
+_EMAIL_HOLDER = _email_holder_statement()
+
+
+def email_holder(session: Session, email: str) -> tuple[User | None, bool]:
+    """Who holds a (normalised) email, in one statement: its user in any org (None when nobody), and whether a
+    customer still in its first provisioning run will give it to its full admin (`primary_emails_pending`)."""
+    user, pending = session.execute(_EMAIL_HOLDER, {"email": email}).one()
+    return user, bool(pending)
 
 
 def primary_emails_pending(session: Session, emails: set[str]) -> set[str]:
@@ -323,6 +378,9 @@ def template_in_use(session: Session, template_id: str, *, removed: bool = False
     )
 
 
+_LOCATION = sa.select(CallingLocation).where(CallingLocation.customer_id == sa.bindparam("customer_id"))
+
+
 def get_location(session: Session, customer_id: str) -> CallingLocation | None:
-    """Return a customer's calling location."""
-    return session.scalars(sa.select(CallingLocation).where(CallingLocation.customer_id == customer_id)).first()
+    """Return a customer's calling location (a statement built once: each calling subscriber asks)."""
+    return session.scalars(_LOCATION, {"customer_id": customer_id}).first()

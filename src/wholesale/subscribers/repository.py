@@ -21,21 +21,14 @@ class Units(NamedTuple):
     quantity_limit: int | None
 
 
-def take_units(
-    session: Session, customer_id: str, package: str, count: int, *, statuses: tuple[str, ...] = ("provisioned",)
-) -> Units | None:
-    """Assign `count` units of a customer's package if its cap leaves that many: the units assigned after it and
-    the cap; None (nothing taken) when it does not (R8).
-
-    One conditional UPDATE: SQLite serialises writers, PostgreSQL re-checks the condition under the row
-    lock, so parallel requests never push `assigned` past `quantity_limit`.
-    """
-    result = session.execute(
+def _take_units_statement() -> sa.Update:
+    count: sa.BindParameter[int] = sa.bindparam("count")
+    return (
         sa.update(CustomerPackageRow)
         .where(
-            CustomerPackageRow.customer_id == customer_id,
-            CustomerPackageRow.name == package,
-            CustomerPackageRow.status.in_(statuses),
+            CustomerPackageRow.customer_id == sa.bindparam("b_customer"),
+            CustomerPackageRow.name == sa.bindparam("b_package"),
+            CustomerPackageRow.status.in_(sa.bindparam("statuses", expanding=True)),
             sa.or_(
                 CustomerPackageRow.quantity_limit.is_(None),
                 CustomerPackageRow.assigned + count <= CustomerPackageRow.quantity_limit,
@@ -45,7 +38,23 @@ def take_units(
         .returning(CustomerPackageRow.assigned, CustomerPackageRow.quantity_limit)
         .execution_options(synchronize_session=False)
     )
-    row = result.first()
+
+
+# Built once: every subscriber create takes a unit.
+_TAKE_UNITS = _take_units_statement()
+
+
+def take_units(
+    session: Session, customer_id: str, package: str, count: int, *, statuses: tuple[str, ...] = ("provisioned",)
+) -> Units | None:
+    """Assign `count` units of a customer's package if its cap leaves that many: the units assigned after it and
+    the cap; None (nothing taken) when it does not (R8).
+
+    One conditional UPDATE: SQLite serialises writers, PostgreSQL re-checks the condition under the row
+    lock, so parallel requests never push `assigned` past `quantity_limit`.
+    """
+    params = {"b_customer": customer_id, "b_package": package, "count": count, "statuses": list(statuses)}
+    row = session.execute(_TAKE_UNITS, params).first()
     return Units(row.assigned, row.quantity_limit) if row is not None else None
 
 
@@ -185,22 +194,37 @@ def extensions_taken(session: Session, location_id: str, extensions: set[str]) -
     return {e for e in session.scalars(query) if e is not None}
 
 
+# Built once; `exclude` is the subscriber being changed ('' on a create: no id is empty).
+_PHONE_TAKEN = (
+    sa.select(Subscriber.id)
+    .where(
+        Subscriber.customer_id == sa.bindparam("customer_id"),
+        Subscriber.primary_phone_number == sa.bindparam("value"),
+        Subscriber.id != sa.bindparam("exclude"),
+    )
+    .limit(1)
+)
+_EXTENSION_TAKEN = (
+    sa.select(Subscriber.id)
+    .where(
+        Subscriber.location_id == sa.bindparam("location_id"),
+        Subscriber.extension == sa.bindparam("value"),
+        Subscriber.id != sa.bindparam("exclude"),
+    )
+    .limit(1)
+)
+
+
 def phone_taken(session: Session, customer_id: str, number: str, *, exclude_id: str | None = None) -> bool:
     """True when another subscriber of the customer has this number."""
-    query = sa.select(Subscriber.id).where(
-        Subscriber.customer_id == customer_id, Subscriber.primary_phone_number == number
-    )
-    if exclude_id:
-        query = query.where(Subscriber.id != exclude_id)
-    return session.scalars(query.limit(1)).first() is not None
+    params = {"customer_id": customer_id, "value": number, "exclude": exclude_id or ""}
+    return session.scalar(_PHONE_TAKEN, params) is not None
 
 
 def extension_taken(session: Session, location_id: str, extension: str, *, exclude_id: str | None = None) -> bool:
     """True when another subscriber of the location has this extension."""
-    query = sa.select(Subscriber.id).where(Subscriber.location_id == location_id, Subscriber.extension == extension)
-    if exclude_id:
-        query = query.where(Subscriber.id != exclude_id)
-    return session.scalars(query.limit(1)).first() is not None
+    params = {"location_id": location_id, "value": extension, "exclude": exclude_id or ""}
+    return session.scalar(_EXTENSION_TAKEN, params) is not None
 
 
 @dataclass(frozen=True)

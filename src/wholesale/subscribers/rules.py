@@ -113,10 +113,10 @@ class Lookup:
         """The active free account owning the email, None when nobody has it; 10022 when another org's user does,
         or when a customer being provisioned will give it to its full admin."""
         serialize_on(self.session, f"email:{email}")  # with customer creates of the same email (PostgreSQL)
-        user = find_free_account(self.session, email)
-        if user is None and customers_repo.primary_emails_pending(self.session, {email}):
+        user, pending = customers_repo.email_holder(self.session, email.lower())  # both in one statement
+        if user is None and pending:
             raise email_in_use()
-        return user
+        return free_account_of(self.session, user)
 
     def location(self) -> CallingLocation | None:
         """The customer's calling location."""
@@ -170,7 +170,11 @@ def precheck_free_account(session: Session, tenant: Tenant, email: str) -> User 
 
 def find_free_account(session: Session, email: str) -> User | None:
     """The active free account owning the email, None when nobody has it; 10022 when another org's user does."""
-    user = identity.find_user(session, email)
+    return free_account_of(session, identity.find_user(session, email))
+
+
+def free_account_of(session: Session, user: User | None) -> User | None:
+    """`find_free_account` for the user found by the email (None: nobody has it)."""
     if user is None:
         return None
     org = session.get(Org, user.org_id)

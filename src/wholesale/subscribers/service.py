@@ -46,7 +46,18 @@ LEGACY_PACKAGES = frozenset(
 
 def customer_of(session: Session, tenant: Tenant, customer_id: str) -> Customer:
     """The tenant's customer whose subscribers may change now (404 for anyone else's)."""
-    customer = customers_repo.get_owned(session, tenant, customer_id)
+    return _open(customers_repo.get_owned(session, tenant, customer_id), customer_id)
+
+
+def customer_with_packages(
+    session: Session, tenant: Tenant, customer_id: str
+) -> tuple[Customer, dict[str, CustomerPackageRow]]:
+    """`customer_of` and its package rows by name, read in one statement."""
+    customer, rows = customers_repo.get_owned_with_packages(session, tenant, customer_id)
+    return _open(customer, customer_id), rows
+
+
+def _open(customer: Customer | None, customer_id: str) -> Customer:
     if customer is None:
         raise NotFound(f"Customer {customer_id} not found.")
     rules.check_open(customer)
@@ -192,11 +203,12 @@ def send_consent(session: Session, subscriber_id: str, now: datetime) -> None:
 def create_subscriber(session: Session, tenant: Tenant, body: SubscriberCreate) -> tuple[Subscriber, dict[str, Any]]:
     """Provision a subscriber in a customer of the caller's tenant; return it and its rendering."""
     package = rules.one_package(body.package, body.packages, required=not body.administrator)
-    customer = customer_of(session, tenant, body.customerId)
+    customer, rows = customer_with_packages(session, tenant, body.customerId)
     subscriber = provision(
         session,
         customer,
         rules.wanted(body.email, package, body.provisioningParameters, administrator=body.administrator),
+        rows,
         # Any error fails the whole request and its transaction is rolled back: no savepoint needed.
         savepoint=False,
     )
