@@ -322,3 +322,26 @@ def test_codes_and_places_added_or_left_out(screener, query, listed, alerts):
     score = screener.score_pair(query, listed)
     assert (score >= screener.config.review_threshold) is alerts, score
     assert score < screener.config.match_threshold
+
+
+@pytest.mark.parametrize(
+    ("query", "listed", "alerts"),
+    [
+        # R10: a place name and its Russian adjective are one word in organisations' names (tune split pairs).
+        ("Yaroslavl Shipyard Open Joint-Stock Company", "OJSC YAROSLAVSKY SHIPYARD", True),
+        ("Arzamas Instrument Plant", "JSC ARZAMASSKY INSTRUMENT PLANT", True),
+        ("Mytishchi Machine Building Plant", "JSC MYTISHCHINSKI MACHINE-BUILDING PLANT", True),
+        ("JSC Dubnensky Plant of Switching Equipment", "DUBNA PLANT OF SWITCHING EQUIPMENT", True),
+        # Two adjectives are left to the word comparison ("Volgsky"/"Volzhsky" are two letters apart).
+        ("Volgsky Trading", "VOLZHSKY TRADING", False),
+    ],
+)
+def test_place_names_and_their_russian_adjectives(screener, query, listed, alerts):
+    assert (screener.score_pair(query, listed) >= screener.config.review_threshold) is alerts
+
+
+def test_place_adjectives_reach_the_shortlist_but_not_persons_names(screener):
+    r = screen(screener, "Yaroslavl Shipbuilding Plant")  # listed: YAROSLAVSKY SHIPBUILDING PLANT
+    assert r.decision != "clear" and r.hits[0].entry_id == "26509", r
+    # A person's surname is not an adjective of a place ("Kowal" / "KOWALSKI, Jan").
+    assert screener.score_pair("Jan Kowal", "KOWALSKI, Jan", listed_is_person=True) < screener.config.review_threshold

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -148,6 +149,17 @@ class NameIndex:
                 for d in _deletes(src) | {src}:
                     self.deletes.setdefault(d, []).append(t)
                 self.translit.setdefault(translit_key(src), []).append(t)
+        # A place name and its Russian adjective reach each other ("Yaroslavl"/"Yaroslavsky"): listed adjectives
+        # by their stems, listed words of 5+ letters by themselves less their last letter.
+        self.adjectives: dict[str, list[str]] = {}
+        self.heads: dict[str, list[str]] = {}
+        for t in self.word_postings:
+            if len(t) >= 5 and t.isalpha():
+                if (stem := _adjective_stem(t)) is not None:
+                    for x in _adjective_stems(stem):
+                        self.adjectives.setdefault(x, []).append(t)
+                else:
+                    self.heads.setdefault(t[:-1], []).append(t)
         self._posting_sets: dict[int, frozenset[int]] = {}
         self.build_seconds = time.perf_counter() - started
         self.expand_token = lru_cache(maxsize=100_000)(self._expand_token)
@@ -221,6 +233,13 @@ class NameIndex:
                 ):
                     if u not in found and u != token and (sim := token_similarity(token, u)) >= min_sim:
                         found[u] = sim
+            if (stem := _adjective_stem(token)) is not None:
+                places = [u for x in _adjective_stems(stem) for u in (*self.heads.get(x, ()), x)]
+            else:
+                places = [*self.adjectives.get(token, ()), *self.adjectives.get(token[:-1], ())]
+            for u in places:
+                if u not in found and u in self.postings and _place_adjective(token, u):
+                    found[u] = _PLACE_ADJECTIVE_SIMILARITY
         return tuple(found.items())
 
 
@@ -355,6 +374,56 @@ def _single_similarity(a: str, b: str) -> float:
     ):
         return 0.85
     return 0.0
+
+
+# A Russian adjective made from a place name: "-sky", "-skiy", "-skoe", "-skaya", "-skogo" ("Yaroslavsky" from
+# "Yaroslavl", "Arzamasskoe" from "Arzamas", "Mytishchinski" from "Mytishchi", "Dubnensky" from "Dubna").
+_PLACE_ADJECTIVE = re.compile(r"(?:sk|ck)(?:iy|ii|yi|ij|y|i|aya|aia|aja|oe|oye|oie|ogo|ie|iye)$")
+_PLACE_ADJECTIVE_SIMILARITY = 0.92
+
+
+def _adjective_stem(word: str) -> str | None:
+    m = _PLACE_ADJECTIVE.search(word)
+    return word[: m.start()] if m and m.start() >= 4 else None
+
+
+@lru_cache(maxsize=100_000)
+def _place_adjective(a: str, b: str) -> bool:
+    """One word is the Russian adjective of the other, a place name: its stem, less a linking "n"/"en"/"in",
+    is the name or the name less its last letter ("Yaroslav-sky"/"Yaroslav-l", "Dubn-en-sky"/"Dubn-a")."""
+    for adj, noun in ((a, b), (b, a)):
+        stem = _adjective_stem(adj)
+        if stem is None or _adjective_stem(noun) is not None or len(noun) < 5:
+            continue
+        if any(noun == x or (len(noun) == len(x) + 1 and noun.startswith(x)) for x in _adjective_stems(stem)):
+            return True
+    return False
+
+
+def _adjective_stems(stem: str) -> list[str]:
+    """The stem of a place adjective, and without a linking "n"/"en"/"in"/"an" ("Dubnen-" -> "Dubn")."""
+    out = [stem]
+    if stem.endswith("n"):
+        out.append(stem[:-1])
+        if stem[-2:] in ("en", "in", "an"):
+            out.append(stem[:-2])
+    return [x for x in out if len(x) >= 4]
+
+
+def token_similarity_places(a: str, b: str) -> float:
+    """token_similarity for two company names (R10): a place name and its Russian adjective are one word."""
+    sim = token_similarity(a, b)
+    if sim < _PLACE_ADJECTIVE_SIMILARITY and a != b and len(a) >= 5 and len(b) >= 5 and _place_adjective(a, b):
+        return _PLACE_ADJECTIVE_SIMILARITY
+    return sim
+
+
+def token_similarity_single_places(a: str, b: str) -> float:
+    """token_similarity_single for two company names: a place name and its Russian adjective are one word."""
+    sim = token_similarity_single(a, b)
+    if sim < _PLACE_ADJECTIVE_SIMILARITY and a != b and len(a) >= 5 and len(b) >= 5 and _place_adjective(a, b):
+        return _PLACE_ADJECTIVE_SIMILARITY
+    return sim
 
 
 def closest(word: str, others: list[str], similarity) -> tuple[float, int]:

@@ -14,7 +14,15 @@ from rapidfuzz.distance import Levenshtein
 
 from .config import ScreeningConfig
 from .explain import explain
-from .index import NameIndex, closest, token_similarity, token_similarity_single, token_similarity_strict
+from .index import (
+    NameIndex,
+    closest,
+    token_similarity,
+    token_similarity_places,
+    token_similarity_single,
+    token_similarity_single_places,
+    token_similarity_strict,
+)
 from .model import Decision, Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
 from .normalize import BUSINESS_WORDS, PLACE_WORDS, NormalizedName, country_code, fold_text, normalize_name
 
@@ -235,7 +243,7 @@ class Screener:
         if q.company and ((kind == "person" and len(v.tokens) == 1) or (weak and kind in ("vessel", "aircraft"))):
             # A company is not named by a one-word person alias or a vessel ("Hassan PLC", "Mena SA").
             return _no_name_evidence()
-        similarity = self._similarity(q, v, weak)
+        similarity = self._similarity(q, v, weak, kind)
         cover_listed = _coverage(v_weighted, q.tokens, min_sim, similarity)
         cover_query = _coverage(q_weighted, v.tokens, min_sim, similarity)
         soft = 2 * cover_listed * cover_query / (cover_listed + cover_query) if cover_listed and cover_query else 0.0
@@ -349,15 +357,17 @@ class Screener:
         )
         return self.config.missing_word_factor * cover if cover >= 0.97 else 0.0
 
-    def _similarity(self, q: NormalizedName, v: NormalizedName, weak: bool):
-        """The word similarity for this pair of names."""
+    def _similarity(self, q: NormalizedName, v: NormalizedName, weak: bool, kind: str = "company"):
+        """The word similarity for this pair of names. Names of listed organisations also pair a place name with
+        its Russian adjective ("Yaroslavl"/"Yaroslavsky", R10); persons' names do not ("Kowal"/"Kowalski")."""
+        places = kind != "person"
         if weak and not (q.numbers and q.numbers == v.numbers):  # an equal number is evidence of its own
             # One distinctive word is all the evidence there is: equal, or one typo in a long word, never a
             # look-alike ("Schneider"/"Sikander", "Smith"/"Smooth", "Davis Group"/"NAVIS GRUPP").
-            return token_similarity_single
+            return token_similarity_single_places if places else token_similarity_single
         short = self.config.short_name_letters
         if len(q.core) - q.core.count(" ") >= short and len(v.core) - v.core.count(" ") >= short:
-            return token_similarity
+            return token_similarity_places if places else token_similarity
         return token_similarity_strict
 
     def _context(self, query: ScreeningQuery, q: NormalizedName, entry: Entry) -> dict[str, float]:
@@ -416,7 +426,8 @@ class Screener:
                     v = variant.norm
                     weak = min(_distinctive(q.tokens), _distinctive(v.tokens)) <= 1
                     why = explain(
-                        q, v, {**feats, **ctx}, entry, self._similarity(q, v, weak), cfg.token_min_similarity,
+                        q, v, {**feats, **ctx}, entry, self._similarity(q, v, weak, entry.entity_type),
+                        cfg.token_min_similarity,
                         country_code(query.country) if query.country else None,
                     )  # fmt: skip
                     best[variant.entry] = Hit(
