@@ -209,3 +209,24 @@ def test_russian_transliterations_share_a_key(a, b):
     from wholesale.compliance.screening.normalize import translit_key
 
     assert translit_key(a) == translit_key(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # R10: two letters joined by "&" or Spanish "y" are one word, as written glued (tune split pairs).
+        ("G&G Internacional S.A.S.", "G Y G INTERNACIONAL S.A.S."),
+        ("G y R Arquitectos, S. de R.L. de C.V.", "GR ARQUITECTOS"),
+        ("Inversiones La Plata M & M S. en C.A.", "INVERSIONES LA PLATA M Y M"),  # and "S. en C.A." is a legal form
+        ("Purelogic R&D", "PURELOGIC RD"),
+    ],
+)
+def test_letters_joined_by_and_are_one_word(a, b):
+    assert normalize_name(a).core == normalize_name(b).core
+
+
+def test_a_name_a_letter_from_a_legal_word_stays_a_name():
+    # R10: "Otkritie"/"Otkrytie" (a bank, "discovery") is one letter from "Otkrytoe" (open, of "Otkrytoe
+    # Aktsionernoe Obshchestvo"): taken for a misspelt legal word, "Otkrytie Kapital" was only "Capital".
+    assert normalize_name("OTKRYTIE KAPITAL").tokens == ("otkrytie", "capital")
+    assert normalize_name("Otkrytoye Aktsionernoye Obshchestvo Zvezda").tokens == ("zvezda",)

@@ -478,6 +478,9 @@ _EU_LEGAL_PHRASES = (
     "sapi de cv",
     "s de rl",
     "s de rl de cv",
+    "s en c",
+    "s en ca",
+    "s en cs",
     "spr de rl",
     "s p r de r l",
     "sc de rl",
@@ -545,13 +548,17 @@ _PHRASE_LENGTHS = sorted(_PHRASES, reverse=True)
 _LONG_LEGAL_WORDS = sorted(w for w in _LEGAL_WORDS if len(w) >= 6)
 
 
+# Name words one letter from a legal word: "Otkritie"/"Otkrytie" ("discovery", a bank) is not "Otkrytoe" (open).
+_NAMES_NEAR_LEGAL_WORDS = frozenset(("otkritie", "otkrytie"))
+
+
 @lru_cache(maxsize=100_000)
 def _is_legal_word(token: str) -> bool:
     if token in _EXTRA_LEGAL or token in _LEGAL_WORDS:
         return True
     # Misspelt legal words ("Compnay", "Limted") are still legal words, not name words.
     # Indel ratio, not Jaro-Winkler: a shared prefix ("Corporativo") must not make a legal word.
-    if len(token) < 6:
+    if len(token) < 6 or token in _NAMES_NEAR_LEGAL_WORDS:
         return False
     return any(
         abs(len(w) - len(token)) <= 2
@@ -1078,7 +1085,10 @@ def translit_key(token: str) -> str:
 
 
 def _glue_letters(words: list[str]) -> list[str]:
-    """Runs of single letters are one word: "N P C International" is "NPC International", "M D S" is "MDS"."""
+    """Runs of single letters are one word: "N P C International" is "NPC International", "M D S" is "MDS".
+    Two letters joined by "and" (or Spanish "y") are one word too: "G&G", "G y G" and "GG"; "R&D" and "RD"."""
+    if len(words) >= 3:
+        words = _join_letter_pairs(words)
     out: list[str] = []
     run = False
     for w in words:
@@ -1091,6 +1101,29 @@ def _glue_letters(words: list[str]) -> list[str]:
         else:
             out.append(w)
             run = False
+    return out
+
+
+def _join_letter_pairs(words: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    n = len(words)
+    while i < n:
+        w = words[i]
+        if (
+            i + 2 < n
+            and len(w) == 1
+            and words[i + 1] in ("and", "y")
+            and len(words[i + 2]) == 1
+            and w.isalpha()
+            and words[i + 2].isalpha()
+            and (i == 0 or len(words[i - 1]) > 1)
+        ):
+            out.append(w + words[i + 2])
+            i += 3
+            continue
+        out.append(w)
+        i += 1
     return out
 
 
