@@ -202,7 +202,14 @@ def test_persons_are_not_translated():
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("iurii", "yurii"), ("iakovlev", "yakovlev"), ("saliut", "salyut"), ("kamenskii", "kamenskiy")],
+    [
+        ("iurii", "yurii"),
+        ("iakovlev", "yakovlev"),
+        ("saliut", "salyut"),
+        ("kamenskii", "kamenskiy"),
+        ("gelios", "helios"),  # a foreign first "H" written "G" in Russian (tune split pair)
+        ("gassan", "hassan"),
+    ],
 )
 def test_russian_transliterations_share_a_key(a, b):
     # R10: "Iurii Aleksandrovich NABOKOV" is the listed "NABOKOV, Yuri Alexandrovich" (tune split pair).
@@ -230,3 +237,9 @@ def test_a_name_a_letter_from_a_legal_word_stays_a_name():
     # Aktsionernoe Obshchestvo"): taken for a misspelt legal word, "Otkrytie Kapital" was only "Capital".
     assert normalize_name("OTKRYTIE KAPITAL").tokens == ("otkrytie", "capital")
     assert normalize_name("Otkrytoye Aktsionernoye Obshchestvo Zvezda").tokens == ("zvezda",)
+
+
+def test_a_first_g_is_an_h_only_in_long_words():
+    from wholesale.compliance.screening.normalize import translit_key
+
+    assert translit_key("gill") != translit_key("hill") and translit_key("gales") != translit_key("hales")

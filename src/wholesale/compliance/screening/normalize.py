@@ -1078,6 +1078,10 @@ def translit_key(token: str) -> str:
     token = _GH_VOWEL.sub("q", token)  # Persian/Arabic "gh" before a vowel is "q" ("Gholizadeh"), not "Singh"
     if token[:2] in _INITIAL:
         token = _INITIAL[token[:2]] + token[2:]
+    elif token[0] == "g" and len(token) >= 6 and token[1] in "aeiou":
+        # Russian writes a foreign first "H" as "G" ("Gelios"/"Helios", "Gassan"/"Hassan"); not in short words,
+        # where "Gill"/"Hill" and "Gale"/"Hale" are different names.
+        token = "h" + token[1:]
     token = _CONSONANTS_RE.sub(lambda m: _CONSONANTS[m.group(0)], token)
     token = _VOWELS_RE.sub(lambda m: _VOWELS[m.group(0)], token)
     token = token[:1] + _INNER_RE.sub(lambda m: _INNER[m.group(0)], token[1:])
