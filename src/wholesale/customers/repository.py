@@ -3,9 +3,10 @@
 import itertools
 from collections import defaultdict
 from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate
 from wholesale.customers.states import SETTLED, CustomerStatus, PackageStatus
@@ -57,6 +58,27 @@ def get_owned_with_packages(
     result = session.execute(query, _owned_params(tenant, customer_id)).all()
     customer = result[0][0] if result else None
     return customer, {row.name: row for _customer, row in result if row is not None}
+
+
+_INSERT_CUSTOMER = sa.insert(cast(sa.Table, Customer.__table__))
+_INSERT_PACKAGES = sa.insert(cast(sa.Table, CustomerPackageRow.__table__))
+
+
+def insert_new(
+    session: Session, customer: dict[str, Any], packages: list[dict[str, Any]]
+) -> tuple[Customer, list[CustomerPackageRow]]:
+    """Write a new customer and its package rows now, from their column values, by Core inserts of statements built
+    once (the unit of work's flush of the same objects costs more than the rows), and return them as the session's
+    persistent objects, as if loaded (no second write)."""
+    session.execute(_INSERT_CUSTOMER, customer)
+    if packages:
+        session.execute(_INSERT_PACKAGES, packages)
+    written = Customer(**customer)
+    rows = [CustomerPackageRow(**values) for values in packages]
+    for obj in (written, *rows):
+        make_transient_to_detached(obj)
+        session.add(obj)
+    return written, rows
 
 
 def get_live_unscoped(session: Session, customer_id: str, *, for_update: bool = False) -> Customer | None:

@@ -44,48 +44,47 @@ def create_customer(session: Session, tenant: Tenant, body: CustomerCreate) -> C
     address = plan.address
     if plan.template is None:  # a create body requires provisioningId, and plan_create checks it names a template
         raise RuntimeError("plan_create returned a create plan without a customer template")
-    customer = Customer(
-        id=ids.new_id("ENTERPRISE"),
+    values: dict[str, Any] = {
+        "id": ids.new_id("ENTERPRISE"),
+        "partner_org_id": partner_org_id,
+        "org_id": plan.org.id if plan.org else None,
+        "external_id": validation.check_external_id("externalId", body.externalId),
+        "provisioning_id": plan.template.id,
+        "name": plan.name or (plan.org.display_name if plan.org else None),
+        "primary_email": plan.primary_email,
+        "language": plan.language,
+        "address_line1": address.addressLine1,
+        "address_line2": address.addressLine2,
+        "city": address.city,
+        "state_or_province": address.stateOrProvince,
+        "zip_or_postal_code": address.zipOrPostalCode,
+        "country": address.country,
+        "status": CustomerStatus.PROVISIONING,
+        "errors": [],
+        "package_limits": plan.limits,
+        "meetings_timezone": plan.meetings_timezone,
+        "calling_location": plan.location.model_dump() if plan.location else None,
+        "sub_partner_admin_email": plan.sub_partner_admin_email,
+        "is_partner_org": plan.is_partner_org,
+        "compliance_hold": False,
+        "revision": 1,
+        "created": now,
+        "updated": now,
+    }
+    package_values = [_package_values(values["id"], name, plan.limits, now) for name in plan.packages]
+    # The customer, its packages and its queued run are Core inserts of statements built once: the ORM's unit of work
+    # would cost more than the rows (issue 15).
+    customer, new_rows = repository.insert_new(session, values, package_values)
+    usage.created(session, customer, new_rows)  # R2: what its billing reports show, and its packages
+    events.record(
+        session,
+        subject_type="customer",
+        subject_id=customer.id,
+        action="customer.created",
         partner_org_id=partner_org_id,
-        org_id=plan.org.id if plan.org else None,
-        external_id=validation.check_external_id("externalId", body.externalId),
-        provisioning_id=plan.template.id,
-        name=plan.name or (plan.org.display_name if plan.org else None),
-        primary_email=plan.primary_email,
-        language=plan.language,
-        address_line1=address.addressLine1,
-        address_line2=address.addressLine2,
-        city=address.city,
-        state_or_province=address.stateOrProvince,
-        zip_or_postal_code=address.zipOrPostalCode,
-        country=address.country,
-        status=CustomerStatus.PROVISIONING,
-        errors=[],
-        package_limits=plan.limits,
-        meetings_timezone=plan.meetings_timezone,
-        calling_location=plan.location.model_dump() if plan.location else None,
-        sub_partner_admin_email=plan.sub_partner_admin_email,
-        is_partner_org=plan.is_partner_org,
-        revision=1,
-        created=now,
-        updated=now,
+        data={"externalId": customer.external_id, "packages": plan.packages, "country": customer.country},
     )
-    new_rows = [_package_row(customer, name, now) for name in plan.packages]
-    # One flush for the customer, its packages and its queued run (at the commit), not one per statement: the
-    # audit row and event are Core inserts that need none of them first.
-    with session.no_autoflush:
-        session.add(customer)
-        session.add_all(new_rows)
-        usage.created(session, customer, new_rows)  # R2: what its billing reports show, and its packages
-        events.record(
-            session,
-            subject_type="customer",
-            subject_id=customer.id,
-            action="customer.created",
-            partner_org_id=partner_org_id,
-            data={"externalId": customer.external_id, "packages": plan.packages, "country": customer.country},
-        )
-        _enqueue_converge(session, customer, "customers.provision", screen="created")  # R10
+    _enqueue_converge(session, customer, "customers.provision", screen="created")  # R10
     return customer
 
 
@@ -262,17 +261,21 @@ def precheck(session: Session, tenant: Tenant, body: CustomerValidate) -> dict[s
 
 def _package_row(customer: Customer, name: str, now: Any, limits: dict[str, int] | None = None) -> CustomerPackageRow:
     limits = customer.package_limits if limits is None else limits
-    return CustomerPackageRow(
-        customer_id=customer.id,
-        name=name,
-        status=PackageStatus.PROVISIONING,
-        quantity_limit=(limits or {}).get(name),
-        assigned=0,
-        license_ids=[],
-        errors=[],
-        warnings=[],
-        created=now,
-    )
+    return CustomerPackageRow(**_package_values(customer.id, name, limits, now))
+
+
+def _package_values(customer_id: str, name: str, limits: dict[str, int] | None, now: Any) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "name": name,
+        "status": PackageStatus.PROVISIONING,
+        "quantity_limit": (limits or {}).get(name),
+        "assigned": 0,
+        "license_ids": [],
+        "errors": [],
+        "warnings": [],
+        "created": now,
+    }
 
 
 def _enqueue_converge(session: Session, customer: Customer, workflow: str, *, screen: str | None) -> None:
