@@ -139,12 +139,14 @@ def _site_url(name: str) -> str:
     return f"{slug}-{uuid.uuid4().hex[:10]}.webex.com"
 
 
+_SITE = sa.select(MeetingsSite).where(MeetingsSite.customer_id == sa.bindparam("customer_id"))
+# The domain job may re-derive the same site concurrently (PostgreSQL); one waits for the other.
+_SITE_LOCKED = _SITE.with_for_update()
+
+
 def _site_of_customer(session: Session, customer_id: str, *, for_update: bool = False) -> MeetingsSite | None:
-    query = sa.select(MeetingsSite).where(MeetingsSite.customer_id == customer_id)
-    if for_update:
-        # The domain job may re-derive the same site concurrently (PostgreSQL); one waits for the other.
-        query = query.with_for_update()
-    return session.scalars(query).first()
+    # Statements built once: every provisioning run asks.
+    return session.scalars(_SITE_LOCKED if for_update else _SITE, {"customer_id": customer_id}).first()
 
 
 def ensure_site(
