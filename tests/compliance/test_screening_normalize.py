@@ -243,3 +243,19 @@ def test_a_first_g_is_an_h_only_in_long_words():
     from wholesale.compliance.screening.normalize import translit_key
 
     assert translit_key("gill") != translit_key("hill") and translit_key("gales") != translit_key("hales")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # R10: "I/E" and "IMPANDEXP" are import and export; agents, agent and agencies one word (tune split pairs).
+        ("Ningbo More Interest I/E Co., Ltd.", "NINGBO MORE INTEREST IMP. & EXP. CO., LTD."),
+        (
+            "Shen Yang Jing Cheng Machinery Imp&Exp. Co., Limited",
+            "SHEN YANG JING CHENG MACHINERY IMPANDEXP. CO., LIMITED",
+        ),
+        ("Bonyad Shipping Agents Company", "BONYAD SHIPPING AGENCIES CO."),
+    ],
+)
+def test_import_export_and_agency_abbreviations(a, b):
+    assert normalize_name(a).core == normalize_name(b).core

@@ -737,6 +737,13 @@ _ABBREVIATIONS = {
     "navig": "navigation",
     "exp": "export",
     "imp": "import",
+    # "I/E", "IMPANDEXP" (as listed), "IMPEXP": import and export.
+    "ie": "import export",
+    "impandexp": "import export",
+    "impexp": "import export",
+    "agents": "agency",
+    "agent": "agency",
+    "agencies": "agency",
     "impex": "import export",
     "organisation": "organization",
 }
