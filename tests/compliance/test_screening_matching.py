@@ -315,7 +315,7 @@ def test_hits_explain_themselves_in_words(screener):
         # No rare name word left once the place goes.
         ("Russian National Commercial Bank", "NATIONAL COMMERCIAL BANK", False),
         # A code on both sides is a different code.
-        ("SPC Optolink", "NPK OPTOLINK", False),
+        ("SKB Optolink", "NPK OPTOLINK", False),
     ],
 )
 def test_codes_and_places_added_or_left_out(screener, query, listed, alerts):

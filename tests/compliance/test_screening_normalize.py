@@ -259,3 +259,17 @@ def test_a_first_g_is_an_h_only_in_long_words():
 )
 def test_import_export_and_agency_abbreviations(a, b):
     assert normalize_name(a).core == normalize_name(b).core
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # R10: Russian codes of kinds of organisation and their English ones (tune split pairs).
+        ("LLC RPC Optolink", "OOO NPK OPTOLINK"),
+        ("Gazpromneft NTC", "GAZPROMNEFT STC LLC"),
+        ("OOO RPF Meridian", "AO NPF MERIDIAN"),
+        ("OOO RPE Almaz", "AO NPP ALMAZ"),
+    ],
+)
+def test_russian_organisation_codes_and_their_english_ones(a, b):
+    assert normalize_name(a).core == normalize_name(b).core

@@ -744,6 +744,18 @@ _ABBREVIATIONS = {
     "agents": "agency",
     "agent": "agency",
     "agencies": "agency",
+    # Russian codes of kinds of organisation and their English ones: NPK = SPC/RPC (scientific or research and
+    # production company), NPF = SPF/RPF (firm), NPP = SPE/RPE (enterprise), NTTS/NTC = STC (scientific and
+    # technical centre), NPO = RPA (association; "NPO" and "SPA" are dropped as legal forms).
+    "spc": "npk",
+    "rpc": "npk",
+    "spf": "npf",
+    "rpf": "npf",
+    "spe": "npp",
+    "rpe": "npp",
+    "stc": "ntc",
+    "ntts": "ntc",
+    "rpa": "npo",
     "impex": "import export",
     "organisation": "organization",
 }
