@@ -273,3 +273,12 @@ def test_import_export_and_agency_abbreviations(a, b):
 )
 def test_russian_organisation_codes_and_their_english_ones(a, b):
     assert normalize_name(a).core == normalize_name(b).core
+
+
+def test_a_jurisdiction_code_behind_a_legal_form_is_not_a_name_word():
+    # R10: the lists write "GLOBAL UNITED SHIPPING LTD-BZE" (Belize) for "GLOBAL UNITED SHIPPING LIMITED".
+    assert (
+        normalize_name("GLOBAL UNITED SHIPPING LTD-BZE").core == normalize_name("Global United Shipping Limited").core
+    )
+    assert normalize_name("AQUA SHIPPING LTD.-MAI").core == "aqua shipping"
+    assert normalize_name("Pro-Tec Co").core == "pro tec"  # a hyphen inside a name is not a jurisdiction

@@ -1162,10 +1162,15 @@ def strip_article(token: str) -> str:
 _ARTICLES = frozenset(("al", "el"))
 
 
+# A jurisdiction code the lists write behind a legal form ("... LTD-BZE": Belize, "LTD.-MAI", "CO-HKG"): where,
+# not who.
+_FORM_JURISDICTION = re.compile(r"(?i)(\b(?:ltd|limited|inc|corp|co|llc)\.?)\s*-\s*[a-z]{3}\s*$")
+
+
 @lru_cache(maxsize=100_000)
 def normalize_name(text: str, is_person: bool = False) -> NormalizedName:
     """Return the comparable form of a name; persons lose honorifics, companies lose legal forms."""
-    folded = fold_text(text)
+    folded = fold_text(_FORM_JURISDICTION.sub(r"\1", text))
     words = _glue_letters(folded.split())
     if is_person:
         unprefixed = " ".join(_glue_letters(fold_text(remove_person_prefixes(folded)).split())) or folded
