@@ -35,6 +35,12 @@ IDEMPOTENT_METHODS = frozenset({"POST", "PUT"})
 # SQLite, 94 unanswered after 120 s; 80 on PostgreSQL, 79 unanswered and the process stuck for good). Write requests
 # beyond this many wait on the event loop instead, holding no thread; they would only queue for the lock anyway.
 WRITE_REQUESTS_IN_FLIGHT = 16
+# On SQLite a write request holds the one writer from its first statement to its commit, so beyond a few in flight
+# they only wait in threads for it, each woken in turn and asking for the interpreter lock. A few keep the writer
+# busy (the next one is already waiting in its thread when the holder commits); with 16, 1,500 creates from 32
+# clients went through at 125-202/s (3.95-5.8 ms of server CPU each), with 4 at 157-228/s (3.66-5.0 ms), on a shared
+# machine (docs/PERFORMANCE.md, issue 15).
+SQLITE_WRITE_REQUESTS_IN_FLIGHT = 4
 _write_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
 
 
@@ -43,7 +49,8 @@ def _write_gate() -> asyncio.Semaphore:
     loop = asyncio.get_running_loop()
     gate = _write_gates.get(loop)
     if gate is None:
-        gate = _write_gates[loop] = asyncio.Semaphore(WRITE_REQUESTS_IN_FLIGHT)
+        width = SQLITE_WRITE_REQUESTS_IN_FLIGHT if get_database().is_sqlite else WRITE_REQUESTS_IN_FLIGHT
+        gate = _write_gates[loop] = asyncio.Semaphore(width)
     return gate
 
 
