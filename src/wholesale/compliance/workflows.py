@@ -1,6 +1,7 @@
 """Compliance jobs: screen a customer (R10, R11), re-screen on new lists, and the daily R14 deadline sweep."""
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +18,12 @@ log = logging.getLogger("wholesale.compliance")
 def warm_screener() -> None:
     """Build the screening index when workers launch, off the request path: the first screening would
     otherwise stall this process for seconds while every customer provisioning waits on the GIL."""
+    started = time.monotonic()
     try:
         with get_database().session(write=False) as session:
             lists.get_screener(session)
+        # A worker process has no /readyz of its own: this line says when its screenings stop stalling its jobs.
+        log.info("screening index ready", extra={"fields": {"seconds": round(time.monotonic() - started, 2)}})
     except Exception:  # the first screening job will build it (and report) instead
         log.exception("screening index warm-up failed")
     finally:
