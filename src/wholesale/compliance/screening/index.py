@@ -410,18 +410,30 @@ def _adjective_stems(stem: str) -> list[str]:
     return [x for x in out if len(x) >= 4]
 
 
+@lru_cache(maxsize=500_000)
 def token_similarity_places(a: str, b: str) -> float:
     """token_similarity for two company names (R10): a place name and its Russian adjective are one word."""
     sim = token_similarity(a, b)
-    if sim < _PLACE_ADJECTIVE_SIMILARITY and a != b and len(a) >= 5 and len(b) >= 5 and _place_adjective(a, b):
+    if sim < _PLACE_ADJECTIVE_SIMILARITY and _may_be_adjective(a, b) and _place_adjective(a, b):
         return _PLACE_ADJECTIVE_SIMILARITY
     return sim
 
 
+def _may_be_adjective(a: str, b: str) -> bool:
+    """A cheap test before _place_adjective: one word has "sk"/"ck" among its last five letters, both 5+ long."""
+    return (
+        a != b
+        and len(a) >= 5
+        and len(b) >= 5
+        and ("sk" in a[-5:] or "sk" in b[-5:] or "ck" in a[-5:] or "ck" in b[-5:])
+    )
+
+
+@lru_cache(maxsize=200_000)
 def token_similarity_single_places(a: str, b: str) -> float:
     """token_similarity_single for two company names: a place name and its Russian adjective are one word."""
     sim = token_similarity_single(a, b)
-    if sim < _PLACE_ADJECTIVE_SIMILARITY and a != b and len(a) >= 5 and len(b) >= 5 and _place_adjective(a, b):
+    if sim < _PLACE_ADJECTIVE_SIMILARITY and _may_be_adjective(a, b) and _place_adjective(a, b):
         return _PLACE_ADJECTIVE_SIMILARITY
     return sim
 

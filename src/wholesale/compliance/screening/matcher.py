@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from heapq import nlargest
 from operator import itemgetter
 from typing import IO
@@ -67,10 +68,11 @@ def _long_words_paired(a: tuple[str, ...], b: tuple[str, ...], similarity, min_s
     )  # fmt: skip
 
 
-def _aside(t: str, other: tuple[str, ...]) -> bool:
-    """A word one name adds that says where or what kind, not who: a code of up to three letters ("LTD-BZE",
-    "AKB", "UK") or a place ("... Cyprus", "Korea ..."), when the other name does not have it."""
-    return (2 <= len(t) <= 3 or t in PLACE_WORDS) and t not in other
+@lru_cache(maxsize=100_000)
+def _codes_and_places(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The words of a name that say where or what kind, not who: codes of two or three letters ("LTD-BZE", "AKB",
+    "UK") and places ("... Cyprus", "Korea ...")."""
+    return tuple(t for t in tokens if 2 <= len(t) <= 3 or t in PLACE_WORDS)
 
 
 def _long_core(n: NormalizedName) -> tuple[str, ...]:
@@ -334,8 +336,11 @@ class Screener:
         """R10: the names without the codes and places one of them adds ("Otkritie Capital Cyprus" / "Otkritie
         Capital", "AKB Mosoblbank" / "Mosoblbank", "Global United Shipping Ltd-BZE"), when all the rest pairs up
         and carries a rare name word; 0.90 x the share paired, a review and never a match on its own."""
-        q_extra = [t for t in q.tokens if _aside(t, v.tokens)]
-        v_extra = [t for t in v.tokens if _aside(t, q.tokens)]
+        q_aside, v_aside = _codes_and_places(q.tokens), _codes_and_places(v.tokens)
+        if not q_aside and not v_aside:
+            return 0.0
+        q_extra = [t for t in q_aside if t not in v.tokens]
+        v_extra = [t for t in v_aside if t not in q.tokens]
         if bool(q_extra) == bool(v_extra) or len(q_extra) + len(v_extra) > 2:
             return 0.0  # nothing set aside, or on both sides (a different code is a different name)
         q_rest = tuple((t, w) for t, w in q_weighted if t not in q_extra)
