@@ -194,37 +194,32 @@ def extensions_taken(session: Session, location_id: str, extensions: set[str]) -
     return {e for e in session.scalars(query) if e is not None}
 
 
-# Built once; `exclude` is the subscriber being changed ('' on a create: no id is empty).
-_PHONE_TAKEN = (
-    sa.select(Subscriber.id)
-    .where(
-        Subscriber.customer_id == sa.bindparam("customer_id"),
-        Subscriber.primary_phone_number == sa.bindparam("value"),
-        Subscriber.id != sa.bindparam("exclude"),
+def _taken_statement(scope: Any, value: Any) -> sa.Select[Any]:
+    """Another subscriber with this value within this scope; built once. `exclude` is the subscriber being changed
+    ('' on a create: no id is empty)."""
+    return (
+        sa.select(Subscriber.id)
+        .where(scope == sa.bindparam("scope"), value == sa.bindparam("value"), Subscriber.id != sa.bindparam("exclude"))
+        .limit(1)
     )
-    .limit(1)
-)
-_EXTENSION_TAKEN = (
-    sa.select(Subscriber.id)
-    .where(
-        Subscriber.location_id == sa.bindparam("location_id"),
-        Subscriber.extension == sa.bindparam("value"),
-        Subscriber.id != sa.bindparam("exclude"),
-    )
-    .limit(1)
-)
+
+
+_PHONE_TAKEN = _taken_statement(Subscriber.customer_id, Subscriber.primary_phone_number)
+_EXTENSION_TAKEN = _taken_statement(Subscriber.location_id, Subscriber.extension)
+
+
+def _taken(session: Session, statement: sa.Select[Any], scope: str, value: str, exclude_id: str | None) -> bool:
+    return session.scalar(statement, {"scope": scope, "value": value, "exclude": exclude_id or ""}) is not None
 
 
 def phone_taken(session: Session, customer_id: str, number: str, *, exclude_id: str | None = None) -> bool:
     """True when another subscriber of the customer has this number."""
-    params = {"customer_id": customer_id, "value": number, "exclude": exclude_id or ""}
-    return session.scalar(_PHONE_TAKEN, params) is not None
+    return _taken(session, _PHONE_TAKEN, customer_id, number, exclude_id)
 
 
 def extension_taken(session: Session, location_id: str, extension: str, *, exclude_id: str | None = None) -> bool:
     """True when another subscriber of the location has this extension."""
-    params = {"location_id": location_id, "value": extension, "exclude": exclude_id or ""}
-    return session.scalar(_EXTENSION_TAKEN, params) is not None
+    return _taken(session, _EXTENSION_TAKEN, location_id, extension, exclude_id)
 
 
 @dataclass(frozen=True)
