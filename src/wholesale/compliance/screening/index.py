@@ -413,7 +413,11 @@ def _adjective_stems(stem: str) -> list[str]:
 @lru_cache(maxsize=500_000)
 def token_similarity_places(a: str, b: str) -> float:
     """token_similarity for two company names (R10): a place name and its Russian adjective are one word."""
-    sim = token_similarity(a, b)
+    return _with_places(token_similarity(a, b), a, b)
+
+
+def _with_places(sim: float, a: str, b: str) -> float:
+    """A word similarity raised to the place-adjective score when one word is the other's place adjective."""
     if sim < _PLACE_ADJECTIVE_SIMILARITY and _may_be_adjective(a, b) and _place_adjective(a, b):
         return _PLACE_ADJECTIVE_SIMILARITY
     return sim
@@ -432,10 +436,7 @@ def _may_be_adjective(a: str, b: str) -> bool:
 @lru_cache(maxsize=200_000)
 def token_similarity_single_places(a: str, b: str) -> float:
     """token_similarity_single for two company names: a place name and its Russian adjective are one word."""
-    sim = token_similarity_single(a, b)
-    if sim < _PLACE_ADJECTIVE_SIMILARITY and _may_be_adjective(a, b) and _place_adjective(a, b):
-        return _PLACE_ADJECTIVE_SIMILARITY
-    return sim
+    return _with_places(token_similarity_single(a, b), a, b)
 
 
 def closest(word: str, others: list[str], similarity) -> tuple[float, int]:
