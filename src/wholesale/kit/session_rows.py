@@ -45,7 +45,7 @@ class SessionRows:
             del session.info[self.key][mark:]
 
     def _forget_all(self, session: Session, transaction: SessionTransaction) -> None:
-        if transaction.parent is None and not transaction.nested:
+        if _outermost(transaction):
             session.info.pop(self.key, None)  # a transaction that ended without commit (closed) writes nothing
             session.info.pop(self.marks_key, None)  # marks of savepoints released inside it
 
@@ -73,5 +73,10 @@ class TransactionMemo:
         session.info.pop(self.key, None)
 
     def _forget_at_end(self, session: Session, transaction: SessionTransaction) -> None:
-        if transaction.parent is None and not transaction.nested:
+        if _outermost(transaction):
             session.info.pop(self.key, None)
+
+
+def _outermost(transaction: SessionTransaction) -> bool:
+    """True for the session's outermost transaction (not a savepoint, not a subtransaction)."""
+    return transaction.parent is None and not transaction.nested
