@@ -40,6 +40,7 @@ _MIN_FUZZY_LEN_SINGLE = 7
 _WEAK_TYPO = 0.88
 _TRANSLITERATED = 0.93  # the same word in two transliterations (translit_key)
 _PLURAL = 0.95  # a word and its plural with "s"
+_LONG_WORD = 10  # an unknown word this long is also looked for two edits away
 # Ordinary business words weigh this share of their rarity. Tuned: 1.0 -> 0.6 found 1.8 % more company alias
 # pairs for 4 more wrong alerts in 1,000; 0.5 found 0.7 % more than 0.6 for 5 more wrong alerts.
 _BUSINESS_WEIGHT = 0.6
@@ -160,6 +161,13 @@ class NameIndex:
                         self.adjectives.setdefault(x, []).append(t)
                 else:
                     self.heads.setdefault(t[:-1], []).append(t)
+        # Listed words of 10+ letters by first letter and length: an unknown long query word reaches those two edits
+        # away ("Mzenskprokat"/"Mtsenskprokat", "Elektronstandart"/"Electronstandard"), which its deletions do not.
+        # Words only, not glued pairs: 4,233 words against 52,000 with the pairs, a sixth of the time per look-up.
+        self.long_words: dict[tuple[str, int], list[str]] = {}
+        for t in self.word_postings:
+            if len(t) >= _LONG_WORD and t.isalpha():
+                self.long_words.setdefault((t[0], len(t)), []).append(t)
         self._posting_sets: dict[int, frozenset[int]] = {}
         self.build_seconds = time.perf_counter() - started
         self.expand_token = lru_cache(maxsize=100_000)(self._expand_token)
@@ -205,11 +213,17 @@ class NameIndex:
                 near.update(get(bare, ()))
                 if bare in self.postings:
                     near.add(bare)
-            if len(token) >= 10 and token not in self.postings:
-                # An unknown long word may be two edits from a listed one ("Transservice"/"Transservis").
+            if len(token) >= _LONG_WORD and token not in self.postings:
+                # An unknown long word may be two edits from a listed one ("Transservice"/"Transservis"): two
+                # deletions of it, and the listed words of its first letter two edits away (two substitutions).
                 for d in _deletes(token):
                     for dd in _deletes(d):
                         near.update(get(dd, ()))
+                for n in range(len(token) - 2, len(token) + 3):
+                    if bucket := self.long_words.get((token[0], n)):
+                        near.update(u for u, _, _ in process.extract(
+                            token, bucket, scorer=Levenshtein.distance, processor=None, score_cutoff=2, limit=None
+                        ))  # fmt: skip
             tk = translit_key(token)
             for u in (*self.translit.get(tk, ()), *((tk,) if tk != token and tk in self.postings else ())):
                 if u != token and (sim := token_similarity(token, u)) >= min_sim:

@@ -49,6 +49,7 @@ def _coverage(
 
 
 _SAME_NAME_WORDS = 0.88
+_PERSON_BEHIND = 1.0  # first-stage overlap (IDF units) a listed person starts behind for a company's name
 _UNIQUE_NAME_WORD = 8.5  # IDF: in at most ~3 listed spellings
 _RARE_NAME_WORD = 7.5  # IDF: in at most ~1 in 1,800 listed entries (the shipped lists: "Koryo", "Daxie", "Rata")
 
@@ -103,6 +104,11 @@ class Screener:
         self._words: list[int] = [len(v.norm.tokens) for v in idx.variants]
         self._distinct: list[int] = [_distinctive(v.norm.tokens) for v in idx.variants]
         self._shorter_first: list[float] = [-1e-6 * t for t in idx.total_weight]
+        # For a company's name, listed persons start this much overlap behind (taken back out for the estimate):
+        # among variants with about the same overlap the listed organisations fill the pool first.
+        self._companies_first: list[float] = [
+            s - _PERSON_BEHIND * p for s, p in zip(self._shorter_first, self._person, strict=True)
+        ]
 
     @property
     def list_set(self) -> ListSet:
@@ -149,7 +155,7 @@ class Screener:
         per_token.sort(key=lambda x: x[0])
         acc: dict[int, float] = {}
         get = acc.get
-        short = self._shorter_first
+        short = self._companies_first if norm.company else self._shorter_first
         if per_token[0][0] <= cfg.max_candidates:
             for size, lists in per_token:
                 if size <= cfg.max_candidates or not acc:
@@ -175,8 +181,16 @@ class Screener:
                 # "Group 99", "Technology 5": the number is what tells such names apart.
                 numbered = keep.intersection(*(idx.number_postings.get(n, ()) for n in norm.numbers))
                 keep = numbered or keep
+            # Each variant counts the closest spelling of each word it has ("Khaldi": "khalidi" before "khalid"),
+            # shorter names first among equals: a common word's many spellings otherwise fill the pool in any order.
+            best_w = []
+            for _, lists in per_token[:3]:
+                found_w: dict[int, float] = {}
+                for w, p in sorted(lists, key=itemgetter(0)):
+                    found_w.update(dict.fromkeys(p, w))
+                best_w.append(found_w)
             for vi in keep:
-                acc[vi] = sum(w for members, w in sets if vi in members)
+                acc[vi] = sum(found_w.get(vi, 0.0) for found_w in best_w) + short[vi]
         for n in norm.numbers:
             # A number both names have ("Group 99") lifts those variants above the ones without it.
             for vi in idx.number_postings.get(n, frozenset()).intersection(acc):
@@ -191,6 +205,7 @@ class Screener:
         factor, missing_factor, n_q = cfg.containment_factor, cfg.missing_word_factor, len(toks)
         words, distinct = self._words, self._distinct
         left_out = norm.company and n_distinct >= 2  # a company's business words may all be left out
+        q_company, type_penalty = norm.company, cfg.type_mismatch_penalty
         scored: list[tuple[float, int]] = []
         append = scored.append
         # The estimate only for the variants with the most overlap: one outside these shares less of the query
@@ -201,6 +216,13 @@ class Screener:
             else nlargest(cfg.estimate_pool, acc.items(), key=itemgetter(1))
         )
         for vi, a in pool:
+            if q_company and person[vi]:
+                # A company's name is not a one-word person alias, and a listed person costs the type penalty: the
+                # full score ranks them so, and they would take the places of the listed companies ("Al Khaldi
+                # Company" is not "KHALID" or "Khalid MAHMUD" but may be "AL-KHALIDI COMPANY").
+                if words[vi] == 1:
+                    continue
+                a += _PERSON_BEHIND
             cl = a / totals[vi]
             cq = a / total_q
             if cl > 1.0:
@@ -219,7 +241,7 @@ class Screener:
                 and missing_factor * cq > est
             ):
                 est = missing_factor * cq
-            append((est, vi))
+            append((est - type_penalty, vi) if q_company and person[vi] else (est, vi))
         best = nlargest(cfg.rerank_candidates, scored)
         cutoff = cfg.prefilter_cutoff / 100.0
         return [vi for est, vi in best if est >= cutoff]
