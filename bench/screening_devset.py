@@ -28,6 +28,12 @@ party as to its source, or an innocent name that is itself on the lists) are dro
 
 Splits are by a hash of the listed entity (source:entry_id) or of the innocent name: `tune` to tune on,
 `holdout` to report. Everything is seeded: the same seed and the same lists give the same items.
+
+Every item also carries the country a real customer would be screened with (`Item.country`, used only when the
+bench runs with --country): true pairs, positive probes and hard negatives the address country of their own
+listed entity (its nationality when it has no address country; one picked by a hash of the query when it has
+several; none when the lists give none), Faker innocents their locale's country, yente's persons their
+nationality. Negative probes are made from listed names and stand for no customer of a country: none.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from rigour.text import ascii_text
 
 from wholesale.compliance.screening import default_list_paths, load_lists
 from wholesale.compliance.screening.model import Entry, ListSet
+from wholesale.compliance.screening.normalize import country_code
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "reference" / "screening-data"
@@ -108,6 +115,7 @@ class Item:
     counted: bool = True  # False: reported apart, not part of recall / precision (unrelated aliases)
     # Negatives made from one listed party: only an alert on these counts as false (others are not judged).
     blame: frozenset[tuple[str, str]] = frozenset()
+    country: str | None = None  # alpha-2 a real customer would be screened with (bench --country)
 
 
 @dataclass(frozen=True)
@@ -417,6 +425,21 @@ def pair_kind(query: str, others: list[str]) -> tuple[str, str]:
     return PAIR_KINDS[best[0]], best[1]
 
 
+def entity_country(e: Entry, query: str) -> str | None:
+    """The country a customer that is this listed entity gives: an address country (a nationality when there is
+    none), picked by a hash of the query when there are several; None when the lists give none."""
+    found = sorted({a.country for a in e.addresses if a.country}) or sorted(e.nationalities)
+    if not found:
+        return None
+    return found[int(hashlib.sha1(query.encode()).hexdigest(), 16) % len(found)]
+
+
+def locale_country(loc: str) -> str | None:
+    """The country of a Faker locale ("de_DE" -> "DE"); None for a language-only one ("ar_AA")."""
+    tail = loc.rsplit("_", 1)[-1]
+    return country_code(tail) if len(tail) == 2 and tail.isalpha() and tail != "AA" else None
+
+
 def true_pairs(
     lists: Lists, seed: int, sizes: Sizes, stats: dict[str, Counter]
 ) -> tuple[list[Item], dict[tuple[str, str], Entry]]:
@@ -479,6 +502,7 @@ def true_pairs(
                 target_is_person=is_person,
                 origin=closest,
                 counted=related,
+                country=entity_country(e, query),
             )
         )
     return items, changed
@@ -558,6 +582,7 @@ def hard_negatives(
                     target=k,
                     accept=frozenset({k}),
                     origin=f"nearest other: {max(lists.spellings[best_other], key=lambda n: fuzz.ratio(sort_key(q), sort_key(n)))} ({best})",
+                    country=entity_country(lists.entries[k], q),
                 )
             )
         st[kind] = made
@@ -609,10 +634,13 @@ def innocent_companies(lists: Lists, seed: int, sizes: Sizes, stats: dict[str, C
     surname_locales = [*locales, *(x for x in ("en_GB", "ar_AA") if x not in locales)]
     stats["innocent_companies"]["faker_company_locales"] = len(locales)
     made: list[tuple[str, str]] = []
+    country: dict[tuple[str, str], str | None] = {}  # the locale's country, of the first locale that made it
     for loc in locales:
         fk = _faker(loc, seed, "company")
         names = list(dict.fromkeys(fk.company() for _ in range(sizes.faker_companies_per_locale * 2)))
         made += [("faker_company", n) for n in names[: sizes.faker_companies_per_locale]]
+        for n in names[: sizes.faker_companies_per_locale]:
+            country.setdefault(("faker_company", n), locale_country(loc))
     rng = _rng(seed, "one_word")
     per_loc = -(-sizes.one_word_companies // len(surname_locales))
     per_loc_named = -(-sizes.person_named_companies // len(surname_locales))
@@ -620,12 +648,23 @@ def innocent_companies(lists: Lists, seed: int, sizes: Sizes, stats: dict[str, C
         fk = _faker(loc, seed, "surname")
         for _ in range(per_loc):
             made.append(("one_word", f"{fk.last_name()}{rng.choice(ONE_WORD_FORMS)}"))
+            country.setdefault(made[-1], locale_country(loc))
         for _ in range(per_loc_named):
             made.append(("person_named", f"{fk.first_name()} {fk.last_name()} Ltd"))
+            country.setdefault(made[-1], locale_country(loc))
     made = list(dict.fromkeys(made))
     amb = _ambiguous_innocent(lists, [n for _, n in made], False, stats["innocent_companies"], "company")
     return [
-        Item("innocent_companies", kind, split_of(name), name, False, "shipped", origin="Faker")
+        Item(
+            "innocent_companies",
+            kind,
+            split_of(name),
+            name,
+            False,
+            "shipped",
+            origin="Faker",
+            country=country.get((kind, name)),
+        )
         for (kind, name), a in zip(made, amb, strict=True)
         if not a
     ]
@@ -638,18 +677,33 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 def innocent_persons(lists: Lists, seed: int, sizes: Sizes, stats: dict[str, Counter]) -> list[Item]:
     made: list[tuple[str, str]] = []
+    country: dict[tuple[str, str], str | None] = {}  # nationality (yente) or the locale's country (Faker)
     p = EVAL_DIR / "yente_negatives_global_1000.csv"
     if p.exists():
-        made += [("yente_global", r["full_name"].strip()) for r in _read_csv(p) if r.get("full_name", "").strip()]
+        for r in _read_csv(p):
+            if r.get("full_name", "").strip():
+                made.append(("yente_global", r["full_name"].strip()))
+                country.setdefault(made[-1], country_code(r.get("nationality")))
     locales = faker_locales("person")
     per_loc = -(-sizes.faker_persons // len(locales))
     for loc in locales:
         fk = _faker(loc, seed, "person")
-        made += [("faker_person", f"{fk.first_name()} {fk.last_name()}") for _ in range(per_loc)]
+        for _ in range(per_loc):
+            made.append(("faker_person", f"{fk.first_name()} {fk.last_name()}"))
+            country.setdefault(made[-1], locale_country(loc))
     made = list(dict.fromkeys(made))
     amb = _ambiguous_innocent(lists, [n for _, n in made], True, stats["innocent_persons"], "person")
     return [
-        Item("innocent_persons", kind, split_of(name), name, False, "shipped", origin=kind)
+        Item(
+            "innocent_persons",
+            kind,
+            split_of(name),
+            name,
+            False,
+            "shipped",
+            origin=kind,
+            country=country.get((kind, name)),
+        )
         for (kind, name), a in zip(made, amb, strict=True)
         if not a
     ]
@@ -1214,6 +1268,7 @@ def _positive_probes(lists: Lists, seed: int, sizes: Sizes, stats: dict[str, Cou
                     target_variants=entry_variants(e),
                     target_is_person=e.entity_type == "person",
                     origin=origin,
+                    country=entity_country(e, q),
                 )
             )
         st[f"{kind}: made"] = made

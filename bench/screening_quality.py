@@ -1,7 +1,7 @@
 """Screening quality benchmark (issue 13): the development set screened end to end, next to a rapidfuzz baseline.
 
 Run: .venv/bin/python bench/screening_quality.py [--split holdout|tune|all] [--kinds KIND_OR_SET ...]
-                                                [--json PATH] [--examples 5] [--eval-files] [--legacy]
+                                                [--country] [--json PATH] [--examples 5] [--eval-files] [--legacy]
 
 Every item of bench/screening_devset.py (real alias pairs, hard negatives, Faker innocents in every locale,
 yente's person negatives, probes per failure class) is screened with `Screener.screen` at the default config
@@ -11,6 +11,10 @@ rapidfuzz token_sort_ratio >= 80 between the query and every listed spelling (na
 removed on both sides by screening_devset.base_core (rigour's remove_org_types, ASCII, casefold, punctuation off,
 bare Co/Corp/Ltd ... dropped), vectorised with rapidfuzz.process.cdist (fuzz.ratio over word-sorted cores,
 which is token_sort_ratio), workers=1. Then up to --examples failures per kind (query -> hit, score).
+
+--country screens every query with the country a real customer gives (screening_devset's Item.country: the listed
+entity's address country for true pairs, positive probes and hard negatives, the Faker locale's country or yente's
+nationality for innocents, none for negative probes). Without it (the headline figures) queries carry a name only.
 
 --eval-files adds the yente / watchman / nomenklatura evaluation files; --legacy the old generated-variant
 section (typo / word order / legal form / transliteration of listed names against generated innocents).
@@ -82,11 +86,12 @@ def _shown(h) -> str:
     return repr(h.matched_variant) + ("" if h.matched_variant == h.name else f" [of {h.name!r}]")
 
 
-def screen_engine(screener: Screener, items: list[devset.Item]) -> list[Outcome]:
+def screen_engine(screener: Screener, items: list[devset.Item], country: bool = False) -> list[Outcome]:
+    """country: each query carries its item's country (Item.country), as a real customer's screening does."""
     thr = screener.config.review_threshold
     out = []
     for i, item in enumerate(items):
-        r = screener.screen(ScreeningQuery(str(i), item.query))
+        r = screener.screen(ScreeningQuery(str(i), item.query, country=item.country if country else None))
         alerted = [((h.source, h.entry_id), _shown(h), h.score) for h in r.hits if h.score >= thr]
         o = _judge(item, alerted, r.decision != "clear")
         if not o.hit and r.hits:  # a miss: show what came closest
@@ -198,7 +203,7 @@ def devset_report(args: argparse.Namespace) -> dict:
         screener = Screener(ds.lists[index], config)
         t_index = time.perf_counter() - t
         t = time.perf_counter()
-        for i, o in zip(idx, screen_engine(screener, sub), strict=True):
+        for i, o in zip(idx, screen_engine(screener, sub, args.country), strict=True):
             engine[i] = o
         t_screen = time.perf_counter() - t
         t = time.perf_counter()
@@ -216,8 +221,9 @@ def devset_report(args: argparse.Namespace) -> dict:
         )
 
     cfg = config
+    with_country = ", every query with its country (--country)" if args.country else ", names only"
     print(
-        f"\nsplit {args.split}; engine: Screener.screen, review threshold {cfg.review_threshold} (match "
+        f"\nsplit {args.split}; engine: Screener.screen{with_country}, review threshold {cfg.review_threshold} (match "
         f"{cfg.match_threshold}); baseline: token_sort_ratio >= {BASELINE_CUTOFF} on base_core (rigour "
         "remove_org_types + bare forms), cdist over every listed spelling"
     )
@@ -230,7 +236,14 @@ def devset_report(args: argparse.Namespace) -> dict:
     for i, it in enumerate(items):
         groups[it.set].append(i)
         groups[f"{it.set}/{it.kind}"].append(i)
-    result: dict = {"split": args.split, "seed": args.seed, "sets": {}, "examples": {}, "timings": timings}
+    result: dict = {
+        "split": args.split,
+        "seed": args.seed,
+        "country": args.country,
+        "sets": {},
+        "examples": {},
+        "timings": timings,
+    }
 
     def fig(ix: list[int]) -> tuple[dict, dict]:
         return figures([items[i] for i in ix], [engine[i] for i in ix]), figures(
@@ -520,6 +533,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=("holdout", "tune", "all"), default="holdout")
     ap.add_argument("--kinds", nargs="*", default=None, help="only these kinds or sets (default: all)")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument(
+        "--country",
+        action="store_true",
+        help="the engine screens each query with its country (a listed entity's address country for true pairs and "
+        "hard negatives, the Faker locale's or yente's nationality for innocents); the baseline has no country",
+    )
     ap.add_argument("--examples", type=int, default=5, help="failures shown per kind")
     ap.add_argument("--json", type=Path, default=None, help="write every figure to this file")
     ap.add_argument("--eval-files", action="store_true", help="also the public evaluation files")
