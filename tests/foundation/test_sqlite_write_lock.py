@@ -1,5 +1,6 @@
 """The process write lock on SQLite: our writers and DBOS's queue on it instead of in SQLite's busy handler."""
 
+import contextvars
 import fcntl
 import os
 import threading
@@ -237,3 +238,93 @@ def test_a_background_writer_lets_another_processs_waiting_request_go_first(lock
         thread.join()
     finally:
         os.close(request)
+
+
+def _taken_by_another_thread_at_once() -> bool:
+    took: list[bool] = []
+
+    def take() -> None:
+        took.append(dbsession._WRITE_LOCK.acquire(background=False, timeout=0))
+        if took[0]:
+            dbsession._WRITE_LOCK.release()
+
+    t = threading.Thread(target=take)
+    t.start()
+    t.join(5)
+    return took == [True]
+
+
+def test_a_request_turn_is_borrowed_by_each_transaction_of_the_request_and_given_back_once(tmp_path, monkeypatch):
+    """A write request served on the event loop (kit.http) takes its turn at the writer once; its transactions, in
+    this thread or in a thread it hands work to (with its context, as anyio does), borrow the turn instead of queueing
+    behind it (issue 15)."""
+    monkeypatch.setattr(dbsession, "WRITE_LOCK_TIMEOUT", 0.5)  # a transaction that queued for it would fail fast
+    db = dbsession.Database(f"sqlite:///{tmp_path / 'turn.db'}")
+
+    def insert(value: int) -> None:
+        with db.transaction() as session:
+            session.execute(sa.text("INSERT INTO t VALUES (:a)"), {"a": value})
+
+    try:
+        with db.transaction() as session:
+            session.execute(sa.text("CREATE TABLE t (a INTEGER)"))
+        turn = dbsession.RequestTurn(db.url)
+        assert turn.take(wait=False)
+        with dbsession.holding(turn):
+            insert(1)
+            handed = threading.Thread(target=contextvars.copy_context().run, args=(insert, 2))
+            handed.start()
+            handed.join(5)
+            insert(3)
+            assert not _taken_by_another_thread_at_once()  # the commits left the turn with the request
+        turn.give_back()
+        assert _taken_by_another_thread_at_once()
+        insert(4)  # outside the request: a turn of its own, as before
+        with db.transaction(write=False) as session:
+            assert [r[0] for r in session.execute(sa.text("SELECT a FROM t ORDER BY a"))] == [1, 2, 3, 4]
+    finally:
+        db.dispose()
+
+
+def test_a_request_turn_is_not_taken_without_waiting_while_another_writer_holds_the_writer(tmp_path):
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    db = dbsession.Database(url)
+    try:
+        with db.transaction() as session:
+            session.execute(sa.text("CREATE TABLE t (a INTEGER)"))
+            turn = dbsession.RequestTurn(db.url)
+            assert not turn.take(wait=False)
+            assert not turn.held
+            waited = threading.Thread(target=turn.take, kwargs={"wait": True})
+            waited.start()
+            time.sleep(0.2)
+            assert not turn.held  # still waiting in its thread
+            session.execute(sa.text("INSERT INTO t VALUES (1)"))
+        waited.join(5)
+        assert turn.held
+        turn.give_back()
+        assert _free_from_another_thread()
+    finally:
+        db.dispose()
+
+
+def test_background_writers_let_requests_waiting_on_the_event_loop_go_first():
+    lock = dbsession._WriteLock()
+    assert lock.acquire(background=False, timeout=1)
+    order: list[str] = []
+
+    def job() -> None:
+        assert lock.acquire(background=True, timeout=5)
+        order.append("job")
+        lock.release()
+
+    waiting = threading.Thread(target=job)
+    waiting.start()
+    lock.waiting_elsewhere(1)  # a request queued on the event loop
+    time.sleep(0.1)
+    lock.release()
+    time.sleep(0.2)
+    assert order == []  # the free lock is kept for the request
+    lock.waiting_elsewhere(-1)  # it got its turn some other way, or gave up
+    waiting.join(5)
+    assert order == ["job"]

@@ -20,7 +20,7 @@ from wholesale.customers.schemas import (
     TemplateOut,
 )
 from wholesale.identity.roles import Scope
-from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, public_base
+from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, on_the_loop, public_base
 from wholesale.kit.links import LAST_SEGMENT, link, links
 from wholesale.kit.pagination import parse_page
 from wholesale.kit.schemas import ERROR_RESPONSES
@@ -96,6 +96,7 @@ def list_customers(
 
 
 @router.post("/customers", status_code=202, response_model=ResourceUrlOut, responses={202: _CUSTOMER_LINKS})
+@on_the_loop
 def create_customer(request: Request, body: CustomerCreate, session: SessionDep, tenant: Writer) -> JSONResponse:
     """Provision a customer (asynchronously: poll the URL until the status settles)."""
     customer = service.create_customer(session, tenant, body)
@@ -138,6 +139,7 @@ def get_customer(
 
 
 @router.put("/customers/{customerId}", status_code=202, response_model=ResourceUrlOut, responses={202: _CUSTOMER_LINKS})
+@on_the_loop
 def update_customer(
     request: Request, customerId: str, body: CustomerUpdate, session: SessionDep, tenant: Writer
 ) -> JSONResponse:
@@ -147,6 +149,7 @@ def update_customer(
 
 
 @router.delete("/customers/{customerId}", status_code=202, response_class=Response)
+@on_the_loop
 def delete_customer(customerId: str, session: SessionDep, tenant: Deleter) -> Response:
     """Remove a customer (asynchronously: status `deleting`, then 404)."""
     service.delete_customer(session, tenant, customerId)

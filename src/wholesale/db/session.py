@@ -92,6 +92,14 @@ class _WriteLock:
                 else:
                     self._requests_waiting -= 1
 
+    def waiting_elsewhere(self, count: int) -> None:
+        """Count requests waiting for their turn outside this lock (on an event loop, kit.http), so background writers
+        let them go first as they do requests waiting here."""
+        with self._mutex:
+            self._requests_waiting += count
+            if count < 0:
+                self._wake_next()  # a background writer held back for it must not sleep on a free lock
+
     def release(self) -> None:
         """Give the turn to the next writer."""
         with self._mutex:
@@ -163,6 +171,93 @@ def _after_other_processes_requests(wanted: int) -> None:
         return
 
 
+def _take_turn(writer_files: tuple[int, int] | None, *, background: bool, wait: bool) -> bool:
+    """Take this process's turn at SQLite's writer, and the other processes' (flocks); False when `wait` is off and
+    another writer holds it (nothing is held then). Raises SQLite's busy error after WRITE_LOCK_TIMEOUT."""
+    if not _WRITE_LOCK.acquire(background=background, timeout=WRITE_LOCK_TIMEOUT if wait else 0.0):
+        if not wait:
+            return False
+        raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+    if writer_files is None:
+        return True
+    writer, wanted = writer_files
+    wanting = False
+    try:
+        if background:
+            _after_other_processes_requests(wanted)
+        else:
+            fcntl.flock(wanted, fcntl.LOCK_SH)
+            wanting = True
+        # Other processes' writers: woken by the kernel, not polled.
+        fcntl.flock(writer, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException as exc:
+        if wanting:
+            fcntl.flock(wanted, fcntl.LOCK_UN)
+        _WRITE_LOCK.release()
+        if isinstance(exc, BlockingIOError):  # `wait` is off and another process is writing
+            return False
+        raise
+    return True
+
+
+def _give_turn(writer_files: tuple[int, int] | None, *, wanting: bool) -> None:
+    """Give the turn taken by _take_turn back."""
+    if writer_files is not None:
+        fcntl.flock(writer_files[0], fcntl.LOCK_UN)
+        if wanting:
+            fcntl.flock(writer_files[1], fcntl.LOCK_UN)
+    _WRITE_LOCK.release()
+
+
+class RequestTurn:
+    """A write request's turn at SQLite's writer, taken before its work starts and held until it ends (issue 15).
+
+    While it is held, every transaction the request begins (in the event loop's thread or in a worker thread it
+    hands work to) borrows it instead of queueing for its own, so the request runs from its first statement to its
+    commit without waiting on a lock or a thread, and gives the turn back once, when it is done.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.writer_files = _writer_files(url)
+        self.held = False
+        self.took_at = 0.0
+
+    def take(self, *, wait: bool) -> bool:
+        """Take the turn (requests go before jobs); False when `wait` is off and another writer holds it."""
+        asked = time.perf_counter()
+        if not _take_turn(self.writer_files, background=False, wait=wait):
+            return False
+        self.held = True
+        self.took_at = time.perf_counter()
+        WRITE_LOCK_WAIT.inc(self.took_at - asked)
+        return True
+
+    def give_back(self) -> None:
+        """Let the next writer in."""
+        if self.held:
+            self.held = False
+            WRITE_LOCK_HELD.inc(time.perf_counter() - self.took_at)
+            _give_turn(self.writer_files, wanting=True)
+
+
+def requests_waiting_elsewhere(count: int) -> None:
+    """Count (+1) or uncount (-1) a write request that waits for its RequestTurn outside this module."""
+    _WRITE_LOCK.waiting_elsewhere(count)
+
+
+_request_turn: ContextVar[RequestTurn | None] = ContextVar("request_turn", default=None)
+
+
+@contextmanager
+def holding(turn: RequestTurn) -> Iterator[None]:
+    """Let the transactions begun in this block (and in the threads it hands work to) borrow `turn`."""
+    token = _request_turn.set(turn)
+    try:
+        yield
+    finally:
+        _request_turn.reset(token)
+
+
 class _LockingConnection(sqlite3.Connection):
     """A SQLite connection that gives the process write lock back when its transaction ends."""
 
@@ -170,47 +265,35 @@ class _LockingConnection(sqlite3.Connection):
     took_write_lock_at = 0.0
     writer_files: tuple[int, int] | None = None
     wanting = False  # holds the shared flock on `-wanted` (a request)
+    borrowed = False  # holds its request's turn (RequestTurn), which the request gives back
 
     def take_write_lock(self, *, background: bool | None = None) -> None:
         """Wait for the process write lock (SQLite's busy error if it takes longer than its busy timeout)."""
         if self.holds_write_lock:
             return
+        turn = _request_turn.get()
+        if turn is not None and turn.held:
+            self.holds_write_lock = self.borrowed = True
+            return
         asked = time.perf_counter()
         if background is None:
             background = _background_writer.get()
-        if not _WRITE_LOCK.acquire(background=background, timeout=WRITE_LOCK_TIMEOUT):
-            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
-        if self.writer_files is not None:
-            writer, wanted = self.writer_files
-            try:
-                if background:
-                    _after_other_processes_requests(wanted)
-                else:
-                    fcntl.flock(wanted, fcntl.LOCK_SH)
-                    self.wanting = True
-                fcntl.flock(writer, fcntl.LOCK_EX)  # other processes' writers: woken, not polled
-            except BaseException:
-                self._unwant()
-                _WRITE_LOCK.release()
-                raise
+        _take_turn(self.writer_files, background=background, wait=True)
         self.holds_write_lock = True
         self.took_write_lock_at = time.perf_counter()
         WRITE_LOCK_WAIT.inc(self.took_write_lock_at - asked)
-
-    def _unwant(self) -> None:
-        if self.wanting and self.writer_files is not None:
-            self.wanting = False
-            fcntl.flock(self.writer_files[1], fcntl.LOCK_UN)
+        self.wanting = not background
 
     def give_back_write_lock(self) -> None:
-        """Release the process write lock if this connection holds it."""
+        """Release the process write lock if this connection holds it (a borrowed turn stays with its request)."""
         if self.holds_write_lock:
             self.holds_write_lock = False
+            if self.borrowed:
+                self.borrowed = False
+                return
             WRITE_LOCK_HELD.inc(time.perf_counter() - self.took_write_lock_at)
-            if self.writer_files is not None:
-                fcntl.flock(self.writer_files[0], fcntl.LOCK_UN)
-                self._unwant()
-            _WRITE_LOCK.release()
+            wanting, self.wanting = self.wanting, False
+            _give_turn(self.writer_files, wanting=wanting)
 
     def commit(self) -> None:
         try:

@@ -5,7 +5,7 @@ import functools
 import inspect
 import logging
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from typing import Annotated, Any, Protocol, TypeVar
 
@@ -17,13 +17,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from wholesale.db.session import get_database
+from wholesale.db.session import RequestTurn, get_database, holding, requests_waiting_elsewhere
 from wholesale.kit import idempotency
 from wholesale.kit.context import current_tracking_id
 from wholesale.kit.errors import DomainError, error_body
 from wholesale.kit.pagination import Page
 
 log = logging.getLogger("wholesale.http")
+T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IDEMPOTENT_METHODS = frozenset({"POST", "PUT"})
@@ -42,6 +43,9 @@ WRITE_REQUESTS_IN_FLIGHT = 16
 # machine (docs/PERFORMANCE.md, issue 15).
 SQLITE_WRITE_REQUESTS_IN_FLIGHT = 4
 _write_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+_inline_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
+# True while a request runs on the event loop holding SQLite's writer (see _inline_write).
+_inline: ContextVar[bool] = ContextVar("inline_write", default=False)
 
 
 def _write_gate() -> asyncio.Semaphore:
@@ -52,6 +56,30 @@ def _write_gate() -> asyncio.Semaphore:
         width = SQLITE_WRITE_REQUESTS_IN_FLIGHT if get_database().is_sqlite else WRITE_REQUESTS_IN_FLIGHT
         gate = _write_gates[loop] = asyncio.Semaphore(width)
     return gate
+
+
+def _inline_gate() -> asyncio.Lock:
+    """This event loop's queue of write requests that run on it (one at a time: SQLite has one writer)."""
+    loop = asyncio.get_running_loop()
+    gate = _inline_gates.get(loop)
+    if gate is None:
+        gate = _inline_gates[loop] = asyncio.Lock()
+    return gate
+
+
+def on_the_loop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a sync write endpoint to run on the event loop holding SQLite's writer (_inline_write): only one that does
+    nothing but database work in one transaction, never waiting for a job, the network or a writer of its own."""
+    endpoint.on_the_loop = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+async def run_blocking(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run blocking (database) work for the current request: right here when the request runs on the event loop
+    holding SQLite's writer (_inline_write), else in a worker thread."""
+    if _inline.get():
+        return work(*args, **kwargs)
+    return await run_in_threadpool(work, *args, **kwargs)
 
 
 class UnitOfWork:
@@ -134,20 +162,39 @@ def _finishing_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def _run_where_the_request_runs(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Make a sync endpoint a coroutine FastAPI awaits: it runs right here when the request runs on the event loop
+    holding SQLite's writer (_inline_write), else in a worker thread, where its transaction also ends."""
+    finishing = _finishing_in_thread(endpoint)
+
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        if _inline.get():
+            return finishing(*args, **kwargs)
+        return await run_in_threadpool(finishing, *args, **kwargs)
+
+    return run
+
+
 class UnitOfWorkRoute(APIRoute):
     """Wrap each endpoint in one transaction: commit on 2xx/3xx, roll back otherwise; replay Idempotency-Keys."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
+        # A sync write endpoint marked on_the_loop runs on the event loop holding SQLite's writer (_inline_write).
+        self.inline_on_sqlite = getattr(endpoint, "on_the_loop", False)
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _finishing_in_thread(endpoint)
+            endpoint = _run_where_the_request_runs(endpoint)
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
+        inline_on_sqlite = self.inline_on_sqlite
 
         async def handler(request: Request) -> Response:
             if request.method in SAFE_METHODS:
                 return await serve(request)
+            if inline_on_sqlite and get_database().is_sqlite:
+                return await _inline_write(request, serve)
             async with _write_gate():
                 return await serve(request)
 
@@ -163,14 +210,45 @@ class UnitOfWorkRoute(APIRoute):
                         return replay
                 response = await original(request)
                 if uow.opened:  # endpoints that return models (not Responses) end here
-                    await run_in_threadpool(uow.finish, response)
+                    await run_blocking(uow.finish, response)
                 return response
             finally:
                 _current_uow.reset(token)
                 if uow.opened:
-                    await run_in_threadpool(uow.close)
+                    await run_blocking(uow.close)
 
         return handler
+
+
+async def _inline_write(request: Request, serve: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Serve a write request on SQLite on the event loop itself, holding the writer from start to end (issue 15).
+
+    SQLite has one writer, so write requests are served one at a time whatever we do. Each used to hop between the
+    event loop and worker threads (its tenant read, its endpoint, its commit), holding the writer across the hops,
+    and each hop and each hand-over of the writer between threads woke a thread and passed the interpreter lock.
+    Here the requests queue on the event loop (no thread waits), take the writer as one turn (RequestTurn), and run
+    their dependencies, endpoint and commit without a thread. The turn is waited for in a worker thread only when a
+    job or another process holds the writer; the event loop never blocks on it.
+    """
+    requests_waiting_elsewhere(1)  # background writers let queued requests go first
+    waiting = True
+    try:
+        async with _inline_gate():
+            requests_waiting_elsewhere(-1)
+            waiting = False
+            turn = RequestTurn(get_database().url)
+            if not turn.take(wait=False):
+                await run_in_threadpool(turn.take, wait=True)
+            token = _inline.set(True)
+            try:
+                with holding(turn):
+                    return await serve(request)
+            finally:
+                _inline.reset(token)
+                turn.give_back()
+    finally:
+        if waiting:
+            requests_waiting_elsewhere(-1)
 
 
 class _Caller(Protocol):
@@ -197,11 +275,11 @@ async def _claim_key(request: Request, uow: UnitOfWork, key: str) -> Response | 
     """Claim an Idempotency-Key for the caller's org; return the stored response on a replay."""
     if _authenticate is None:
         raise RuntimeError("kit.http.use_authenticator was not called")
-    principal = await run_in_threadpool(_authenticate, request)
+    principal = await run_blocking(_authenticate, request)
     body = await request.body()
     caller = f"{principal.role}:{','.join(sorted(principal.scopes))}"
     fp = idempotency.fingerprint(request.method, request.url.path, request.url.query, body, caller)
-    stored = await run_in_threadpool(
+    stored = await run_blocking(
         idempotency.claim,
         uow.session,
         org_id=principal.org_id,

@@ -13,13 +13,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from wholesale.identity.auth import require
 from wholesale.identity.roles import Role, Scope
 from wholesale.identity.schemas import Principal
 from wholesale.kit.errors import Forbidden
-from wholesale.kit.http import SessionDep
+from wholesale.kit.http import SessionDep, run_blocking
 from wholesale.partners import repository
 
 OnBehalfOf = Annotated[
@@ -112,7 +111,7 @@ def acting(
         )
         # Only a sub-partner or a write needs the partner row; anything else resolves on the event loop.
         if writing or onBehalfOfSubPartnerOrgId:
-            return await run_in_threadpool(work)
+            return await run_blocking(work)
         return work()
 
     dependency.__name__ = f"tenant_{scope.name.lower()}{'_writing' if writing else ''}"

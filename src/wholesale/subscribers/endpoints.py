@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse
 from wholesale.customers.schemas import PrecheckOut
 from wholesale.identity.roles import Scope
 from wholesale.kit import observability
-from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, public_base
+from wholesale.kit.http import SessionDep, UnitOfWorkRoute, list_response, on_the_loop, public_base
 from wholesale.kit.links import link, links
 from wholesale.kit.pagination import parse_page
 from wholesale.kit.schemas import ERROR_RESPONSES
@@ -99,6 +99,7 @@ def list_subscribers(
         202: {"model": SubscriberOut, **links(**_SUBSCRIBER_LINKS, ResendConsent=_RESEND_CONSENT)},
     },
 )
+@on_the_loop
 def create_subscriber(
     request: Request,
     body: SubscriberCreate,
@@ -143,6 +144,7 @@ def get_subscriber(request: Request, subscriberId: str, session: SessionDep, ten
 @router.put(
     "/wholesale/subscribers/{subscriberId}", response_model=SubscriberOut, responses={200: links(**_SUBSCRIBER_LINKS)}
 )
+@on_the_loop
 def update_subscriber(
     request: Request,
     subscriberId: str,
@@ -156,6 +158,7 @@ def update_subscriber(
 
 
 @router.delete("/wholesale/subscribers/{subscriberId}", status_code=204)
+@on_the_loop
 def delete_subscriber(subscriberId: str, session: SessionDep, tenant: WriterWhileSuspended) -> Response:
     """Remove a subscriber; its package unit is free at once."""
     service.delete_subscriber(session, tenant, subscriberId)
