@@ -282,3 +282,20 @@ def test_a_jurisdiction_code_behind_a_legal_form_is_not_a_name_word():
     )
     assert normalize_name("AQUA SHIPPING LTD.-MAI").core == "aqua shipping"
     assert normalize_name("Pro-Tec Co").core == "pro tec"  # a hyphen inside a name is not a jurisdiction
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # R10: English business words written in Russian and transliterated back are those words.
+        ("PYATY ELEMENT TREIDING OOO", "PYATY ELEMENT TRADING OOO"),
+        ("Zorkal Treyding", "Zorkal Trading"),
+        ("Zorkal Konsalting", "Zorkal Consulting"),
+        ("Nord Marin Inzhiniring", "Nord Marin Engineering"),
+        ("Zorkal Interneshnl", "Zorkal International"),
+        ("Zorkal Enerdzhi", "Zorkal Energy"),
+        ("Vostok Eksport", "Vostok Export"),
+    ],
+)
+def test_russian_spellings_of_english_business_words(a, b):
+    assert normalize_name(a).core == normalize_name(b).core

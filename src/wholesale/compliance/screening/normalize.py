@@ -669,6 +669,16 @@ _ABBREVIATIONS = {
     "tradg": "trade",
     "treid": "trade",
     "treyd": "trade",
+    # English business words written in Russian and transliterated back ("Трейдинг", "Консалтинг"): the lists
+    # spell a party's name both ways ("PYATYI ELEMENT TRADING" / "PYATY ELEMENT TREIDING").
+    "treiding": "trade",
+    "treyding": "trade",
+    "konsalting": "consulting",
+    "inzhiniring": "engineering",
+    "interneshnl": "international",
+    "interneshnal": "international",
+    "enerdzhi": "energy",
+    "eksport": "export",
     "lotteries": "lottery",
     "works": "plant",  # "Tula Cartridge Works" / "Tula Cartridge Plant"
     "communications": "communication",
