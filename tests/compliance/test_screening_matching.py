@@ -307,9 +307,15 @@ def test_hits_explain_themselves_in_words(screener):
         ("Haegumgang Rimyongsu Trading", "KOREA HAEGUMGANG RIMYONGSU TRADING CORPORATION", True),
         ("Gooryong Shipping Bangkok", "GOORYONG SHIPPING CO LTD", True),
         ("Yantai Iray Technology Co Ltd", "IRAY TECHNOLOGY CO LTD", True),
-        # A listed code or place lost, with one name word left: "Johnson GmbH" is not a listed "Johnson HU".
+        # A listed code or place lost, with one name word left: "Johnson GmbH" is not a listed "Johnson HU" ...
         ("Johnson GmbH", "JOHNSON HU", False),
         ("Stone PLC", "U-STONE LIMITED", False),
+        # ... unless that word is long, nearly unique on the lists and written as listed (tune split pairs).
+        ("Purelogic", "PURELOGIC R&D", True),
+        ("Yuganskneftegaz", "RN-YUGANSKNEFTEGAZ LLC", True),
+        ("OOO Transoil", "TRANSOIL SNG LIMITED COMPANY", True),
+        ("Gooryong Shipping Co Ltd", "GOORYONG SHIPPING BANGKOK", True),
+        ("Simeonov", "OKB SIMONOV", False),  # a typo is not "written as listed"
         # One name word that several listed parties share: the code tells them apart ("MMZ Avangard").
         ("MMZ Avangard OAO", "JOINT STOCK COMPANY AVANGARD", False),
         # No rare name word left once the place goes.

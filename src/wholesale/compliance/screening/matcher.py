@@ -51,6 +51,7 @@ def _coverage(
 _SAME_NAME_WORDS = 0.88
 _PERSON_BEHIND = 1.0  # first-stage overlap (IDF units) a listed person starts behind for a company's name
 _UNIQUE_NAME_WORD = 8.5  # IDF: in at most ~3 listed spellings
+_LONG_NAME_WORD = 8  # letters of a lone name word that may lose a listed code or place ("Purelogic")
 _RARE_NAME_WORD = 7.5  # IDF: in at most ~1 in 1,800 listed entries (the shipped lists: "Koryo", "Daxie", "Rata")
 
 
@@ -367,15 +368,22 @@ class Screener:
             return 0.0  # nothing set aside, or on both sides (a different code is a different name)
         q_rest = tuple((t, w) for t, w in q_weighted if t not in q_extra)
         v_rest = tuple((t, w) for t, w in v_weighted if t not in v_extra)
-        if not q_rest or not v_rest or not (q.company or len(q_rest) >= 2):
+        if not q_rest or not v_rest:
             return 0.0
-        names = [w for t, w in q_rest if t not in BUSINESS_WORDS and t not in PLACE_WORDS and len(t) >= 4]
-        if not names or max(names) < _RARE_NAME_WORD:
+        names = [(w, t) for t, w in q_rest if t not in BUSINESS_WORDS and t not in PLACE_WORDS and len(t) >= 4]
+        if not names or max(names)[0] < _RARE_NAME_WORD:
             return 0.0  # "Russian National Commercial Bank" / "National Commercial Bank": no name left
-        if len(names) < 2 and (v_extra or max(names) < _UNIQUE_NAME_WORD):
-            # With one name word left, the customer may add a code or place ("AK Alrosa"), not lose one (a listed
-            # "Johnson HU" or "U-Stone" is not every "Johnson GmbH" or "Stone PLC"), and the word must be nearly
-            # unique on the lists: "MMZ Avangard", "RPE Almaz" are other parties than "Avangard JSC", "NPO Almaz".
+        lone = names[0][1] if len(names) == 1 else None
+        # The customer lost a listed code or place and one long name word is left, written as listed ("Purelogic"
+        # for "PURELOGIC R&D", "Yuganskneftegaz" for "RN-YUGANSKNEFTEGAZ"): a listed "Johnson HU" or "U-Stone" is
+        # not every "Johnson GmbH" or "Stone PLC", an "OKB SIMONOV" not a "Simeonov".
+        lost = bool(v_extra) and lone is not None and len(lone) >= _LONG_NAME_WORD and lone in v.tokens
+        if not (q.company or len(q_rest) >= 2 or lost):
+            return 0.0
+        if lone is not None and (names[0][0] < _UNIQUE_NAME_WORD or (v_extra and not lost)):
+            # With one name word left, the word must be nearly unique on the lists: "MMZ Avangard", "RPE Almaz" are
+            # other parties than "Avangard JSC", "NPO Almaz"; the customer may add a code or place ("AK Alrosa"),
+            # and lose one only as above.
             return 0.0
         min_sim = self.config.token_min_similarity
         cover = min(
