@@ -299,3 +299,20 @@ def test_a_jurisdiction_code_behind_a_legal_form_is_not_a_name_word():
 )
 def test_russian_spellings_of_english_business_words(a, b):
     assert normalize_name(a).core == normalize_name(b).core
+
+
+@pytest.mark.parametrize(
+    ("name", "tokens", "numbers"),
+    [
+        # R10: an ordinal written with digits is its number at any size, not a name word (tune split pairs).
+        ("140TH REPAIR PLANT JSC", ("repair", "plant"), {"140"}),
+        ("72nd Automotive Plant", ("automotive", "plant"), {"72"}),
+        ("21st Century Trading", ("century", "trade"), {"21"}),
+        ("Th Trading", ("th", "trade"), set()),  # letters alone stay a word
+        # "FDN" is "Foundation", as registries abbreviate it.
+        ("SAMARA THERMAL POWER FDN JSC", ("samara", "thermal", "power", "foundation"), set()),
+    ],
+)
+def test_ordinals_in_digits_and_foundation(name, tokens, numbers):
+    n = normalize_name(name)
+    assert (n.tokens, set(n.numbers)) == (tokens, numbers)

@@ -707,6 +707,7 @@ _ABBREVIATIONS = {
     "mfr": "manufacturer",
     "mfrs": "manufacturers",
     "bros": "brothers",
+    "fdn": "foundation",
     "eng": "engineering",
     "engg": "engineering",
     "engr": "engineering",
@@ -934,6 +935,7 @@ _ROMAN = {
     "ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "xi": "11", "xii": "12",
     "xiii": "13", "xiv": "14", "xv": "15", "xvi": "16", "xvii": "17", "xviii": "18", "xix": "19", "xx": "20",
 }  # fmt: skip
+_ORDINAL_ENDINGS = frozenset(("st", "nd", "rd", "th"))
 # "No. 1", "Nr 9", "Number 2": the word only announces the number.
 _NUMBER_WORDS = frozenset(("no", "nr", "num", "number", "n"))
 _CHINESE_CITIES = (
@@ -999,6 +1001,8 @@ def _canonical_words(tokens: list[str]) -> list[str]:
             out.append("industry" if t == "san" else "trade")  # Turkish "San. ve Tic." is "Sanayi ve Ticaret"
         elif t in _ORDINALS:
             out.append(_ORDINALS[t])
+        elif t[-2:] in _ORDINAL_ENDINGS and t[:-2].isdigit():
+            out.append(t[:-2].lstrip("0") or "0")  # "140th" is 140, "72nd" 72: a number, not a name word
         elif t in _ROMAN and i > 0:  # "Banco II" is "Banco 2"; a first word "Vi" or "Ix" stays a name
             out.append(_ROMAN[t])
         elif t in _NUMBER_WORDS and i + 1 < len(tokens) and _DIGITS.search(tokens[i + 1]):
