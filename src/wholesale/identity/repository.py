@@ -1,5 +1,7 @@
 """Queries on organisations and tokens."""
 
+from typing import cast
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -26,6 +28,14 @@ def get_user_by_email(session: Session, email: str) -> User | None:
 def users_by_email(session: Session, emails: list[str]) -> dict[str, User]:
     """The users with these (already normalised) emails, by email, in one query."""
     return {u.email: u for u in session.scalars(sa.select(User).where(User.email.in_(emails)))}
+
+
+_INSERT_USER = sa.insert(cast(sa.Table, User.__table__))
+
+
+def insert_user(session: Session, row: dict[str, object]) -> None:
+    """Insert one user by a Core insert of a statement built once (values as `User`'s columns)."""
+    session.execute(_INSERT_USER, row)
 
 
 def insert_users(session: Session, rows: list[dict[str, object]]) -> None:

@@ -227,6 +227,33 @@ def create_user(
     return user
 
 
+def insert_user(
+    session: Session,
+    *,
+    org_id: str,
+    email: str,
+    roles: list[str] | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> str:
+    """`create_user` for a transaction that looks for the new user nowhere else (one API request): written now by
+    a Core insert, with no object in the session and no entry in its users-by-email memo; return its id."""
+    user_id = ids.new_id("PEOPLE")
+    repository.insert_user(
+        session,
+        {
+            "id": user_id,
+            "org_id": org_id,
+            "email": email.lower(),
+            "first_name": first_name,
+            "last_name": last_name,
+            "roles": roles or [],
+            "created": clock.now(),
+        },
+    )
+    return user_id
+
+
 def create_users(session: Session, *, org_id: str, people: list[tuple[str, str | None, str | None]]) -> list[str]:
     """Add many people to one org in one INSERT (set-based create_user: the emails must be free); `people` are
     (email, first name, last name). Return their ids in order."""

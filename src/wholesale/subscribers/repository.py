@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -42,6 +42,12 @@ def _take_units_statement() -> sa.Update:
 
 # Built once: every subscriber create takes a unit.
 _TAKE_UNITS = _take_units_statement()
+_INSERT_SUBSCRIBER = sa.insert(cast(sa.Table, Subscriber.__table__))
+
+
+def insert_subscriber(session: Session, values: dict[str, Any]) -> None:
+    """Insert one subscriber by a Core insert of a statement built once (values as `Subscriber`'s columns)."""
+    session.execute(_INSERT_SUBSCRIBER, values)
 
 
 def take_units(
