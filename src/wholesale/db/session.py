@@ -334,6 +334,10 @@ def _locking_sqlite_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=120,
+        # The connection used last goes out first: its page cache is the one most likely still valid (SQLite drops
+        # a connection's cache when another connection has written since), and on SQLite every write request
+        # runs one after another (issue 15).
+        pool_use_lifo=True,
     )
 
     @event.listens_for(engine, "connect")
@@ -342,7 +346,10 @@ def _locking_sqlite_engine(
         if isinstance(dbapi_conn, _LockingConnection):
             dbapi_conn.writer_files = _writer_files(url)
         # WAL is set once, persistently, by `wholesale migrate` (switching needs a lock every connect would fight for).
-        for pragma in ("busy_timeout=60000", "synchronous=NORMAL", "foreign_keys=ON"):
+        # mmap_size: pages of the database file are read through a memory map, not a read() each. With a LIFO pool
+        # it made a single subscriber's statements 25-30 % faster in the server (0.85 instead of 1.2 ms a request,
+        # timed per statement; issue 15).
+        for pragma in ("busy_timeout=60000", "synchronous=NORMAL", "foreign_keys=ON", "mmap_size=268435456"):
             dbapi_conn.execute(f"PRAGMA {pragma}")
 
     return engine
