@@ -79,11 +79,11 @@ def test_the_lock_is_given_back_when_a_transaction_fails(tmp_path):
         system.dispose()
 
 
-def _free_from_another_thread() -> bool:
+def _free_from_another_thread(timeout: float = 1) -> bool:
     took: list[bool] = []
 
     def take() -> None:
-        took.append(dbsession._WRITE_LOCK.acquire(background=False, timeout=1))
+        took.append(dbsession._WRITE_LOCK.acquire(background=False, timeout=timeout))
         if took[0]:
             dbsession._WRITE_LOCK.release()
 
@@ -240,20 +240,6 @@ def test_a_background_writer_lets_another_processs_waiting_request_go_first(lock
         os.close(request)
 
 
-def _taken_by_another_thread_at_once() -> bool:
-    took: list[bool] = []
-
-    def take() -> None:
-        took.append(dbsession._WRITE_LOCK.acquire(background=False, timeout=0))
-        if took[0]:
-            dbsession._WRITE_LOCK.release()
-
-    t = threading.Thread(target=take)
-    t.start()
-    t.join(5)
-    return took == [True]
-
-
 def test_a_request_turn_is_borrowed_by_each_transaction_of_the_request_and_given_back_once(tmp_path, monkeypatch):
     """A write request served on the event loop (kit.http) takes its turn at the writer once; its transactions, in
     this thread or in a thread it hands work to (with its context, as anyio does), borrow the turn instead of queueing
@@ -276,9 +262,9 @@ def test_a_request_turn_is_borrowed_by_each_transaction_of_the_request_and_given
             handed.start()
             handed.join(5)
             insert(3)
-            assert not _taken_by_another_thread_at_once()  # the commits left the turn with the request
+            assert not _free_from_another_thread(timeout=0)  # the commits left the turn with the request
         turn.give_back()
-        assert _taken_by_another_thread_at_once()
+        assert _free_from_another_thread(timeout=0)
         insert(4)  # outside the request: a turn of its own, as before
         with db.transaction(write=False) as session:
             assert [r[0] for r in session.execute(sa.text("SELECT a FROM t ORDER BY a"))] == [1, 2, 3, 4]

@@ -209,49 +209,30 @@ def create_user(
     roles: list[str] | None = None,
     first_name: str | None = None,
     last_name: str | None = None,
+    in_session: bool = True,
 ) -> User:
-    """Add a person to an org; the email must be free (callers check first and map the clash to 10022)."""
-    user = User(
-        id=ids.new_id("PEOPLE"),
-        org_id=org_id,
-        email=email.lower(),
-        first_name=first_name,
-        last_name=last_name,
-        roles=roles or [],
-        created=clock.now(),
-    )
+    """Add a person to an org; the email must be free (callers check first and map the clash to 10022).
+
+    `in_session=False` for a transaction that looks for the new user nowhere else (one API request): the row is
+    written now by a Core insert, and the returned object stays out of the session and its users-by-email memo."""
+    row: dict[str, object] = {
+        "id": ids.new_id("PEOPLE"),
+        "org_id": org_id,
+        "email": email.lower(),
+        "first_name": first_name,
+        "last_name": last_name,
+        "roles": roles or [],
+        "created": clock.now(),
+    }
+    user = User(**row)
+    if not in_session:
+        repository.insert_user(session, row)
+        return user
     session.add(user)
     loaded = _LOADED.peek(session)
     if loaded is not None:
         loaded[user.email] = user
     return user
-
-
-def insert_user(
-    session: Session,
-    *,
-    org_id: str,
-    email: str,
-    roles: list[str] | None = None,
-    first_name: str | None = None,
-    last_name: str | None = None,
-) -> str:
-    """`create_user` for a transaction that looks for the new user nowhere else (one API request): written now by
-    a Core insert, with no object in the session and no entry in its users-by-email memo; return its id."""
-    user_id = ids.new_id("PEOPLE")
-    repository.insert_user(
-        session,
-        {
-            "id": user_id,
-            "org_id": org_id,
-            "email": email.lower(),
-            "first_name": first_name,
-            "last_name": last_name,
-            "roles": roles or [],
-            "created": clock.now(),
-        },
-    )
-    return user_id
 
 
 def create_users(session: Session, *, org_id: str, people: list[tuple[str, str | None, str | None]]) -> list[str]:

@@ -134,17 +134,17 @@ def provision(
         with session.begin_nested() if savepoint else nullcontext():
             units = rules.assign(session, customer, planned.package)  # R8
             if planned.free is None:
-                roles = ["admin"] if wanted.administrator else []
-                first, last = stripped_name(wanted.first_name), stripped_name(wanted.last_name)
-                if savepoint:  # a bulk row: the chunk's later rows look for its user in the session
-                    user = identity.create_user(
-                        session, org_id=org_id, email=planned.email, roles=roles, first_name=first, last_name=last
-                    )
-                    user_id = user.id
-                else:  # one request's transaction looks for it nowhere else: a Core insert (issue 15)
-                    user_id = identity.insert_user(
-                        session, org_id=org_id, email=planned.email, roles=roles, first_name=first, last_name=last
-                    )
+                user_id = identity.create_user(
+                    session,
+                    org_id=org_id,
+                    email=planned.email,
+                    roles=["admin"] if wanted.administrator else [],
+                    first_name=stripped_name(wanted.first_name),
+                    last_name=stripped_name(wanted.last_name),
+                    # A bulk row (savepoint): the chunk's later rows look for its user in the session. One
+                    # request's transaction looks for it nowhere else: a Core insert (issue 15).
+                    in_session=savepoint,
+                ).id
             else:
                 user_id = planned.free.id
             values = subscriber_values(
