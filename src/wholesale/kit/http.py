@@ -237,15 +237,17 @@ async def _inline_write(request: Request, serve: Callable[[Request], Awaitable[R
             requests_waiting_elsewhere(-1)
             waiting = False
             turn = RequestTurn(get_database().url)
-            if not turn.take(wait=False):
-                await run_in_threadpool(turn.take, wait=True)
-            token = _inline.set(True)
             try:
-                with holding(turn):
-                    return await serve(request)
+                if not turn.take(wait=False):
+                    await run_in_threadpool(turn.take, wait=True)
+                token = _inline.set(True)
+                try:
+                    with holding(turn):
+                        return await serve(request)
+                finally:
+                    _inline.reset(token)
             finally:
-                _inline.reset(token)
-                turn.give_back()
+                turn.give_back()  # also when cancelled after its thread took the turn (no-op if it did not)
     finally:
         if waiting:
             requests_waiting_elsewhere(-1)
