@@ -210,16 +210,39 @@ def _take_turn(writer_files: tuple[int, int] | None, *, background: bool, wait: 
     return True
 
 
-def _give_turn(writer_files: tuple[int, int] | None, *, wanting: bool) -> None:
-    """Give the turn taken by _take_turn back."""
-    if writer_files is not None:
-        fcntl.flock(writer_files[0], fcntl.LOCK_UN)
-        if wanting:
-            fcntl.flock(writer_files[1], fcntl.LOCK_UN)
-    _WRITE_LOCK.release()
+class _Turn:
+    """A turn at SQLite's writer: this process's write lock and, between processes, the flocks (_take_turn)."""
+
+    def __init__(self, writer_files: tuple[int, int] | None, *, background: bool) -> None:
+        self.writer_files = writer_files
+        self.background = background
+        self.held = False
+        self.took_at = 0.0
+
+    def take(self, *, wait: bool) -> bool:
+        """Take the turn; False when `wait` is off and another writer holds it."""
+        asked = time.perf_counter()
+        if not _take_turn(self.writer_files, background=self.background, wait=wait):
+            return False
+        self.held = True
+        self.took_at = time.perf_counter()
+        WRITE_LOCK_WAIT.inc(self.took_at - asked)
+        return True
+
+    def give_back(self) -> None:
+        """Let the next writer in (nothing when the turn is not held)."""
+        if not self.held:
+            return
+        self.held = False
+        WRITE_LOCK_HELD.inc(time.perf_counter() - self.took_at)
+        if self.writer_files is not None:
+            fcntl.flock(self.writer_files[0], fcntl.LOCK_UN)
+            if not self.background:  # a request holds the shared flock on `-wanted` too
+                fcntl.flock(self.writer_files[1], fcntl.LOCK_UN)
+        _WRITE_LOCK.release()
 
 
-class RequestTurn:
+class RequestTurn(_Turn):
     """A write request's turn at SQLite's writer, taken before its work starts and held until it ends (issue 15).
 
     While it is held, every transaction the request begins (in the event loop's thread or in a worker thread it
@@ -228,26 +251,7 @@ class RequestTurn:
     """
 
     def __init__(self, url: str) -> None:
-        self.writer_files = _writer_files(url)
-        self.held = False
-        self.took_at = 0.0
-
-    def take(self, *, wait: bool) -> bool:
-        """Take the turn (requests go before jobs); False when `wait` is off and another writer holds it."""
-        asked = time.perf_counter()
-        if not _take_turn(self.writer_files, background=False, wait=wait):
-            return False
-        self.held = True
-        self.took_at = time.perf_counter()
-        WRITE_LOCK_WAIT.inc(self.took_at - asked)
-        return True
-
-    def give_back(self) -> None:
-        """Let the next writer in."""
-        if self.held:
-            self.held = False
-            WRITE_LOCK_HELD.inc(time.perf_counter() - self.took_at)
-            _give_turn(self.writer_files, wanting=True)
+        super().__init__(_writer_files(url), background=False)
 
 
 def requests_waiting_elsewhere(count: int) -> None:
@@ -271,39 +275,28 @@ def holding(turn: RequestTurn) -> Iterator[None]:
 class _LockingConnection(sqlite3.Connection):
     """A SQLite connection that gives the process write lock back when its transaction ends."""
 
-    holds_write_lock = False
-    took_write_lock_at = 0.0
     writer_files: tuple[int, int] | None = None
-    wanting = False  # holds the shared flock on `-wanted` (a request)
-    borrowed = False  # holds its request's turn (RequestTurn), which the request gives back
+    # The turn this connection's transaction holds: its own, or its request's (a RequestTurn, borrowed: the request
+    # gives it back).
+    turn: _Turn | None = None
 
     def take_write_lock(self, *, background: bool | None = None) -> None:
         """Wait for the process write lock (SQLite's busy error if it takes longer than its busy timeout)."""
-        if self.holds_write_lock:
+        if self.turn is not None:
             return
-        turn = _request_turn.get()
-        if turn is not None and turn.held:
-            self.holds_write_lock = self.borrowed = True
+        borrowed = _request_turn.get()
+        if borrowed is not None and borrowed.held:
+            self.turn = borrowed
             return
-        asked = time.perf_counter()
-        if background is None:
-            background = _background_writer.get()
-        _take_turn(self.writer_files, background=background, wait=True)
-        self.holds_write_lock = True
-        self.took_write_lock_at = time.perf_counter()
-        WRITE_LOCK_WAIT.inc(self.took_write_lock_at - asked)
-        self.wanting = not background
+        turn = _Turn(self.writer_files, background=_background_writer.get() if background is None else background)
+        turn.take(wait=True)
+        self.turn = turn
 
     def give_back_write_lock(self) -> None:
         """Release the process write lock if this connection holds it (a borrowed turn stays with its request)."""
-        if self.holds_write_lock:
-            self.holds_write_lock = False
-            if self.borrowed:
-                self.borrowed = False
-                return
-            WRITE_LOCK_HELD.inc(time.perf_counter() - self.took_write_lock_at)
-            wanting, self.wanting = self.wanting, False
-            _give_turn(self.writer_files, wanting=wanting)
+        turn, self.turn = self.turn, None
+        if turn is not None and not isinstance(turn, RequestTurn):
+            turn.give_back()
 
     def commit(self) -> None:
         try:

@@ -48,23 +48,31 @@ _inline_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Loc
 _inline: ContextVar[bool] = ContextVar("inline_write", default=False)
 
 
+G = TypeVar("G")
+
+
+def _of_this_loop(gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, G]", make: Callable[[], G]) -> G:
+    """The running event loop's gate in `gates`, made on first use."""
+    loop = asyncio.get_running_loop()
+    gate = gates.get(loop)
+    if gate is None:
+        gate = gates[loop] = make()
+    return gate
+
+
 def _write_gate() -> asyncio.Semaphore:
     """This event loop's gate for write requests."""
-    loop = asyncio.get_running_loop()
-    gate = _write_gates.get(loop)
-    if gate is None:
-        width = SQLITE_WRITE_REQUESTS_IN_FLIGHT if get_database().is_sqlite else WRITE_REQUESTS_IN_FLIGHT
-        gate = _write_gates[loop] = asyncio.Semaphore(width)
-    return gate
+    return _of_this_loop(
+        _write_gates,
+        lambda: asyncio.Semaphore(
+            SQLITE_WRITE_REQUESTS_IN_FLIGHT if get_database().is_sqlite else WRITE_REQUESTS_IN_FLIGHT
+        ),
+    )
 
 
 def _inline_gate() -> asyncio.Lock:
     """This event loop's queue of write requests that run on it (one at a time: SQLite has one writer)."""
-    loop = asyncio.get_running_loop()
-    gate = _inline_gates.get(loop)
-    if gate is None:
-        gate = _inline_gates[loop] = asyncio.Lock()
-    return gate
+    return _of_this_loop(_inline_gates, asyncio.Lock)
 
 
 def on_the_loop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
@@ -169,9 +177,7 @@ def _run_where_the_request_runs(endpoint: Callable[..., Any]) -> Callable[..., A
 
     @functools.wraps(endpoint)
     async def run(*args: Any, **kwargs: Any) -> Any:
-        if _inline.get():
-            return finishing(*args, **kwargs)
-        return await run_in_threadpool(finishing, *args, **kwargs)
+        return await run_blocking(finishing, *args, **kwargs)
 
     return run
 
