@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from wholesale.compliance.screening import Screener, ScreeningQuery
+from wholesale.compliance.screening import Screener, ScreeningQuery, default_list_paths, load_lists
 from wholesale.compliance.screening.model import Address, Entry, ListSet
 
 
@@ -44,3 +44,52 @@ def test_a_near_miss_of_the_one_distinctive_word_is_a_review_with_the_listed_cou
     # Without a country, or with another one, the name alone decides: not a review.
     assert screener.screen(ScreeningQuery("q", query)).decision == "clear"
     assert screener.screen(ScreeningQuery("q", query, country="DE")).decision == "clear"
+
+
+@pytest.fixture(scope="module")
+def shipped_and_more() -> Screener:
+    """The shipped lists (their word rarities) and organisations made up for the test, so the customer's
+    spelling is not itself a listed alias."""
+    shipped = load_lists(default_list_paths())
+    made_up = (
+        Entry("T", "k1", "KOREA ZORBYOL TRADING COMPANY", "company", addresses=(Address(country="KP"),)),
+        Entry("T", "k2", "ZELVANTO S.R.L.", "company", addresses=(Address(country="IT"),)),
+        Entry("T", "k3", "UK VELMOS MANAGEMENT", "company", addresses=(Address(country="RU"),)),
+    )
+    return Screener(ListSet(versions=shipped.versions, entries=(*shipped.entries, *made_up)))
+
+
+@pytest.mark.parametrize(
+    ("query", "country", "entry_id"),
+    [
+        ("Zorbyol Trading", "KP", "k1"),  # a listed place lost, one name word of 7 letters left
+        ("Zelvanto Italy", "IT", "k2"),  # a place added by a name that does not look like a company's
+        ("Velmos Management", "RU", "k3"),  # a listed code lost, one name word of 6 letters left
+    ],
+)
+def test_a_code_or_place_set_aside_with_a_short_name_word_is_a_review_with_the_listed_country(
+    shipped_and_more, query, country, entry_id
+):
+    # R10: with the customer's country the listed organisation's, the rule for codes and places one name adds
+    # (see test_screening_matching) also takes a lone name word of 5-7 letters written as listed: a review, never
+    # a match.
+    s = shipped_and_more
+    same = s.screen(ScreeningQuery("q", query, country=country))
+    assert same.decision == "review", same
+    assert same.hits[0].entry_id == entry_id
+    assert same.score < s.config.match_threshold
+    # Without a country, or with another one, the name alone decides: not a review.
+    assert s.screen(ScreeningQuery("q", query)).decision == "clear"
+    assert s.screen(ScreeningQuery("q", query, country="DE")).decision == "clear"
+
+
+@pytest.mark.parametrize(
+    ("query", "country"),
+    [
+        ("Johnson GmbH", "CN"),  # a listed code lost (JOHNSON HU, CN): the code tells parties apart
+        ("Zorbyl Trading", "KP"),  # the lone word not written as listed
+    ],
+)
+def test_a_code_lost_or_a_misspelt_lone_word_stays_clear_with_the_listed_country(shipped_and_more, query, country):
+    # R10
+    assert shipped_and_more.screen(ScreeningQuery("q", query, country=country)).decision == "clear"

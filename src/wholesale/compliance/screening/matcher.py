@@ -54,6 +54,7 @@ _SAME_NAME_WORDS = 0.88
 _PERSON_BEHIND = 1.0  # first-stage overlap (IDF units) a listed person starts behind for a company's name
 _UNIQUE_NAME_WORD = 8.5  # IDF: in at most ~3 listed spellings
 _LONG_NAME_WORD = 8  # letters of a lone name word that may lose a listed code or place ("Purelogic")
+_SHORT_NAME_WORD = 5  # letters of a lone name word that may lose a listed code or place with the country (R10)
 _RARE_NAME_WORD = 7.5  # IDF: in at most ~1 in 1,800 listed entries (the shipped lists: "Koryo", "Daxie", "Rata")
 
 
@@ -334,7 +335,7 @@ class Screener:
             contained = cfg.missing_word_factor * cover_query
             name = max(name, contained)
         if name < cfg.review_threshold and kind != "person":
-            name = max(name, self._without_aside(q, q_weighted, v, v_weighted, similarity))
+            name = max(name, self._without_aside(q, q_weighted, v, v_weighted, similarity, near))
         # Numbers: a different number is a different party ("Trust 2007-1" / "2007-2"); a number the listed
         # name does not have is not a contradiction ("Banco Nacional de Cuba 2"); a listed number missing is.
         missing = v.numbers - q.numbers
@@ -357,10 +358,15 @@ class Screener:
             "name": max(0.0, name - number_penalty),
         }
 
-    def _without_aside(self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted, similarity) -> float:
+    def _without_aside(
+        self, q: NormalizedName, q_weighted, v: NormalizedName, v_weighted, similarity, near: bool = False
+    ) -> float:
         """R10: the names without the codes and places one of them adds ("Otkritie Capital Cyprus" / "Otkritie
         Capital", "AKB Mosoblbank" / "Mosoblbank", "Global United Shipping Ltd-BZE"), when all the rest pairs up
-        and carries a rare name word; 0.90 x the share paired, a review and never a match on its own."""
+        and carries a rare name word; 0.90 x the share paired, a review and never a match on its own.
+        near: the customer's country is the listed organisation's (the caller caps the score at NEAR_MISS): one
+        rare name word left may be short ("Veles Management" / "UK VELES MANAGEMENT", "Reyco GmbH" / "REYCO GMBH
+        GERMANY") and the customer's name need not look like a company's ("Irasco Italy" / "IRASCO S.R.L.")."""
         q_aside, v_aside = _codes_and_places(q.tokens), _codes_and_places(v.tokens)
         if not q_aside and not v_aside:
             return 0.0
@@ -379,10 +385,21 @@ class Screener:
         # The customer lost a listed code or place and one long name word is left, written as listed ("Purelogic"
         # for "PURELOGIC R&D", "Yuganskneftegaz" for "RN-YUGANSKNEFTEGAZ"): a listed "Johnson HU" or "U-Stone" is
         # not every "Johnson GmbH" or "Stone PLC", an "OKB SIMONOV" not a "Simeonov".
-        lost = bool(v_extra) and lone is not None and len(lone) >= _LONG_NAME_WORD and lone in v.tokens
-        if not (q.company or len(q_rest) >= 2 or lost):
+        # With the customer's country the listed organisation's (near), a lone name word written as listed may be
+        # shorter, only a little rarer when what is set aside is a place, and the customer's name need not look
+        # like a company's; a code stays what tells parties apart ("MMZ Avangard", "ZAO SI Proekt", "Johnson HU").
+        near = near and lone is not None and lone in v.tokens
+        places_only = all(t in PLACE_WORDS for t in (*q_extra, *v_extra))
+        lost = (
+            bool(v_extra)
+            and lone is not None
+            and (len(lone) >= _LONG_NAME_WORD or (near and len(lone) >= _SHORT_NAME_WORD))
+            and lone in v.tokens
+        )
+        if not (q.company or len(q_rest) >= 2 or lost or near):
             return 0.0
-        if lone is not None and (names[0][0] < _UNIQUE_NAME_WORD or (v_extra and not lost)):
+        unique = _RARE_NAME_WORD if near and places_only else _UNIQUE_NAME_WORD
+        if lone is not None and (names[0][0] < unique or (v_extra and not lost)):
             # With one name word left, the word must be nearly unique on the lists: "MMZ Avangard", "RPE Almaz" are
             # other parties than "Avangard JSC", "NPO Almaz"; the customer may add a code or place ("AK Alrosa"),
             # and lose one only as above.
@@ -465,10 +482,10 @@ class Screener:
                     and entry.entity_type != "person"
                     and feats["name"] < NEAR_MISS
                     and feats["name"] + sum(ctx.values()) < cfg.review_threshold
-                    and min(_distinctive(q.tokens), self._distinct[vi]) <= 1
                 ):
-                    # R10: the customer's country is the listed organisation's, and its name has one distinctive
-                    # word: a near-miss of that word ("Elessa Group" / "ELLISSA GROUP SA") is a review, never a match.
+                    # R10: the customer's country is the listed organisation's: a near-miss of a name's one
+                    # distinctive word ("Elessa Group" / "ELLISSA GROUP SA"), a listed code or place lost with a
+                    # short name word left ("Veles Management" / "UK VELES MANAGEMENT") is a review, never a match.
                     lenient = self._name_features(
                         q, q_weighted, variant.norm, idx.weighted[vi], entry.entity_type, near=True
                     )
