@@ -48,13 +48,14 @@ def test_a_near_miss_of_the_one_distinctive_word_is_a_review_with_the_listed_cou
 
 @pytest.fixture(scope="module")
 def shipped_and_more() -> Screener:
-    """The shipped lists (their word rarities) and organisations made up for the test, so the customer's
+    """The shipped lists (their word rarities) and three organisations made up for the test, so the customer's
     spelling is not itself a listed alias."""
     shipped = load_lists(default_list_paths())
     made_up = (
         Entry("T", "k1", "KOREA ZORBYOL TRADING COMPANY", "company", addresses=(Address(country="KP"),)),
         Entry("T", "k2", "ZELVANTO S.R.L.", "company", addresses=(Address(country="IT"),)),
         Entry("T", "k3", "UK VELMOS MANAGEMENT", "company", addresses=(Address(country="RU"),)),
+        Entry("T", "k4", "OLLUSSO GROUP SA", "company", addresses=(Address(country="BJ"),)),
     )
     return Screener(ListSet(versions=shipped.versions, entries=(*shipped.entries, *made_up)))
 
@@ -65,13 +66,17 @@ def shipped_and_more() -> Screener:
         ("Zorbyol Trading", "KP", "k1"),  # a listed place lost, one name word of 7 letters left
         ("Zelvanto Italy", "IT", "k2"),  # a place added by a name that does not look like a company's
         ("Velmos Management", "RU", "k3"),  # a listed code lost, one name word of 6 letters left
+        # The one distinctive word two letters from the listed one, the same consonants: not in the shortlist of
+        # the name alone, reached from the listed organisations of the customer's country.
+        ("Olesso Group", "BJ", "k4"),
     ],
 )
-def test_a_code_or_place_set_aside_with_a_short_name_word_is_a_review_with_the_listed_country(
+def test_a_short_name_word_or_a_near_miss_is_a_review_with_the_listed_country(
     shipped_and_more, query, country, entry_id
 ):
     # R10: with the customer's country the listed organisation's, the rule for codes and places one name adds
-    # (see test_screening_matching) also takes a lone name word of 5-7 letters written as listed: a review, never
+    # (see test_screening_matching) also takes a lone name word of 5-7 letters written as listed, and a near-miss
+    # of a name's one distinctive word is looked for among that country's listed organisations: a review, never
     # a match.
     s = shipped_and_more
     same = s.screen(ScreeningQuery("q", query, country=country))

@@ -174,6 +174,7 @@ class NameIndex:
         self._posting_sets: dict[int, frozenset[int]] = {}
         self.build_seconds = time.perf_counter() - started
         self.expand_token = lru_cache(maxsize=100_000)(self._expand_token)
+        self.near_words = lru_cache(maxsize=20_000)(self._near_words)
 
     def posting_set(self, postings: tuple[int, ...]) -> frozenset[int]:
         """The same postings as a set, for membership tests against a common word's long list."""
@@ -258,6 +259,29 @@ class NameIndex:
                 if u not in found and u in self.postings and _place_adjective(token, u):
                     found[u] = _PLACE_ADJECTIVE_SIMILARITY
         return tuple(found.items())
+
+    def _near_words(self, token: str) -> tuple[str, ...]:
+        """Listed words (not glued pairs) a near-miss away from `token` that the usual reach refuses: the same
+        transliteration key in four letters ("Noor"/"Nour"), the same consonants two letters apart ("Elessa"/
+        "Ellissa", "Yupel"/"Upel"). With the customer's country a listed organisation's, the one distinctive word
+        of a name reaches these too (R10; token_similarity_near decides, capped at NEAR_MISS). Not from a word of
+        four letters: "Russ" would reach "Rossi", "UMMC" "UIMC"."""
+        if len(token) <= _MIN_FUZZY_LEN or not token.isalpha() or token in BUSINESS_WORDS:
+            return ()
+        tk = translit_key(token)
+        pool = {*self.skeletons.get(skeleton(token), ()), *self.translit.get(tk, ()), tk}
+        cons = _consonants(token)
+        return tuple(sorted(
+            u for u in pool
+            if u != token and u in self.word_postings and token_similarity_near(token, u) >= NEAR_MISS
+            and (u == tk or _consonants(u) == cons)
+        ))  # fmt: skip
+
+
+def _consonants(word: str) -> str:
+    """The consonants of a word in order, a doubled letter once ("Ellissa" and "Elessa": "ls"; "Russtan": "rstn",
+    "Rustitan": "rsttn"): stricter than `skeleton`, which also merges consonants that only vowels separate."""
+    return "".join(ch for ch, _ in itertools.groupby(word) if ch not in "aeiouy")
 
 
 def _same_but_article(a: str, b: str) -> bool:

@@ -250,6 +250,23 @@ class Screener:
         cutoff = cfg.prefilter_cutoff / 100.0
         return [vi for est, vi in best if est >= cutoff]
 
+    def _near_candidates(self, q: NormalizedName, country: str, have: list[int]) -> list[int]:
+        """R10: for a name with one distinctive word, the listed organisations of the customer's country whose words
+        are a near-miss of it ("Elessa Group" / "ELLISSA GROUP SA"), which the shortlist does not reach; full
+        scoring with the country decides (a review at most)."""
+        names = [t for t in q.tokens if t not in BUSINESS_WORDS]
+        if len(names) != 1:
+            return []
+        idx, seen, out = self.index, set(have), []
+        for u in idx.near_words(names[0]):
+            for vi in idx.word_postings[u]:
+                if vi in seen or self._person[vi]:
+                    continue
+                seen.add(vi)
+                if country in idx.entries[idx.variants[vi].entry].countries:
+                    out.append(vi)
+        return out[: self.config.rerank_candidates]
+
     # -- scoring -----------------------------------------------------------------------------
 
     def _name_features(
@@ -462,6 +479,9 @@ class Screener:
         cfg, idx = self.config, self.index
         q = normalize_name(query.name)
         cands = self._candidates(q) if q.tokens else []
+        qc = country_code(query.country) if query.country and q.tokens else None
+        if qc:
+            cands += self._near_candidates(q, qc, cands)
         best: dict[int, Hit] = {}
         if cands:
             q_weighted = idx.weigh(q.tokens)
