@@ -56,6 +56,7 @@ def shipped_and_more() -> Screener:
         Entry("T", "k2", "ZELVANTO S.R.L.", "company", addresses=(Address(country="IT"),)),
         Entry("T", "k3", "UK VELMOS MANAGEMENT", "company", addresses=(Address(country="RU"),)),
         Entry("T", "k4", "OLLUSSO GROUP SA", "company", addresses=(Address(country="BJ"),)),
+        Entry("T", "k5", "QUORVANT OF ZELMIRA HOLDING EXPORTS", "company", addresses=(Address(country="KP"),)),
     )
     return Screener(ListSet(versions=shipped.versions, entries=(*shipped.entries, *made_up)))
 
@@ -69,6 +70,9 @@ def shipped_and_more() -> Screener:
         # The one distinctive word two letters from the listed one, the same consonants: not in the shortlist of
         # the name alone, reached from the listed organisations of the customer's country.
         ("Olesso Group", "BJ", "k4"),
+        # A name written as the initials of a listed organisation's name of that country ("MODAFL", "RIRA").
+        ("QOZHE", "KP", "k5"),
+        ("Qzhe Ltd", "KP", "k5"),
     ],
 )
 def test_a_short_name_word_or_a_near_miss_is_a_review_with_the_listed_country(
@@ -76,8 +80,8 @@ def test_a_short_name_word_or_a_near_miss_is_a_review_with_the_listed_country(
 ):
     # R10: with the customer's country the listed organisation's, the rule for codes and places one name adds
     # (see test_screening_matching) also takes a lone name word of 5-7 letters written as listed, and a near-miss
-    # of a name's one distinctive word is looked for among that country's listed organisations: a review, never
-    # a match.
+    # of a name's one distinctive word is looked for among that country's listed organisations, as are the
+    # organisations whose initials the customer's one-word name is: a review, never a match.
     s = shipped_and_more
     same = s.screen(ScreeningQuery("q", query, country=country))
     assert same.decision == "review", same

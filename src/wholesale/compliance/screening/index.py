@@ -17,6 +17,7 @@ from .normalize import (
     BUSINESS_WORDS,
     TRANSLATION_SOURCES,
     NormalizedName,
+    fold_text,
     normalize_name,
     reverse_person_name,
     skeleton,
@@ -171,6 +172,18 @@ class NameIndex:
         for t in self.word_postings:
             if len(t) >= _LONG_WORD and t.isalpha():
                 self.long_words.setdefault((t[0], len(t)), []).append(t)
+        # The initials of listed organisations' names of 3+ words, with and without "of", "and", ... ("MINISTRY OF
+        # DEFENSE AND ARMED FORCES LOGISTICS": "modafl", "mdafl"): with the customer's country, a name written as
+        # its acronym (R10).
+        self.initials: dict[str, list[tuple[int, str]]] = {}  # acronym -> (entry, the spelling it abbreviates)
+        for ei, entry in enumerate(self.entries):
+            if entry.entity_type in ("person", "vessel"):
+                continue
+            for text in (entry.name, *entry.aliases):
+                for key in acronyms(text):
+                    found = self.initials.setdefault(key, [])
+                    if all(e != ei for e, _ in found):
+                        found.append((ei, text))
         self._posting_sets: dict[int, frozenset[int]] = {}
         self.build_seconds = time.perf_counter() - started
         self.expand_token = lru_cache(maxsize=100_000)(self._expand_token)
@@ -276,6 +289,24 @@ class NameIndex:
             if u != token and u in self.word_postings and token_similarity_near(token, u) >= NEAR_MISS
             and (u == tk or _consonants(u) == cons)
         ))  # fmt: skip
+
+
+_ACRONYM_LETTERS = (4, 8)  # an acronym this long: "RNKB", "MODAFL" (three letters name too many parties)
+_NOT_IN_ACRONYMS = frozenset(
+    ["of", "and", "the", "for", "de", "del", "la", "el", "al", "y", "et", "des", "du", "on", "in"]
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def acronyms(text: str) -> set[str]:
+    """The initials of a name of three or more words, all words and without "of", "and", ... ("Ministry of Defense
+    and Armed Forces Logistics": "modafl" and "mdafl"), of 4-8 letters."""
+    words = _WORD.findall(fold_text(text))
+    out: set[str] = set()
+    for ws in (words, [w for w in words if w not in _NOT_IN_ACRONYMS]):
+        if len(ws) >= 3 and _ACRONYM_LETTERS[0] <= len(ws) <= _ACRONYM_LETTERS[1]:
+            out.add("".join(w[0] for w in ws))
+    return out
 
 
 def _consonants(word: str) -> str:

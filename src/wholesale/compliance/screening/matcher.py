@@ -534,12 +534,42 @@ class Screener:
                         entity_type=entry.entity_type,
                         explanation=why,
                     )
+        if qc and len(q.tokens) == 1 and not q.numbers and q.tokens[0] in idx.initials:
+            self._acronym_hits(query, q, qc, best)
         hits = sorted(best.values(), key=lambda h: (-h.score, h.source, h.entry_id))[: cfg.max_hits]
         top = hits[0].score if hits else 0.0
         decision: Decision = (
             "match" if top >= cfg.match_threshold else "review" if top >= cfg.review_threshold else "clear"
         )
         return ScreeningResult(id=query.id, decision=decision, score=top, hits=hits)
+
+    def _acronym_hits(self, query: ScreeningQuery, q: NormalizedName, country: str, best: dict[int, Hit]) -> None:
+        """R10: a name of one word that is the initials of a listed organisation of the customer's country ("MODAFL"
+        for "MINISTRY OF DEFENSE AND ARMED FORCES LOGISTICS", "RIRA"): NEAR_MISS, so with the country a review,
+        never a match. Without the country an acronym is too little evidence (one-word innocents alert)."""
+        idx = self.index
+        for ei, text in idx.initials[q.tokens[0]]:
+            entry = idx.entries[ei]
+            if country not in entry.countries:
+                continue
+            ctx = self._context(query, q, entry)
+            score = min(1.0, NEAR_MISS + sum(ctx.values()))
+            prev = best.get(ei)
+            if prev is not None and prev.score >= score:
+                continue
+            feats = {**_no_name_evidence(), "name": NEAR_MISS, "acronym": 1.0, **ctx}
+            best[ei] = Hit(
+                source=entry.source,
+                entry_id=entry.entry_id,
+                name=entry.name,
+                matched_variant=text,
+                score=score,
+                features=feats,
+                list_version=entry.list_version,
+                entity_type=entry.entity_type,
+                explanation=f"customer name is the initials of the listed name ({q.tokens[0]}); "
+                f"country {country} matches the listed address",
+            )
 
     def screen_many(self, queries: Iterable[ScreeningQuery]) -> list[ScreeningResult]:
         """Screen several queries in order."""
