@@ -83,11 +83,11 @@ def test_a_customer_whose_rescreen_cannot_be_recorded_gets_a_job_of_its_own(
     real = compliance.screen_customer
     failed_once: list[str] = []
 
-    def flaky(session, customer_id, trigger, result, sha):
+    def flaky(session, customer_id, trigger, result, sha, **kwargs):
         if customer_id == cid and trigger == "lists_updated" and not failed_once:
             failed_once.append(customer_id)
             raise RuntimeError("recording failed")
-        return real(session, customer_id, trigger, result, sha)
+        return real(session, customer_id, trigger, result, sha, **kwargs)
 
     monkeypatch.setattr(compliance, "screen_customer", flaky)
     key = _rescreen_all(db)

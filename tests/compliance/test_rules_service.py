@@ -103,3 +103,49 @@ def test_a_customer_being_deleted_is_screened_but_gets_no_new_case(session, list
     assert compliance.open_case_of(session, customer_id) is None
     decisions = session.query(Screening.decision).filter(Screening.customer_id == customer_id).all()
     assert len(decisions) == 2 and decisions[-1][0] == result.decision
+
+
+def test_screenings_recorded_together_read_once_and_see_each_other(session, tenant, listed_case):
+    """R10/R12 in a provisioning batch's recording (`record_screenings(together=True)`): what it reads is read once
+    for the batch (customers, allow-list, open cases: three SELECTs however many screenings), and a later screening
+    of the batch sees what an earlier one did: a clear screening resolves the open case, a match then opens a new
+    one, and the next match updates that one instead of opening a third."""
+    import sqlalchemy as sa
+
+    from wholesale.compliance import lists
+    from wholesale.compliance.models import ComplianceCase, Screening
+    from wholesale.compliance.screening import ScreeningResult
+    from wholesale.customers.models import Customer
+
+    customer_id, case_id = listed_case
+    screener = lists.get_screener(session)
+    match = screener.screen(compliance.query_for(session.get(Customer, customer_id)))
+    clear = ScreeningResult(id=customer_id, decision="clear", score=0.0, hits=[])
+    selects: list[str] = []
+    connection = session.connection()
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    sa.event.listen(connection, "before_cursor_execute", count)
+    try:
+        recorded = compliance.record_screenings(
+            session,
+            [(customer_id, "rescreen", clear), (customer_id, "address_changed", match), (customer_id, "x", match)],
+            screener.list_set.sha256,
+            together=True,
+        )
+        session.flush()
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", count)
+    assert recorded == 3
+    assert len(selects) == 3, selects
+    cases = session.scalars(
+        sa.select(ComplianceCase).where(ComplianceCase.customer_id == customer_id).order_by(ComplianceCase.opened_at)
+    ).all()
+    assert [c.status for c in cases] == ["resolved", "open"] and cases[0].id == case_id
+    assert [e["event"] for e in cases[1].timeline] == ["opened", "rescreened"]
+    assert session.get(Customer, customer_id).compliance_hold is True
+    triggers = session.scalars(sa.select(Screening.trigger).where(Screening.customer_id == customer_id)).all()
+    assert sorted(triggers) == ["address_changed", "created", "rescreen", "x"]

@@ -75,12 +75,12 @@ def test_a_screening_that_fails_in_its_batch_gets_a_job_of_its_own_and_the_other
     name = "query_for" if stage == "screen" else "screen_customer"
     real = getattr(compliance, name)
 
-    def once(*args):
+    def once(*args, **kwargs):
         customer_id = args[0].id if stage == "screen" else args[1]
         if victim and customer_id == victim[0] and not failed:
             failed.append(customer_id)
             raise RuntimeError(f"{stage} failed")
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(compliance, name, once)
     victim.append(_create(client, partner))

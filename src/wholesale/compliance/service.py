@@ -2,7 +2,8 @@
 
 import logging
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -45,7 +46,47 @@ def query_for(customer: Customer) -> ScreeningQuery:
     )
 
 
-def screen_customer(session: Session, customer_id: str, trigger: str, result: ScreeningResult, list_sha256: str) -> str:
+class _Known:
+    """What recording screenings reads of their customers, read for many of them at once (`of`): the customers,
+    the hits each was cleared for, and each one's open case."""
+
+    def __init__(
+        self,
+        customers: dict[str, Customer],
+        allowed: dict[str, set[tuple[str, str, str]]],
+        cases: dict[str, ComplianceCase],
+    ) -> None:
+        self.customers = customers  # held here: the session's identity map holds unchanged rows only weakly
+        self.allowed = allowed
+        self.cases = cases
+
+    @classmethod
+    def of(cls, session: Session, customer_ids: Sequence[str]) -> "_Known":
+        ids_ = sorted(set(customer_ids))
+        customers = {c.id: c for c in session.scalars(sa.select(Customer).where(Customer.id.in_(ids_)))}
+        allowed: dict[str, set[tuple[str, str, str]]] = {cid: set() for cid in ids_}
+        for a in session.scalars(sa.select(AllowListEntry).where(AllowListEntry.customer_id.in_(ids_))):
+            allowed[a.customer_id].add((a.source, a.entry_id, a.list_sha256))
+        cases = {  # a customer has one open case at most (open_case_of)
+            c.customer_id: c
+            for c in session.scalars(
+                sa.select(ComplianceCase).where(
+                    ComplianceCase.customer_id.in_(ids_), ComplianceCase.status.in_(list(OPEN_STATES))
+                )
+            )
+        }
+        return cls(customers, allowed, cases)
+
+
+def screen_customer(
+    session: Session,
+    customer_id: str,
+    trigger: str,
+    result: ScreeningResult,
+    list_sha256: str,
+    *,
+    known: _Known | None = None,
+) -> str:
     """Record a screening and act on it: open a case on review/match, resolve an open case on clear.
 
     Hits the customer was already cleared for (same entry of the same list version) do not count (the
@@ -54,14 +95,13 @@ def screen_customer(session: Session, customer_id: str, trigger: str, result: Sc
     screening recorded, but no new case opens for it: its services are ending and a deletion never turns back, so
     a reviewer would decide on a customer that is gone before the case is read. An open case is still updated.
     Returns what happened: clear | case_opened | case_updated | resolved | allowed | deleting | skipped.
+    Read for many customers at once by a caller that records many (`known`, see `record_screenings`).
     """
-    customer = session.get(Customer, customer_id)
+    known = known or _Known.of(session, [customer_id])
+    customer = known.customers.get(customer_id)
     if customer is None or customer.deleted_at is not None:
         return "skipped"
-    allowed = {
-        (a.source, a.entry_id, a.list_sha256)
-        for a in session.scalars(sa.select(AllowListEntry).where(AllowListEntry.customer_id == customer_id))
-    }
+    allowed = known.allowed.get(customer_id, set())
     hits = result.to_dict()["hits"]
     fresh = [h for h in hits if (h["source"], h["entryId"], h["listVersion"]) not in allowed]
     decision = result.decision if fresh or result.decision == "clear" else "clear"
@@ -97,12 +137,13 @@ def screen_customer(session: Session, customer_id: str, trigger: str, result: Sc
             "listSha256": list_sha256,
         },
     )
-    case = open_case_of(session, customer_id)
+    case = known.cases.get(customer_id)
     if decision == "clear":
         if case is None:
             return "allowed" if hits else "clear"
         _transition(session, case, CaseEvent.CLEARED, note=f"re-screened clear after {trigger}")
         customer.compliance_hold = False
+        known.cases.pop(customer_id, None)
         return "resolved"
     if case is not None:
         case.hits = fresh
@@ -126,6 +167,7 @@ def screen_customer(session: Session, customer_id: str, trigger: str, result: Sc
     )
     _timeline(case, "opened", f"{decision} (score {result.score:.2f}) after {trigger}")
     session.add(case)
+    known.cases[customer_id] = case
     customer.compliance_hold = True  # R11: services stay active; the status reads pending_rpl_review
     events.record(
         session,
@@ -170,9 +212,13 @@ def rescreen_chunk(
     return [(c.id, screener.screen(query_for(c))) for c in customers if c.id not in done], customers[-1].id
 
 
-def record_rescreens(session: Session, results: list[tuple[str, ScreeningResult]], list_sha256: str) -> int:
-    """Record a chunk's re-screenings after a list update (`record_screenings`)."""
-    return record_screenings(session, [(cid, "lists_updated", result) for cid, result in results], list_sha256)
+def record_rescreens(
+    transaction: Callable[[], AbstractContextManager[Session]],
+    results: list[tuple[str, ScreeningResult]],
+    list_sha256: str,
+) -> int:
+    """Record a chunk's re-screenings after a list update (`record_batch`)."""
+    return record_batch(transaction, [(cid, "lists_updated", result) for cid, result in results], list_sha256)
 
 
 def screen_many(
@@ -203,32 +249,78 @@ def screen_many(
     return results, failed
 
 
+class RecordingFailed(Exception):
+    """Recording one screening of a batch recorded `together` raised (`record_screenings`): the caller rolls the
+    transaction back and records the batch again one by one, with this (customer id, trigger) handed to a job."""
+
+    def __init__(self, pair: tuple[str, str], cause: BaseException) -> None:
+        super().__init__(f"recording the screening of {pair[0]} ({pair[1]}) failed: {cause!r}")
+        self.pair = pair
+
+
 def record_screenings(
     session: Session,
     results: list[tuple[str, str, ScreeningResult]],
     list_sha256: str,
     unscreened: Sequence[tuple[str, str]] = (),
+    *,
+    together: bool = False,
 ) -> int:
-    """Record screenings, (customer id, trigger, result) each, in one transaction, each in a savepoint: one whose
-    recording fails gets a screening job of its own instead (R10: it cannot be skipped), and so does every pair in
-    `unscreened`; the others keep theirs. Returns how many were recorded here."""
+    """Record screenings, (customer id, trigger, result) each, in one transaction: one whose recording fails gets a
+    screening job of its own instead (R10: it cannot be skipped), and so does every pair in `unscreened`; the others
+    keep theirs. Returns how many were recorded here.
+
+    What they read is read for all of them at once (`_Known`). One by one (the default) each is recorded in a
+    savepoint of its own. `together` is for a caller that can redo the transaction: no savepoints, the rows are
+    flushed once and the audit rows and events written in one INSERT per table, and the first recording that
+    raises stops it with RecordingFailed (`record_batch` does both)."""
     recorded = 0
     handed = list(unscreened)
-    for customer_id, trigger, result in results:
-        try:
-            with session.begin_nested():
-                screen_customer(session, customer_id, trigger, result, list_sha256)
-            recorded += 1
-        except Exception:
-            log.exception(
-                "screening not recorded; handed to a job of its own", extra={"fields": {"customerId": customer_id}}
-            )
-            handed.append((customer_id, trigger))
+    known = _Known.of(session, [cid for cid, _, _ in results] + [cid for cid, _ in handed])
+    if together:
+        with events.deferred(session), session.no_autoflush:
+            for customer_id, trigger, result in results:
+                try:
+                    screen_customer(session, customer_id, trigger, result, list_sha256, known=known)
+                except Exception as exc:
+                    raise RecordingFailed((customer_id, trigger), exc) from exc
+                recorded += 1
+    else:
+        for customer_id, trigger, result in results:
+            try:
+                with session.begin_nested():
+                    screen_customer(session, customer_id, trigger, result, list_sha256, known=known)
+                recorded += 1
+            except Exception:
+                log.exception(
+                    "screening not recorded; handed to a job of its own", extra={"fields": {"customerId": customer_id}}
+                )
+                known = _Known.of(session, [cid for cid, _, _ in results])  # what the savepoint's rollback undid
+                handed.append((customer_id, trigger))
     for customer_id, trigger in handed:
         customer = session.get(Customer, customer_id)
         if customer is not None and customer.deleted_at is None:
             request_screening(session, customer, trigger)
     return recorded
+
+
+def record_batch(
+    transaction: Callable[[], AbstractContextManager[Session]],
+    results: list[tuple[str, str, ScreeningResult]],
+    list_sha256: str,
+    unscreened: Sequence[tuple[str, str]] = (),
+) -> int:
+    """Record a batch's screenings in a transaction of `transaction()`: together first, and when that fails, again
+    one by one in a new transaction (a screening that raised is handed to a job of its own at once)."""
+    try:
+        with transaction() as session:
+            return record_screenings(session, results, list_sha256, unscreened, together=True)
+    except Exception as exc:
+        log.info("screenings failed to record together; one by one", extra={"fields": {"error": repr(exc)}})
+        failed = exc.pair if isinstance(exc, RecordingFailed) else None
+        rest = [r for r in results if (r[0], r[1]) != failed]
+        with transaction() as session:
+            return record_screenings(session, rest, list_sha256, [*unscreened, *([failed] if failed else [])])
 
 
 # ---------------------------------------------------------------------------------------------- cases

@@ -63,8 +63,7 @@ def step_screen_batch(wanted: list[list[str]]) -> int:
     with db.session(write=False) as session:
         screener = lists.get_screener(session)
         results, failed = service.screen_many(session, screener, pairs)
-    with db.transaction() as session:
-        return service.record_screenings(session, results, screener.list_set.sha256, failed)
+    return service.record_batch(db.transaction, results, screener.list_set.sha256, failed)
 
 
 @job("compliance.screen_batch", queue="compliance")
@@ -98,8 +97,7 @@ def step_rescreen_chunk(after: str) -> tuple[int, str | None]:
         results, last = service.rescreen_chunk(session, screener, after)
     if not results:
         return 0, last
-    with db.transaction() as session:
-        return service.record_rescreens(session, results, screener.list_set.sha256), last
+    return service.record_rescreens(db.transaction, results, screener.list_set.sha256), last
 
 
 @job("compliance.rescreen_all")
