@@ -57,6 +57,7 @@ def shipped_and_more() -> Screener:
         Entry("T", "k3", "UK VELMOS MANAGEMENT", "company", addresses=(Address(country="RU"),)),
         Entry("T", "k4", "OLLUSSO GROUP SA", "company", addresses=(Address(country="BJ"),)),
         Entry("T", "k5", "QUORVANT OF ZELMIRA HOLDING EXPORTS", "company", addresses=(Address(country="KP"),)),
+        Entry("T", "k6", "ZOLVARI AL-KHAIR TRADING", "company", addresses=(Address(country="SY"),)),
     )
     return Screener(ListSet(versions=shipped.versions, entries=(*shipped.entries, *made_up)))
 
@@ -73,6 +74,8 @@ def shipped_and_more() -> Screener:
         # A name written as the initials of a listed organisation's name of that country ("MODAFL", "RIRA").
         ("QOZHE", "KP", "k5"),
         ("Qzhe Ltd", "KP", "k5"),
+        # A near-miss of one of two distinctive words ("Kher"/"Khair": the same consonants, a letter apart).
+        ("Zolvari Al-Kher Trading", "SY", "k6"),
     ],
 )
 def test_a_short_name_word_or_a_near_miss_is_a_review_with_the_listed_country(
@@ -81,7 +84,8 @@ def test_a_short_name_word_or_a_near_miss_is_a_review_with_the_listed_country(
     # R10: with the customer's country the listed organisation's, the rule for codes and places one name adds
     # (see test_screening_matching) also takes a lone name word of 5-7 letters written as listed, and a near-miss
     # of a name's one distinctive word is looked for among that country's listed organisations, as are the
-    # organisations whose initials the customer's one-word name is: a review, never a match.
+    # organisations whose initials the customer's one-word name is, and a near-miss of a word counts in names with
+    # more distinctive words too: a review, never a match.
     s = shipped_and_more
     same = s.screen(ScreeningQuery("q", query, country=country))
     assert same.decision == "review", same

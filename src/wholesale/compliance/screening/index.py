@@ -517,8 +517,21 @@ def token_similarity_near(a: str, b: str) -> float:
     same transliteration key in four letters ("Noor"/"Nour"), or the same consonants two letters apart ("Elessa"/
     "Ellissa", "Build"/"Bild"). Used only when the customer's country is one of the listed party's (R10)."""
     sim = token_similarity_single_places(a, b)
-    if sim or a in BUSINESS_WORDS or b in BUSINESS_WORDS or not a.isalpha() or not b.isalpha():
-        return sim
+    return sim or _near_miss(a, b)
+
+
+@lru_cache(maxsize=200_000)
+def token_similarity_near_places(a: str, b: str) -> float:
+    """token_similarity_places, and NEAR_MISS for a near-miss it refuses (see token_similarity_near): the words of a
+    name with two or more distinctive words when the customer's country is the listed organisation's ("Ard al-Kher"
+    / "ARD AL-KHAIR", R10)."""
+    sim = token_similarity_places(a, b)
+    return sim if sim >= NEAR_MISS else max(sim, _near_miss(a, b))
+
+
+def _near_miss(a: str, b: str) -> float:
+    if a in BUSINESS_WORDS or b in BUSINESS_WORDS or not a.isalpha() or not b.isalpha():
+        return 0.0
     if min(len(a), len(b)) < _MIN_FUZZY_LEN or abs(len(a) - len(b)) > 2:
         return 0.0
     if translit_key(a) == translit_key(b):

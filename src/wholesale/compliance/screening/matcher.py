@@ -21,6 +21,7 @@ from .index import (
     closest,
     token_similarity,
     token_similarity_near,
+    token_similarity_near_places,
     token_similarity_places,
     token_similarity_single,
     token_similarity_single_places,
@@ -440,6 +441,8 @@ class Screener:
             if near and places:
                 return token_similarity_near
             return token_similarity_single_places if places else token_similarity_single
+        if near and places:
+            return token_similarity_near_places
         short = self.config.short_name_letters
         if len(q.core) - q.core.count(" ") >= short and len(v.core) - v.core.count(" ") >= short:
             return token_similarity_places if places else token_similarity
