@@ -209,6 +209,8 @@ def test_persons_are_not_translated():
         ("kamenskii", "kamenskiy"),
         ("gelios", "helios"),  # a foreign first "H" written "G" in Russian (tune split pair)
         ("gassan", "hassan"),
+        ("umirs", "yumirs"),  # a first "Ю" written "U" or "Yu" (tune pair of seed 14: "Umirs" / "AO YUMIRS")
+        ("yusuf", "youssouf"),
     ],
 )
 def test_russian_transliterations_share_a_key(a, b):

@@ -1118,6 +1118,8 @@ def translit_key(token: str) -> str:
     token = _CONSONANTS_RE.sub(lambda m: _CONSONANTS[m.group(0)], token)
     token = _VOWELS_RE.sub(lambda m: _VOWELS[m.group(0)], token)
     token = token[:1] + _INNER_RE.sub(lambda m: _INNER[m.group(0)], token[1:])
+    if token.startswith("yu"):
+        token = token[1:]  # Russian "Ю" first: "Yumirs"/"Umirs", "Yusupov"/"Usupov"
     return _DOUBLE.sub(r"\1", token)
 
 
