@@ -88,13 +88,17 @@ def test_a_failing_run_is_retried_alone_and_the_rest_of_its_batch_settles(sessio
 
 
 def test_a_batch_shares_its_statements_and_a_run_that_raises_fails_it_whole(session, tenant):
-    """Without savepoints the runs of a batch share one flush: each table gets one INSERT for the whole batch."""
+    """Without savepoints the runs of a batch share one flush: each table gets one INSERT for the whole batch, and
+    the customers' meetings sites and calling locations are read in one SELECT each, not one per run."""
     made = _create(session, tenant, 20)
     session.flush()
     statements: list[tuple[str, bool]] = []
+    reads: list[str] = []
 
     def seen(_conn, _cursor, statement, _params, _context, executemany):
         statements.append((" ".join(statement.split()[:3]), executemany))
+        if statement.lstrip().startswith("SELECT"):
+            reads.append(" ".join(statement.split()))
 
     connection = session.connection()
     sa.event.listen(connection, "before_cursor_execute", seen)
@@ -108,6 +112,8 @@ def test_a_batch_shares_its_statements_and_a_run_that_raises_fails_it_whole(sess
     for table in ("audit_events", "events", "orgs", "users", "subscribers", "meetings_sites", "calling_locations"):
         inserts = [many for text, many in statements if text == f"INSERT INTO {table}"]
         assert inserts == [True], (table, inserts)
+    for table in ("meetings_sites", "calling_locations"):
+        assert len([r for r in reads if f" FROM {table} " in r]) == 1, (table, reads)
     faults.inject("customers.site", times=1)
     _create(session, tenant, 1, start=20)
     with pytest.raises(faults.InjectedFault):

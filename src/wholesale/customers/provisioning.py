@@ -87,7 +87,8 @@ def ensure_location(session: Session, customer: Customer, packages: list[Custome
     if customer.calling_location is None or repository.get_location(session, customer.id) is not None:
         return
     spec = customer.calling_location
-    session.add(
+    repository.location_added(
+        session,
         CallingLocation(
             id=ids.new_id("LOCATION"),
             customer_id=customer.id,
@@ -98,7 +99,7 @@ def ensure_location(session: Session, customer: Customer, packages: list[Custome
             language=spec["language"],
             emergency_location_identifier=spec.get("emergencyLocationIdentifier"),
             created=clock.now(),
-        )
+        ),
     )
 
 

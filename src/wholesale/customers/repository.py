@@ -2,6 +2,8 @@
 
 import itertools
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
@@ -12,6 +14,7 @@ from wholesale.customers.models import CallingLocation, Customer, CustomerPackag
 from wholesale.customers.states import SETTLED, CustomerStatus, PackageStatus
 from wholesale.identity.models import User
 from wholesale.kit.pagination import PageParams
+from wholesale.kit.session_rows import SessionLookups
 from wholesale.partners.tenancy import Tenant
 
 
@@ -403,6 +406,29 @@ def template_in_use(session: Session, template_id: str, *, removed: bool = False
 _LOCATION = sa.select(CallingLocation).where(CallingLocation.customer_id == sa.bindparam("customer_id"))
 
 
+_LOCATIONS_READ = SessionLookups("wholesale.customers.locations_read")
+
+
+@contextmanager
+def locations_read(session: Session, customer_ids: Sequence[str]) -> Iterator[None]:
+    """For a block that converges many customers: read their calling locations in one statement, and let each
+    `get_location` of one of them answer from it (`location_added` notes one the block creates)."""
+    ids_ = sorted(set(customer_ids))
+    locations: dict[str, CallingLocation | None] = dict.fromkeys(ids_)
+    for location in session.scalars(sa.select(CallingLocation).where(CallingLocation.customer_id.in_(ids_))):
+        locations[location.customer_id] = location
+    with _LOCATIONS_READ.reading(session, locations):
+        yield
+
+
+def location_added(session: Session, location: CallingLocation) -> None:
+    """Add a new calling location to the session (and to what `locations_read` read)."""
+    session.add(location)
+    _LOCATIONS_READ.note(session, location.customer_id, location)
+
+
 def get_location(session: Session, customer_id: str) -> CallingLocation | None:
     """Return a customer's calling location (a statement built once: each calling subscriber asks)."""
+    if _LOCATIONS_READ.known(session, customer_id):
+        return cast(CallingLocation | None, _LOCATIONS_READ.get(session, customer_id))
     return session.scalars(_LOCATION, {"customer_id": customer_id}).first()

@@ -5,7 +5,9 @@ import io
 import logging
 import re
 import uuid
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, cast
 
 import phonenumbers
 import sqlalchemy as sa
@@ -41,7 +43,7 @@ from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import BadRequest, NotFound, field_error
 from wholesale.kit.pagination import Page, PageParams, page_from_rows
-from wholesale.kit.session_rows import TransactionMemo
+from wholesale.kit.session_rows import SessionLookups, TransactionMemo
 from wholesale.partners.tenancy import Tenant
 
 log = logging.getLogger("wholesale.dialin")
@@ -144,7 +146,25 @@ _SITE = sa.select(MeetingsSite).where(MeetingsSite.customer_id == sa.bindparam("
 _SITE_LOCKED = _SITE.with_for_update()
 
 
+_SITES_READ = SessionLookups("wholesale.dialin.sites_read")
+
+
+@contextmanager
+def sites_read(session: Session, customer_ids: Sequence[str]) -> Iterator[None]:
+    """For a block that converges many customers (a batch of provisioning runs): read their meetings sites in one
+    statement (locked on PostgreSQL, in customer order), and let each lookup of one of them answer from it."""
+    ids_ = sorted(set(customer_ids))
+    sites: dict[str, MeetingsSite | None] = dict.fromkeys(ids_)
+    query = sa.select(MeetingsSite).where(MeetingsSite.customer_id.in_(ids_)).order_by(MeetingsSite.customer_id)
+    for site in session.scalars(query.with_for_update()):
+        sites[site.customer_id] = site
+    with _SITES_READ.reading(session, sites):
+        yield
+
+
 def _site_of_customer(session: Session, customer_id: str, *, for_update: bool = False) -> MeetingsSite | None:
+    if _SITES_READ.known(session, customer_id):  # read for the batch, locked
+        return cast(MeetingsSite | None, _SITES_READ.get(session, customer_id))
     # Statements built once: every provisioning run asks.
     return session.scalars(_SITE_LOCKED if for_update else _SITE, {"customer_id": customer_id}).first()
 
@@ -178,6 +198,7 @@ def ensure_site(
     )
     _apply_decision(site, decide(session, country, pstn_enabled), country)
     session.add(site)
+    _SITES_READ.note(session, customer_id, site)
     _count_missing(site, country, previous_warning=None)
     events.record(
         session,
@@ -199,6 +220,7 @@ def _partner_of(session: Session, customer_id: str) -> str | None:
 def remove_site(session: Session, customer_id: str) -> None:
     """Delete the customer's meetings site (its last meetings package went, or the customer did)."""
     session.execute(sa.delete(MeetingsSite).where(MeetingsSite.customer_id == customer_id))
+    _SITES_READ.note(session, customer_id, None)
 
 
 def rederive_site(

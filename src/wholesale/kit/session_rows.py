@@ -6,6 +6,8 @@ Either way a savepoint rolled back takes the rows added inside it with it, and a
 committing leaves none behind.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -80,3 +82,35 @@ class TransactionMemo:
 def _outermost(transaction: SessionTransaction) -> bool:
     """True for the session's outermost transaction (not a savepoint, not a subtransaction)."""
     return transaction.parent is None and not transaction.nested
+
+
+class SessionLookups:
+    """Rows a block read for many keys at once, kept in `session.info[key]` while it runs (`reading`), so a lookup of
+    one key answers from them instead of a query each: a batch of provisioning runs reads every customer's meetings
+    site in one statement. A key the block did not read is not `known` and is looked up as usual; rows the block
+    creates or removes are noted (`note`) so later lookups see them."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    @contextmanager
+    def reading(self, session: Session, rows: dict[Any, Any]) -> Iterator[None]:
+        """Answer lookups of these keys from `rows` (a None value: read, and there is none) until the block ends."""
+        session.info[self.key] = rows
+        try:
+            yield
+        finally:
+            session.info.pop(self.key, None)
+
+    def known(self, session: Session, key: Any) -> bool:
+        """True when the block read `key`."""
+        return key in session.info.get(self.key, ())
+
+    def get(self, session: Session, key: Any) -> Any:
+        """The row the block read (or noted) for `key`: None when there is none."""
+        return session.info.get(self.key, {}).get(key)
+
+    def note(self, session: Session, key: Any, row: Any) -> None:
+        """A row created (or None: removed) for a key the block read."""
+        if self.known(session, key):
+            session.info[self.key][key] = row

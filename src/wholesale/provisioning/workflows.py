@@ -17,6 +17,7 @@ from wholesale.customers import repository, runs
 from wholesale.customers import service as customers_service
 from wholesale.customers.models import Customer, CustomerPackageRow
 from wholesale.db.session import get_database
+from wholesale.dialin import service as dialin
 from wholesale.events import service as events
 from wholesale.identity import service as identity
 from wholesale.jobs import pump
@@ -196,7 +197,9 @@ def converge_taken(session: Session, taken: list[runs.Run], *, isolated: bool) -
     # Kept until the batch ends, so each run's `session.get` of its template finds it without a query.
     _templates = repository.templates_of(session, list(customers.values()))
     identity.load_users(session, [c.primary_email for c in customers.values() if c.primary_email])  # their admins
-    with events.deferred(session), session.no_autoflush:
+    # Their meetings sites and calling locations, one statement each (not one per run).
+    sites, locations = dialin.sites_read(session, list(customers)), repository.locations_read(session, list(customers))
+    with events.deferred(session), session.no_autoflush, sites, locations:
         for run in taken:
             customer = customers.get(run.customer_id)
             if customer is None or customer_steps.current(customer, run.revision) is None:

@@ -21,22 +21,25 @@ class Units(NamedTuple):
     quantity_limit: int | None
 
 
+_PACKAGES = cast(sa.Table, CustomerPackageRow.__table__)
+
+
 def _take_units_statement() -> sa.Update:
+    # On the table, not the ORM class: an ORM-enabled UPDATE goes through the ORM's bulk-update path (about 0.5 ms
+    # of CPU a call here) for nothing, since it changes no object in the session (`take_units` flushes first as the
+    # ORM would have).
     count: sa.BindParameter[int] = sa.bindparam("count")
+    packages = _PACKAGES.c
     return (
-        sa.update(CustomerPackageRow)
+        sa.update(_PACKAGES)
         .where(
-            CustomerPackageRow.customer_id == sa.bindparam("b_customer"),
-            CustomerPackageRow.name == sa.bindparam("b_package"),
-            CustomerPackageRow.status.in_(sa.bindparam("statuses", expanding=True)),
-            sa.or_(
-                CustomerPackageRow.quantity_limit.is_(None),
-                CustomerPackageRow.assigned + count <= CustomerPackageRow.quantity_limit,
-            ),
+            packages.customer_id == sa.bindparam("b_customer"),
+            packages.name == sa.bindparam("b_package"),
+            packages.status.in_(sa.bindparam("statuses", expanding=True)),
+            sa.or_(packages.quantity_limit.is_(None), packages.assigned + count <= packages.quantity_limit),
         )
-        .values(assigned=CustomerPackageRow.assigned + count)
-        .returning(CustomerPackageRow.assigned, CustomerPackageRow.quantity_limit)
-        .execution_options(synchronize_session=False)
+        .values(assigned=packages.assigned + count)
+        .returning(packages.assigned, packages.quantity_limit)
     )
 
 
@@ -60,6 +63,8 @@ def take_units(
     lock, so parallel requests never push `assigned` past `quantity_limit`.
     """
     params = {"b_customer": customer_id, "b_package": package, "count": count, "statuses": list(statuses)}
+    if session.autoflush:  # what the ORM does before its statements (a Core statement does not): pending rows first
+        session.flush()
     row = session.execute(_TAKE_UNITS, params).first()
     return Units(row.assigned, row.quantity_limit) if row is not None else None
 
