@@ -351,3 +351,20 @@ def test_place_adjectives_reach_the_shortlist_but_not_persons_names(screener):
     assert r.decision != "clear" and r.hits[0].entry_id == "26509", r
     # A person's surname is not an adjective of a place ("Kowal" / "KOWALSKI, Jan").
     assert screener.score_pair("Jan Kowal", "KOWALSKI, Jan", listed_is_person=True) < screener.config.review_threshold
+
+
+@pytest.mark.parametrize(
+    ("query", "listed", "alerts"),
+    [
+        # R10: a name with one distinctive word written glued or split, with one typo inside (tune pair of seed 14).
+        ("Madkandalou Company", "MAD KANDALU COMPANY", True),
+        # A letter added at the end is a code, another party (a hard negative of seed 15).
+        ("Joint Stock Company Angstrem", "JSC ANGSTREM-T", False),
+        # Short names keep the stricter rule: no typo.
+        ("Had Kaew Company", "HATKAEW COMPANY LTD.", False),
+    ],
+)
+def test_glued_or_split_words_with_a_typo(screener, query, listed, alerts):
+    score = screener.score_pair(query, listed)
+    assert (score >= screener.config.review_threshold) is alerts, score
+    assert score < screener.config.match_threshold

@@ -52,6 +52,7 @@ def _coverage(
 
 
 _SAME_NAME_WORDS = 0.88
+_GLUED_TYPO_LETTERS = 8  # a name with one distinctive word written glued or split, with a typo: this long at least
 _PERSON_BEHIND = 1.0  # first-stage overlap (IDF units) a listed person starts behind for a company's name
 _UNIQUE_NAME_WORD = 8.5  # IDF: in at most ~3 listed spellings
 _LONG_NAME_WORD = 8  # letters of a lone name word that may lose a listed code or place ("Purelogic")
@@ -301,6 +302,16 @@ class Screener:
             edits = 0 if weak else max(1, int(cfg.joined_max_edits_per_10 * min(len(q_glued), len(v_glued)) / 10))
             if Levenshtein.distance(q_glued, v_glued, score_cutoff=edits + 1) <= edits:
                 soft = max(soft, joined)
+            elif (
+                weak
+                and min(len(q_glued), len(v_glued)) >= _GLUED_TYPO_LETTERS
+                and q_glued[0] == v_glued[0]
+                and q_glued[-1] == v_glued[-1]  # a letter added at the end is a code ("Angstrem" / "ANGSTREM-T")
+                and Levenshtein.distance(q_glued, v_glued, score_cutoff=2) <= 1
+            ):
+                # Split or merged words with one typo in a long name ("Madkandalou" / "MAD KANDALU"): a review at
+                # most, as a typo in a name's one distinctive word is.
+                soft = max(soft, min(joined, _SAME_NAME_WORDS))
         if (
             not weak
             and sort >= cfg.sorted_letters_min
