@@ -58,6 +58,7 @@ def shipped_and_more() -> Screener:
         Entry("T", "k4", "OLLUSSO GROUP SA", "company", addresses=(Address(country="BJ"),)),
         Entry("T", "k5", "QUORVANT OF ZELMIRA HOLDING EXPORTS", "company", addresses=(Address(country="KP"),)),
         Entry("T", "k6", "ZOLVARI AL-KHAIR TRADING", "company", addresses=(Address(country="SY"),)),
+        Entry("T", "k7", "KRAVORTEX CONSTRUCTION AND DEVELOPMENT LP", "company", addresses=(Address(country="GB"),)),
     )
     return Screener(ListSet(versions=shipped.versions, entries=(*shipped.entries, *made_up)))
 
@@ -76,6 +77,8 @@ def shipped_and_more() -> Screener:
         ("Qzhe Ltd", "KP", "k5"),
         # A near-miss of one of two distinctive words ("Kher"/"Khair": the same consonants, a letter apart).
         ("Zolvari Al-Kher Trading", "SY", "k6"),
+        # Every distinctive word of the listed name, one nearly unique on the lists, other business words.
+        ("Kravortex LP", "GB", "k7"),
     ],
 )
 def test_a_short_name_word_or_a_near_miss_is_a_review_with_the_listed_country(
@@ -84,8 +87,9 @@ def test_a_short_name_word_or_a_near_miss_is_a_review_with_the_listed_country(
     # R10: with the customer's country the listed organisation's, the rule for codes and places one name adds
     # (see test_screening_matching) also takes a lone name word of 5-7 letters written as listed, and a near-miss
     # of a name's one distinctive word is looked for among that country's listed organisations, as are the
-    # organisations whose initials the customer's one-word name is, and a near-miss of a word counts in names with
-    # more distinctive words too: a review, never a match.
+    # organisations whose initials the customer's one-word name is, a near-miss of a word counts in names with
+    # more distinctive words too, and a company name holding the listed name's distinctive words, one of them
+    # nearly unique, may differ in business words: a review, never a match.
     s = shipped_and_more
     same = s.screen(ScreeningQuery("q", query, country=country))
     assert same.decision == "review", same
@@ -101,6 +105,7 @@ def test_a_short_name_word_or_a_near_miss_is_a_review_with_the_listed_country(
     [
         ("Johnson GmbH", "CN"),  # a listed code lost (JOHNSON HU, CN): the code tells parties apart
         ("Zorbyl Trading", "KP"),  # the lone word not written as listed
+        ("Kravortex", "GB"),  # not a company's name: the rule for business words needs one
     ],
 )
 def test_a_code_lost_or_a_misspelt_lone_word_stays_clear_with_the_listed_country(shipped_and_more, query, country):

@@ -91,6 +91,20 @@ def _distinctive(tokens: tuple[str, ...]) -> int:
     return sum(t not in BUSINESS_WORDS for t in tokens)
 
 
+def _listed_words_with_a_unique_word(q: NormalizedName, q_weighted, v: NormalizedName) -> bool:
+    """R10, with the customer's country the listed organisation's: a company-looking customer name holds every
+    distinctive word of the listed name, one of them nearly unique on the lists (not a place), whatever business
+    words either adds ("Kraverton LP" / "KRAVERTON CONSTRUCTION AND DEVELOPMENT LP", "Sanovera Pharm Company SARL" /
+    "SANOVERA"); the customer may add one more distinctive word to a listed name of two or more."""
+    if not q.company:
+        return False
+    q_names = {t for t in q.tokens if t not in BUSINESS_WORDS}
+    v_names = {t for t in v.tokens if t not in BUSINESS_WORDS}
+    if not v_names or not v_names <= q_names or len(q_names) - len(v_names) > (1 if len(v_names) >= 2 else 0):
+        return False
+    return any(t in v_names and len(t) >= 5 and w >= _UNIQUE_NAME_WORD and t not in PLACE_WORDS for t, w in q_weighted)
+
+
 class Screener:
     """Screens names against a ListSet; build once, reuse for many queries."""
 
@@ -365,6 +379,8 @@ class Screener:
             name = max(name, contained)
         if name < cfg.review_threshold and kind != "person":
             name = max(name, self._without_aside(q, q_weighted, v, v_weighted, similarity, near))
+            if near and name < NEAR_MISS and _listed_words_with_a_unique_word(q, q_weighted, v):
+                name = NEAR_MISS
         # Numbers: a different number is a different party ("Trust 2007-1" / "2007-2"); a number the listed
         # name does not have is not a contradiction ("Banco Nacional de Cuba 2"); a listed number missing is.
         missing = v.numbers - q.numbers
