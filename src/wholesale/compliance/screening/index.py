@@ -286,8 +286,8 @@ class NameIndex:
         cons = _consonants(token)
         return tuple(sorted(
             u for u in pool
-            if u != token and u in self.word_postings and token_similarity_near(token, u) >= NEAR_MISS
-            and (u == tk or _consonants(u) == cons)
+            if u != token and u in self.word_postings and (u == tk or _consonants(u) == cons)
+            and token_similarity_near(token, u) >= NEAR_MISS
         ))  # fmt: skip
 
 
