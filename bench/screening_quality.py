@@ -1,7 +1,8 @@
 """Screening quality benchmark (issue 13): the development set screened end to end, next to a rapidfuzz baseline.
 
 Run: .venv/bin/python bench/screening_quality.py [--split holdout|tune|all] [--kinds KIND_OR_SET ...]
-                                                [--country] [--json PATH] [--examples 5] [--eval-files] [--legacy]
+                                                [--country] [--innocents-in N] [--json PATH] [--examples 5]
+                                                [--eval-files] [--legacy]
 
 Every item of bench/screening_devset.py (real alias pairs, hard negatives, Faker innocents in every locale,
 yente's person negatives, probes per failure class) is screened with `Screener.screen` at the default config
@@ -15,6 +16,8 @@ which is token_sort_ratio), workers=1. Then up to --examples failures per kind (
 --country screens every query with the country a real customer gives (screening_devset's Item.country: the listed
 entity's address country for true pairs, positive probes and hard negatives, the Faker locale's country or yente's
 nationality for innocents, none for negative probes). Without it (the headline figures) queries carry a name only.
+--innocents-in N (a stress test of the rules the customer's country enables) screens every innocent once with each
+of the N countries most listed organisations have, and counts it as alerted when any of those screenings alerts.
 
 --eval-files adds the yente / watchman / nomenklatura evaluation files; --legacy the old generated-variant
 section (typo / word order / legal form / transliteration of listed names against generated innocents).
@@ -86,12 +89,30 @@ def _shown(h) -> str:
     return repr(h.matched_variant) + ("" if h.matched_variant == h.name else f" [of {h.name!r}]")
 
 
-def screen_engine(screener: Screener, items: list[devset.Item], country: bool = False) -> list[Outcome]:
-    """country: each query carries its item's country (Item.country), as a real customer's screening does."""
+def listed_countries(list_set: ListSet, n: int) -> list[str]:
+    """The n countries that most listed organisations have (addresses or nationalities), most first."""
+    counts: dict[str, int] = defaultdict(int)
+    for e in list_set.entries:
+        if e.entity_type != "person":
+            for c in e.countries:
+                counts[c] += 1
+    return sorted(counts, key=lambda c: (-counts[c], c))[:n]
+
+
+def screen_engine(
+    screener: Screener, items: list[devset.Item], country: bool = False, innocents_in: list[str] | None = None
+) -> list[Outcome]:
+    """country: each query carries its item's country (Item.country), as a real customer's screening does.
+    innocents_in: an innocent is screened once with each of these countries instead, and alerts when any does."""
     thr = screener.config.review_threshold
     out = []
     for i, item in enumerate(items):
         r = screener.screen(ScreeningQuery(str(i), item.query, country=item.country if country else None))
+        if innocents_in and item.set.startswith("innocent"):
+            for c in innocents_in:
+                r = screener.screen(ScreeningQuery(str(i), item.query, country=c))
+                if r.decision != "clear":
+                    break
         alerted = [((h.source, h.entry_id), _shown(h), h.score) for h in r.hits if h.score >= thr]
         o = _judge(item, alerted, r.decision != "clear")
         if not o.hit and r.hits:  # a miss: show what came closest
@@ -203,7 +224,10 @@ def devset_report(args: argparse.Namespace) -> dict:
         screener = Screener(ds.lists[index], config)
         t_index = time.perf_counter() - t
         t = time.perf_counter()
-        for i, o in zip(idx, screen_engine(screener, sub, args.country), strict=True):
+        innocents_in = listed_countries(ds.lists[index], args.innocents_in) if args.innocents_in else None
+        if innocents_in:
+            print(f"[{index} lists] innocents screened with each of {', '.join(innocents_in)}")
+        for i, o in zip(idx, screen_engine(screener, sub, args.country, innocents_in), strict=True):
             engine[i] = o
         t_screen = time.perf_counter() - t
         t = time.perf_counter()
@@ -222,6 +246,8 @@ def devset_report(args: argparse.Namespace) -> dict:
 
     cfg = config
     with_country = ", every query with its country (--country)" if args.country else ", names only"
+    if args.innocents_in:
+        with_country += f"; innocents with each of the {args.innocents_in} most listed countries"
     print(
         f"\nsplit {args.split}; engine: Screener.screen{with_country}, review threshold {cfg.review_threshold} (match "
         f"{cfg.match_threshold}); baseline: token_sort_ratio >= {BASELINE_CUTOFF} on base_core (rigour "
@@ -240,6 +266,7 @@ def devset_report(args: argparse.Namespace) -> dict:
         "split": args.split,
         "seed": args.seed,
         "country": args.country,
+        "innocents_in": args.innocents_in,
         "sets": {},
         "examples": {},
         "timings": timings,
@@ -538,6 +565,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the engine screens each query with its country (a listed entity's address country for true pairs and "
         "hard negatives, the Faker locale's or yente's nationality for innocents); the baseline has no country",
+    )
+    ap.add_argument(
+        "--innocents-in",
+        type=int,
+        default=0,
+        metavar="N",
+        help="stress test of the country rules: every innocent is screened with each of the N countries most listed "
+        "organisations have (RU, IR, CN, US, MX, ...) and counts as alerted when any alerts",
     )
     ap.add_argument("--examples", type=int, default=5, help="failures shown per kind")
     ap.add_argument("--json", type=Path, default=None, help="write every figure to this file")
