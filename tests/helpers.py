@@ -56,6 +56,12 @@ def wait_for(
     return value
 
 
+def without_ids(text: str) -> str:
+    """The text with every id-shaped run (base64 ids, UUIDs, hashes: 20+ characters of [A-Za-z0-9_-]) replaced by
+    <id>, so a test looking for a short secret ("SDN", "12345") cannot find it by chance inside a random id."""
+    return re.sub(r"[A-Za-z0-9_-]{20,}", "<id>", text)
+
+
 def assert_error_body(response, status: int) -> dict[str, Any]:
     """Check the Webex error body and the TrackingID header; return the body."""
     assert response.status_code == status, response.text

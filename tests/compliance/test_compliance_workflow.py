@@ -8,7 +8,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from helpers import assert_error_body, customer_body, wait_for
+from helpers import assert_error_body, customer_body, wait_for, without_ids
 
 URL = "/v1/wholesale/customers"
 LISTED = {"name": "Mahan Air", "country": "IR", "city": "Tehran"}
@@ -102,7 +102,7 @@ def test_a_listed_customer_opens_a_case_and_provisioning_still_completes(client,
     assert cid in [c["id"] for c in listed]
     view = client.get(f"{URL}/{cid}/compliance", headers=partner.headers).json()
     assert view["compliant"] is False and view["case"]["status"] == "open" and view["case"]["deadline"]
-    assert "hits" not in json.dumps(view) and "SDN" not in json.dumps(view)
+    assert "hits" not in without_ids(json.dumps(view)) and "SDN" not in without_ids(json.dumps(view))
     reviewer, _ = team
     case = client.get(f"/v1/compliance/cases/{case_id}", headers=reviewer).json()
     hit = case["hits"][0]
