@@ -353,3 +353,67 @@ def test_rows_are_written_as_the_transaction_commits_and_a_rolled_back_savepoint
     assert _committed(db, p) == [(1, 1), (2, 2), (3, 3), (4, 4)]
     with db.session(write=False) as session:
         assert ledger.verify(session, p) == (4, [])
+
+
+def _head_statements(db, work) -> list[str]:
+    """The statements on the heads table made while `work()` runs."""
+    seen: list[str] = []
+
+    def spy(conn, cursor, statement, *args):
+        if "usage_ledger_heads" in statement:
+            seen.append(statement.split()[0])
+
+    sa.event.listen(db.write_engine, "before_cursor_execute", spy)
+    try:
+        work()
+    finally:
+        sa.event.remove(db.write_engine, "before_cursor_execute", spy)
+    return seen
+
+
+def test_a_write_after_this_process_wrote_the_partner_moves_the_head_without_reading_it(db, partner):
+    """Issue 15: the head this process last wrote is its guess of the head; the UPDATE that moves the head checks
+    it, so a partner's second write makes no SELECT of the head."""
+    p = partner.org_id
+
+    def write(units: int) -> None:
+        with db.transaction() as session:
+            ledger.append(session, [_change(p, "c-1", units)])
+
+    assert _head_statements(db, lambda: write(1)) == ["SELECT", "INSERT", "SELECT", "UPDATE"]  # a new head
+    assert _head_statements(db, lambda: write(2)) == ["UPDATE"]
+    assert _committed(db, p) == [(1, 1), (2, 2)]
+    with db.session(write=False) as session:
+        assert ledger.verify(session, p) == (2, [])
+
+
+def test_a_stale_guess_of_the_head_rehashes_on_the_head_read_under_its_lock(db, partner):
+    """Another process (a second Database on the same URL: engines of their own) writes the partner's rows, and a
+    transaction that wrote rows rolls back after writing them: every guess left behind is stale, the chain holds."""
+    from wholesale.db.session import Database
+
+    p = partner.org_id
+    other = Database(db.url)
+    try:
+        for units, where in [(1, db), (2, other), (3, db), (4, db), (5, other), (6, other), (7, db)]:
+            with where.transaction() as session:
+                ledger.append(session, [_change(p, "c-1", units)])
+        try:
+            with db.transaction() as session:
+                ledger.append(session, [_change(p, "c-1", 99)])
+                ledger.write_pending(session)  # rows and head written, the guess moved ...
+                raise RuntimeError("... and the transaction fails")
+        except RuntimeError:
+            pass
+        stale = _head_statements(db, lambda: _append_committed(db, p, 8))
+        assert stale == ["UPDATE", "SELECT", "UPDATE"], stale  # the guess missed; read under the lock
+    finally:
+        other.dispose()
+    assert _committed(db, p) == [(n, n) for n in range(1, 9)]
+    with db.session(write=False) as session:
+        assert ledger.verify(session, p) == (8, [])
+
+
+def _append_committed(db, partner_org_id: str, units: int) -> None:
+    with db.transaction() as session:
+        ledger.append(session, [_change(partner_org_id, "c-1", units)])
