@@ -8,6 +8,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wholesale.db.session import core
 from wholesale.events.catalog import PUBLISHED
 from wholesale.events.models import AuditEvent, Event
 from wholesale.kit import clock, ids
@@ -126,11 +127,12 @@ def record_many(
 
 def _write(session: Session, audit_rows: list[dict[str, Any]], event_rows: list[dict[str, Any]]) -> None:
     # Core inserts on the tables (not the ORM classes): the ORM's bulk path costs more than the rows themselves.
+    connection = core(session)
     if audit_rows:
-        session.execute(_AUDIT_INSERT, audit_rows)
+        connection.execute(_AUDIT_INSERT, audit_rows)
     if event_rows:
-        on_postgres = session.get_bind().dialect.name == "postgresql"
-        session.execute(_EVENT_INSERT_PG if on_postgres else _EVENT_INSERT, event_rows)
+        on_postgres = connection.dialect.name == "postgresql"
+        connection.execute(_EVENT_INSERT_PG if on_postgres else _EVENT_INSERT, event_rows)
 
 
 _DEFERRING = "wholesale.events.deferring"

@@ -5,6 +5,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wholesale.db.session import core
 from wholesale.identity.models import ApiToken, Org, User
 
 
@@ -35,7 +36,7 @@ _INSERT_USER = sa.insert(cast(sa.Table, User.__table__))
 
 def insert_user(session: Session, row: dict[str, object]) -> None:
     """Insert one user by a Core insert of a statement built once (values as `User`'s columns)."""
-    session.execute(_INSERT_USER, row)
+    core(session).execute(_INSERT_USER, row)
 
 
 def insert_users(session: Session, rows: list[dict[str, object]]) -> None:

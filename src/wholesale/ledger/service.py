@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from wholesale.db.session import core
 from wholesale.kit import clock
 from wholesale.kit.context import current_actor, current_tracking_id
 from wholesale.kit.session_rows import SessionRows
@@ -118,8 +119,8 @@ def write_pending(session: Session) -> None:
     by_partner: dict[str, list[tuple[Change, str, str | None]]] = {}
     for item in pending:
         by_partner.setdefault(item[0].partner_org_id, []).append(item)
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    connection = core(session)
+    engine = connection.engine
     for partner_org_id in sorted(by_partner):
         items = by_partner[partner_org_id]
         guess = _HEADS_WRITTEN.get(engine, partner_org_id)
@@ -128,7 +129,7 @@ def write_pending(session: Session) -> None:
             # The clock is read before the head is locked here; a guess that holds means no row of the partner was
             # written since this process wrote the guessed one, which it did before this clock read.
             rows = _chained(partner_org_id, items, *guess)
-            moved = session.execute(
+            moved = connection.execute(
                 _MOVE_HEAD_FROM,
                 {
                     "partner": partner_org_id,
@@ -138,15 +139,15 @@ def write_pending(session: Session) -> None:
                     "new_sha256": rows[-1]["sha256"],
                 },
             )
-            if cast(sa.CursorResult[Any], moved).rowcount != 1:
+            if moved.rowcount != 1:
                 rows = None  # stale: another process or a rolled-back transaction wrote the guess
         if rows is None:
             # Read under the head's lock: a partner's rows are in time order as well as seq order.
             rows = _chained(partner_org_id, items, *_lock_head(session, partner_org_id))
-            session.execute(
+            connection.execute(
                 _MOVE_HEAD, {"partner": partner_org_id, "new_seq": rows[-1]["seq"], "new_sha256": rows[-1]["sha256"]}
             )
-        session.execute(_INSERT_ROWS, rows)
+        connection.execute(_INSERT_ROWS, rows)
         _HEADS_WRITTEN.put(engine, partner_org_id, (rows[-1]["seq"], rows[-1]["sha256"]))
 
 

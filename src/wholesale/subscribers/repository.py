@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wholesale.customers.models import Customer, CustomerPackageRow
+from wholesale.db.session import core
 from wholesale.identity.models import Org, User
 from wholesale.kit.pagination import PageParams
 from wholesale.partners.tenancy import Tenant
@@ -50,7 +51,7 @@ _INSERT_SUBSCRIBER = sa.insert(cast(sa.Table, Subscriber.__table__))
 
 def insert_subscriber(session: Session, values: dict[str, Any]) -> None:
     """Insert one subscriber by a Core insert of a statement built once (values as `Subscriber`'s columns)."""
-    session.execute(_INSERT_SUBSCRIBER, values)
+    core(session).execute(_INSERT_SUBSCRIBER, values)
 
 
 def take_units(
@@ -63,9 +64,7 @@ def take_units(
     lock, so parallel requests never push `assigned` past `quantity_limit`.
     """
     params = {"b_customer": customer_id, "b_package": package, "count": count, "statuses": list(statuses)}
-    if session.autoflush:  # what the ORM does before its statements (a Core statement does not): pending rows first
-        session.flush()
-    row = session.execute(_TAKE_UNITS, params).first()
+    row = core(session).execute(_TAKE_UNITS, params).first()
     return Units(row.assigned, row.quantity_limit) if row is not None else None
 
 
