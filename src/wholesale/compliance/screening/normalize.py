@@ -62,10 +62,14 @@ _EXTRA_LEGAL = frozenset(
         "est",
     ]
 )
+GENERIC_LEGAL_FORMS = _EXTRA_LEGAL  # forms that say nothing of what kind of organisation it is ("LLC", not "NPK")
 # Words of legal-form phrases that survive when the phrase is abbreviated, reordered or misspelt
 # ("Joint Stock Co", "Obshchestvo s Ogranichennoi Otvetstvennostyu", "Cia. Ltda.").
 _LEGAL_WORDS = frozenset(
     [
+        "anstalt",
+        "aksiyadorlik",
+        "jamiyatiga",
         "joint",
         "stock",
         "liability",
@@ -511,6 +515,22 @@ _EU_LEGAL_PHRASES = (
     "mup",
     "ao np",
     "np",
+    # Ukrainian ZAT / VAT / TOV / TDV (CJSC, OJSC, LLC, ALC; PAT and PRAT above), Belarusian TDA (ALC), Liechtenstein's
+    # Anstalt, Persian "sahami khass" / "sahami aam" (private / public joint stock), Uzbek "aksiyadorlik jamiyati" (JSC)
+    # and MChJ (LLC)
+    "zat",
+    "vat",
+    "tda",
+    "tov",
+    "tdv",
+    "anstalt",
+    "sahami khass",
+    "sahami khas",
+    "sahami aam",
+    "sahami am",
+    "aksiyadorlik jamiyati",
+    "aksiyadorlik jamiyatiga",
+    "mchj",
     # Turkish
     "anonim sirketi",
     "limited sirketi",
@@ -691,6 +711,8 @@ _ABBREVIATIONS = {
     "grupp": "group",
     "grp": "group",
     "kompaniya": "company",
+    "kampani": "company",
+    "gk": "group",  # Russian "gruppa kompaniy", group of companies ("AO GK Elektroninvest")
     "kapital": "capital",
     "menedzhment": "management",
     "finans": "finance",
@@ -805,7 +827,8 @@ _TRANSLATED = {
     "mechanical": "mekhanicheskiy mekhanicheskii mekhanicheski mekhanichesky mekhanicheskaya mekhanicheskoe "
     "mecanica mecanico mechanic",
     "machine building": "mashinostroitelnyy mashinostroitelnyi mashinostroitelny mashinostroitelniy "
-    "mashinostroitelnaya mashinostroitelnoe mashinostroeniya mashinostroenie machinebuilding",
+    "mashinostroitelnaya mashinostroitelnoe mashinostroeniya mashinostroenie machinebuilding mashinostroyeniya "
+    "mashinostroyenia mashinostroeniia",
     "instrument": "priborostroitelnyy priborostroitelny priborostroitelnyi priborostroeniya priborostroeniia "
     "priborostroenie",
     "aviation": "aircraft aviatsionnyy aviatsionnyi aviatsionny aviatsionnaya aviatsionnoe aviatsii aviacion aviacao "
@@ -816,7 +839,8 @@ _TRANSLATED = {
     "tobacco": "tabachnaya tabachnyy tytunyovaya tabakka tobakko tabaco",
     "marine": "morskoy morskoi morskaya morskoe marinha maritima",
     "trade": "torgovyy torgovyi torgovy torgovaya torgovoe torgovo torgovli comercializadora comercio handel "
-    "handels tejarat tejarati tijara tijarat tijariya ticaret bazargani maoyi muyok commerce",
+    "handels tejarat tejarati tijara tijarat tijariya ticaret bazargani maoyi muyok commerce trgovina trgovinu "
+    "trgovine",
     "commercial": "kommercheskiy kommercheskii kommercheski kommercheskaya kommercheskoe comercial commerciale "
     "kommerzial",
     "investment": "investitsii investitsionnaya investitsionnyy investitsionnoe inversiones inversion inversora touzi "
@@ -829,7 +853,7 @@ _TRANSLATED = {
     "information": "informatsionnye informatsionnyye informatsionnyy informatsionnaya informatsii informacion",
     "innovation": "innovatsionnye innovatsionnyy innovatsionnaya innovatsionnyi innovatsii innovative innovacion",
     "technology": "tekhnologicheskiy tekhnologicheskii tekhnologicheskaya technological tecnologia tecnologias "
-    "technologie keji",
+    "technologie keji fanavaran fanavari",
     # The adjective only: "Rossiya" is a name of its own ("Bank Rossiya" is not the Bank of Russia).
     "russian": "rossiyskiy rossiiskii rossiski rossiyskaya rossiskoi rossiiskoi rossiyskoy rossiyskoi rossiiskaya "
     "rossiskaya russkie russkiy russkaya",
@@ -854,7 +878,7 @@ _TRANSLATED = {
     "transport": "transportnaya transportnyy transportny transportnoe transportation transportes transporte jiaotong",
     "complex": "kompleks complejo complexe",
     "agency": "agentstvo agencia agence",
-    "service": "serv servicios servicio servicos sluzhba khadamat",
+    "service": "serv servicios servicio servicos sluzhba khadamat usluge usluga",
     "group": "grupo gruppo groupe majmuat",
     "development": "desarrollo desenvolvimento developpement gostaresh gostareshe ghostareshe tosee toseh",
     "agricultural": "agricola agricultura agropecuaria agricole",
@@ -1009,7 +1033,16 @@ def _canonical_words(tokens: list[str]) -> list[str]:
             continue
         else:
             out.extend(_translated_spelling(_business_spelling(t)).split())
+    for i in range(len(out) - 2):
+        if tuple(out[i : i + 3]) == _NPO_WORDS:
+            out[i : i + 3] = ["npo"]  # "Nauchno-Proizvodstvennoe Obedinenie Optika" is "NPO Optika": a kind, not a name
+            break
     return out
+
+
+# "Nauchno-proizvodstvennoe obedinenie" (scientific production association) written out, as its translated words: the
+# registries' NPO, which is dropped like a legal form wherever it stands (rigour's table).
+_NPO_WORDS = ("scientific", "production", "association")
 
 
 _LONG_BUSINESS: dict[str, str] = {}  # filled below: long business words and their canonical form
@@ -1115,6 +1148,7 @@ def translit_key(token: str) -> str:
         # Russian writes a foreign first "H" as "G" ("Gelios"/"Helios", "Gassan"/"Hassan"); not in short words,
         # where "Gill"/"Hill" and "Gale"/"Hale" are different names.
         token = "h" + token[1:]
+    token = token.replace("yy", "y")  # one "y" before the vowels are read: "Ayyad"/"Ayad" ("yy" is not "y" + "ya")
     token = _CONSONANTS_RE.sub(lambda m: _CONSONANTS[m.group(0)], token)
     token = _VOWELS_RE.sub(lambda m: _VOWELS[m.group(0)], token)
     token = token[:1] + _INNER_RE.sub(lambda m: _INNER[m.group(0)], token[1:])
@@ -1191,7 +1225,10 @@ def normalize_name(text: str, is_person: bool = False) -> NormalizedName:
     if is_person:
         unprefixed = " ".join(_glue_letters(fold_text(remove_person_prefixes(folded)).split())) or folded
     else:
-        while len(words) > 1 and words[0] in _COMPANY_HONORIFICS:
+        raw = folded.split()
+        # "M and S Trading" is "MS Trading": letters joined by "and" are a name, not the honorific "Ms".
+        letters_joined = len(raw) >= 3 and len(raw[0]) == len(raw[2]) == 1 and raw[1] in ("and", "y")
+        while len(words) > 1 and words[0] in _COMPANY_HONORIFICS and not letters_joined:
             words = words[1:]
         # Before legal forms: rigour's table would take a Roman numeral ("II") for a legal form.
         unprefixed = " ".join(_canonical_words(words))
@@ -1312,5 +1349,6 @@ PLACE_WORDS = frozenset(
         "hamburg", "rotterdam", "antwerp", "madrid", "panama", "kabul", "karachi", "lahore",
         "mumbai", "delhi", "kuala", "lumpur", "jakarta", "manila", "taipei", "seoul", "tokyo", "labuan", "doha",
         "muscat", "kuwait", "amman", "cairo", "khartoum", "tripoli", "benghazi", "erbil", "basra", "mosul",
+        "skopje", "zagreb", "sarajevo", "ljubljana", "podgorica", "tirana", "sofia", "pristina", "chisinau",
     }
 )  # fmt: skip
