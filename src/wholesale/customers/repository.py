@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow, CustomerTemplate
 from wholesale.customers.states import SETTLED, CustomerStatus, PackageStatus
+from wholesale.db.session import core
 from wholesale.identity.models import User
 from wholesale.kit.pagination import PageParams
 from wholesale.kit.session_rows import SessionLookups
@@ -73,9 +74,10 @@ def insert_new(
     """Write a new customer and its package rows now, from their column values, by Core inserts of statements built
     once (the unit of work's flush of the same objects costs more than the rows), and return them as the session's
     persistent objects, as if loaded (no second write)."""
-    session.execute(_INSERT_CUSTOMER, customer)
+    connection = core(session)
+    connection.execute(_INSERT_CUSTOMER, customer)
     if packages:
-        session.execute(_INSERT_PACKAGES, packages)
+        connection.execute(_INSERT_PACKAGES, packages)
     written = Customer(**customer)
     rows = [CustomerPackageRow(**values) for values in packages]
     for obj in (written, *rows):

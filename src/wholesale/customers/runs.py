@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from wholesale.customers.models import Customer
 from wholesale.db.base import Base
+from wholesale.db.session import core
 from wholesale.kit import clock
 
 PUMP = "customers.runs"  # the pump that takes the queue's rows in batches (`wholesale.jobs.pump`)
@@ -52,7 +53,9 @@ _INSERT_RUN = sa.insert(cast(sa.Table, QueuedRun.__table__))
 def queue(session: Session, customer: Customer, *, new: bool, screen: str | None = None) -> None:
     """Queue the run of the customer's current revision (and its screening), in the caller's transaction."""
     row = {"customer_id": customer.id, "revision": customer.revision, "new": new, "screen": screen}
-    session.execute(_INSERT_RUN, {**row, "queued_at": clock.now()})  # a Core insert built once: every create queues
+    core(session).execute(
+        _INSERT_RUN, {**row, "queued_at": clock.now()}
+    )  # a Core insert built once: every create queues
 
 
 def waiting(session: Session) -> bool:
