@@ -368,3 +368,35 @@ def test_glued_or_split_words_with_a_typo(screener, query, listed, alerts):
     score = screener.score_pair(query, listed)
     assert (score >= screener.config.review_threshold) is alerts, score
     assert score < screener.config.match_threshold
+
+
+@pytest.mark.parametrize(
+    ("query", "listed", "alerts"),
+    [
+        # R10: four words of a name in the same order, three written alike and one transliterated otherwise; the
+        # letters in word order carry it (tune pairs of seeds 16-17, and 17-18).
+        ("Yaftar Pazhohan Pishtaz Rayanesh Limited Company", "YAFTAR PAJOOHAN PISHTAZ RAYANESH", True),
+        ("Dandong Zhicheng Metallic Material Co., Ltd.", "DANDONG ZHICHENG METAL MATERIALS CO., LTD", True),
+        # Another word, not a spelling of it: the letters differ too much.
+        ("Yaftar Pazhohan Pishtaz Sanat", "YAFTAR PAJOOHAN PISHTAZ RAYANESH", False),
+    ],
+)
+def test_one_word_spelt_otherwise_among_four(screener, query, listed, alerts):
+    assert (screener.score_pair(query, listed) >= screener.config.review_threshold) is alerts
+
+
+@pytest.mark.parametrize(
+    ("query", "listed", "alerts"),
+    [
+        # R10: the customer adds a code to a listed name of one long, nearly unique word written as listed, also when
+        # its name does not look like a company's (tune pairs of seeds 13-18): a review, never a match.
+        ("PKF Gazneftemash", "GAZNEFTEMASH LLC", True),
+        ("Purelogic R&D", "PURELOGIC", True),
+        # A shorter or commoner word is another party with a code ("MMZ Avangard").
+        ("PKF Avangard", "AVANGARD", False),
+    ],
+)
+def test_a_code_the_customer_adds_to_a_long_unique_name(screener, query, listed, alerts):
+    score = screener.score_pair(query, listed)
+    assert (score >= screener.config.review_threshold) is alerts, score
+    assert score < screener.config.match_threshold

@@ -28,7 +28,15 @@ from .index import (
     token_similarity_strict,
 )
 from .model import Decision, Entry, Hit, ListSet, ScreeningQuery, ScreeningResult
-from .normalize import BUSINESS_WORDS, PLACE_WORDS, NormalizedName, country_code, fold_text, normalize_name
+from .normalize import (
+    BUSINESS_WORDS,
+    GENERIC_LEGAL_FORMS,
+    PLACE_WORDS,
+    NormalizedName,
+    country_code,
+    fold_text,
+    normalize_name,
+)
 
 
 def _coverage(
@@ -58,6 +66,8 @@ _UNIQUE_NAME_WORD = 8.5  # IDF: in at most ~3 listed spellings
 _LONG_NAME_WORD = 8  # letters of a lone name word that may lose a listed code or place ("Purelogic")
 _SHORT_NAME_WORD = 5  # letters of a lone name word that may lose a listed code or place with the country (R10)
 _RARE_NAME_WORD = 7.5  # IDF: in at most ~1 in 1,800 listed entries (the shipped lists: "Koryo", "Daxie", "Rata")
+# Letters in sorted word order this alike let one word of 5+ letters on each side of a name of 4+ words go unpaired.
+_SPARE_SORTED_LETTERS = 0.92
 
 
 def _no_name_evidence() -> dict[str, float]:
@@ -67,12 +77,13 @@ def _no_name_evidence() -> dict[str, float]:
     )
 
 
-def _long_words_paired(a: tuple[str, ...], b: tuple[str, ...], similarity, min_sim: float) -> bool:
-    """Every word of 5+ letters on either side has a close word on the other: only short words differ."""
+def _long_words_paired(a: tuple[str, ...], b: tuple[str, ...], similarity, min_sim: float, spare: int = 0) -> bool:
+    """Every word of 5+ letters on either side has a close word on the other: only short words differ; `spare`: so
+    many on each side may lack one."""
     return all(
-        any(x == y or similarity(x, y) >= min_sim for y in other) for side, other in ((a, b), (b, a)) for x in side
-        if len(x) >= 5
-    )  # fmt: skip
+        sum(len(x) >= 5 and not any(x == y or similarity(x, y) >= min_sim for y in other) for x in side) <= spare
+        for side, other in ((a, b), (b, a))
+    )
 
 
 @lru_cache(maxsize=100_000)
@@ -326,11 +337,14 @@ class Screener:
                 # Split or merged words with one typo in a long name ("Madkandalou" / "MAD KANDALU"): a review at
                 # most, as a typo in a name's one distinctive word is.
                 soft = max(soft, min(joined, _SAME_NAME_WORDS))
+        # In names of four words or more, one word on each side may be spelt too differently to pair when the letters
+        # in word order are nearly the same ("Yaftar Pazhohan Pishtaz Rayanesh" / "YAFTAR PAJOOHAN PISHTAZ RAYANESH").
+        spare = int(len(q.tokens) == len(v.tokens) >= 4 and sort >= _SPARE_SORTED_LETTERS)
         if (
             not weak
             and sort >= cfg.sorted_letters_min
             and soft >= 0.70
-            and _long_words_paired(q.tokens, v.tokens, similarity, min_sim)
+            and _long_words_paired(q.tokens, v.tokens, similarity, min_sim, spare)
         ):
             # Every word there but spelt a little differently in several places ("OJE PARVAZ MADO NAFAR" /
             # "OWJ PARVAZ ..."): the letters in word order carry it when the words nearly do.
@@ -441,7 +455,18 @@ class Screener:
             and (len(lone) >= _LONG_NAME_WORD or (near and len(lone) >= _SHORT_NAME_WORD))
             and lone in v.tokens
         )
-        if not (q.company or len(q_rest) >= 2 or lost or near):
+        # The customer added a code (not a place) to one long name word written as listed, and the listed name has no
+        # code of a kind of organisation the customer's could contradict ("PKF Gazneftemash" / "GAZNEFTEMASH LLC", "Purelogic R&D";
+        # "SKB Optolink" is not "NPK OPTOLINK").
+        added = (
+            bool(q_extra)
+            and not any(t in PLACE_WORDS for t in q_extra)  # a place, only with the country ("Irasco Italy")
+            and lone is not None
+            and len(lone) >= _LONG_NAME_WORD
+            and lone in v.tokens
+            and all(f in GENERIC_LEGAL_FORMS or len(f) > 4 for f in v.legal_forms)
+        )
+        if not (q.company or len(q_rest) >= 2 or lost or added or near):
             return 0.0
         unique = _RARE_NAME_WORD if near and places_only else _UNIQUE_NAME_WORD
         if lone is not None and (names[0][0] < unique or (v_extra and not lost)):
