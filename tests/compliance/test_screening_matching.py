@@ -400,3 +400,23 @@ def test_a_code_the_customer_adds_to_a_long_unique_name(screener, query, listed,
     score = screener.score_pair(query, listed)
     assert (score >= screener.config.review_threshold) is alerts, score
     assert score < screener.config.match_threshold
+
+
+@pytest.mark.parametrize(
+    ("query", "listed", "alerts"),
+    [
+        # R10, names only: a company-looking name whose one distinctive word is the listed name's, nearly unique on
+        # the lists and 8+ letters long, with other business words (tune pairs of seeds 13-18): a review, 0.88.
+        ("Kraverton LP", "KRAVERTON CONSTRUCTION AND DEVELOPMENT LP", True),
+        ("Sanovera Pharm Company SARL", "SANOVERA", True),
+        ("Beneathco DMCC", "BENEATHCO GENERAL TRADING DMCC", True),
+        # Not when the customer adds a distinctive word, nor for a place ("Washington" is a US state; a Faker name).
+        ("Kraverton Smith LP", "KRAVERTON CONSTRUCTION AND DEVELOPMENT LP", False),
+        ("Washington Group", "WASHINGTON TRADING LTD", False),
+        ("BT Nederland", "RESEARCH GROUP NEDERLAND B.V.", False),  # a Faker innocent of seed 15
+    ],
+)
+def test_the_listed_name_word_with_other_business_words(screener, query, listed, alerts):
+    score = screener.score_pair(query, listed)
+    assert (score >= screener.config.review_threshold) is alerts, score
+    assert score < screener.config.match_threshold

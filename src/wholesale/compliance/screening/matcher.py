@@ -66,6 +66,7 @@ _UNIQUE_NAME_WORD = 8.5  # IDF: in at most ~3 listed spellings
 _LONG_NAME_WORD = 8  # letters of a lone name word that may lose a listed code or place ("Purelogic")
 _SHORT_NAME_WORD = 5  # letters of a lone name word that may lose a listed code or place with the country (R10)
 _RARE_NAME_WORD = 7.5  # IDF: in at most ~1 in 1,800 listed entries (the shipped lists: "Koryo", "Daxie", "Rata")
+_UNIQUE_WORD_LETTERS = 8  # letters of a listed name's word to which a customer adds business words, names only
 # Letters in sorted word order this alike let one word of 5+ letters on each side of a name of 4+ words go unpaired.
 _SPARE_SORTED_LETTERS = 0.92
 
@@ -102,18 +103,33 @@ def _distinctive(tokens: tuple[str, ...]) -> int:
     return sum(t not in BUSINESS_WORDS for t in tokens)
 
 
-def _listed_words_with_a_unique_word(q: NormalizedName, q_weighted, v: NormalizedName) -> bool:
+def _listed_words_with_a_unique_word(
+    q: NormalizedName, q_weighted, v: NormalizedName, letters: int = 5, more: bool = True
+) -> bool:
     """R10, with the customer's country the listed organisation's: a company-looking customer name holds every
     distinctive word of the listed name, one of them nearly unique on the lists (not a place), whatever business
     words either adds ("Kraverton LP" / "KRAVERTON CONSTRUCTION AND DEVELOPMENT LP", "Sanovera Pharm Company SARL" /
-    "SANOVERA"); the customer may add one more distinctive word to a listed name of two or more."""
+    "SANOVERA"); the customer may add one more distinctive word to a listed name of two or more.
+    Names only (more=False, letters=8): no distinctive word added, and the word is not a region's name either."""
     if not q.company:
         return False
     q_names = {t for t in q.tokens if t not in BUSINESS_WORDS}
     v_names = {t for t in v.tokens if t not in BUSINESS_WORDS}
-    if not v_names or not v_names <= q_names or len(q_names) - len(v_names) > (1 if len(v_names) >= 2 else 0):
+    if not v_names or not v_names <= q_names or len(q_names) - len(v_names) > (1 if len(v_names) >= 2 and more else 0):
         return False
-    return any(t in v_names and len(t) >= 5 and w >= _UNIQUE_NAME_WORD and t not in PLACE_WORDS for t, w in q_weighted)
+    return any(
+        t in v_names and len(t) >= letters and w >= _UNIQUE_NAME_WORD and t not in PLACE_WORDS
+        and (more or t not in _region_names())
+        for t, w in q_weighted
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _region_names() -> frozenset[str]:
+    """Names of states, provinces and regions (ISO 3166-2) in one word: places, not who ("Washington Group")."""
+    import pycountry
+
+    return frozenset(words[0] for d in pycountry.subdivisions if len(words := fold_text(d.name).split()) == 1)
 
 
 class Screener:
@@ -395,6 +411,14 @@ class Screener:
             name = max(name, self._without_aside(q, q_weighted, v, v_weighted, similarity, near))
             if near and name < NEAR_MISS and _listed_words_with_a_unique_word(q, q_weighted, v):
                 name = NEAR_MISS
+            elif (
+                not near
+                and name < _SAME_NAME_WORDS
+                and _listed_words_with_a_unique_word(q, q_weighted, v, _UNIQUE_WORD_LETTERS, more=False)
+            ):
+                # Names only, the same with a word of 8+ letters and no distinctive word added (not a place: "Washington
+                # Group"): "Kraverton LP" / "KRAVERTON CONSTRUCTION AND DEVELOPMENT LP" is a review, never a match.
+                name = _SAME_NAME_WORDS
         # Numbers: a different number is a different party ("Trust 2007-1" / "2007-2"); a number the listed
         # name does not have is not a contradiction ("Banco Nacional de Cuba 2"); a listed number missing is.
         missing = v.numbers - q.numbers

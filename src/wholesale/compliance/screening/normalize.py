@@ -1350,5 +1350,9 @@ PLACE_WORDS = frozenset(
         "mumbai", "delhi", "kuala", "lumpur", "jakarta", "manila", "taipei", "seoul", "tokyo", "labuan", "doha",
         "muscat", "kuwait", "amman", "cairo", "khartoum", "tripoli", "benghazi", "erbil", "basra", "mosul",
         "skopje", "zagreb", "sarajevo", "ljubljana", "podgorica", "tirana", "sofia", "pristina", "chisinau",
+        # Countries as their own languages name them ("BT Nederland"): pycountry's names are English.
+        "nederland", "deutschland", "espana", "italia", "polska", "osterreich", "schweiz", "suisse", "svizzera",
+        "sverige", "norge", "danmark", "suomi", "eesti", "latvija", "lietuva", "hrvatska", "srbija", "slovensko",
+        "magyarorszag", "ellada", "brasil", "belgique", "belgie",
     }
 )  # fmt: skip
