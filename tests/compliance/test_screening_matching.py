@@ -420,3 +420,17 @@ def test_the_listed_name_word_with_other_business_words(screener, query, listed,
     score = screener.score_pair(query, listed)
     assert (score >= screener.config.review_threshold) is alerts, score
     assert score < screener.config.match_threshold
+
+
+@pytest.mark.parametrize(
+    ("query", "listed", "alerts"),
+    [
+        # R10: "Co" glued to a name word of 5+ letters is the company (tune pairs of seeds 15 and 17).
+        ("Khaybarco", "KHAYBAR COMPANY", True),
+        ("Sadafco", "SADAF", True),
+        # Not glued to an ordinary word: "Firmaco" is not a listed "La Firma".
+        ("Firmaco", "LA FIRMA", False),
+    ],
+)
+def test_co_glued_to_a_name_word(screener, query, listed, alerts):
+    assert (screener.score_pair(query, listed) >= screener.config.review_threshold) is alerts

@@ -369,3 +369,11 @@ def test_balkan_capitals_are_places():
     from wholesale.compliance.screening.normalize import PLACE_WORDS
 
     assert {"skopje", "zagreb", "sarajevo", "ljubljana", "podgorica", "tirana", "sofia"} <= PLACE_WORDS
+
+
+def test_french_dj_is_j_in_the_transliteration_key():
+    # R10: "Fajr Industries Group" is the listed "FADJR INDUSTRIES GROUP" (tune pair of seed 16; "Djamel"/"Jamal").
+    from wholesale.compliance.screening.normalize import translit_key
+
+    assert translit_key("fadjr") == translit_key("fajr")
+    assert translit_key("djamel") == translit_key("jamel")

@@ -220,6 +220,9 @@ class NameIndex:
         for u in self.articled.get(token, ()):  # "taf" reaches "attaf" (Al-Taf), "naser" "alnaser"
             if (sim := token_similarity(token, u)) >= min_sim:
                 found[u] = sim
+        for u in (token[:-2],) if len(token) >= 7 and token.endswith("co") else (token + "co",):
+            if u in self.word_postings and _same_but_co(token, u):  # "Sadafco" reaches "sadaf", "sadaf" "sadafco"
+                found[u] = 0.95
         if len(token) >= _MIN_FUZZY_LEN and not token.isdigit():
             near: set[str] = set()
             get = self.deletes.get
@@ -315,6 +318,17 @@ def _consonants(word: str) -> str:
     return "".join(ch for ch, _ in itertools.groupby(word) if ch not in "aeiouy")
 
 
+def _same_but_co(a: str, b: str) -> bool:
+    """One word is the other with "co" glued on ("Sadafco" / "Sadaf", "Khaybarco" / "Khaybar"), 5+ letters before it,
+    not an ordinary word ("Firmaco" is not "La Firma")."""
+    if len(a) < len(b):
+        a, b = b, a
+    return len(a) == len(b) + 2 and len(b) >= 5 and a.endswith("co") and a.startswith(b) and b not in _ORDINARY
+
+
+_ORDINARY = BUSINESS_WORDS | frozenset(w for ws in TRANSLATION_SOURCES.values() for w in ws)
+
+
 def _same_but_article(a: str, b: str) -> bool:
     """The same word with or without a glued article ("Alnaser"/"Naser", "Eddine"/"Dine")."""
     return (a.startswith(_ARTICLE_PREFIXES) or b.startswith(_ARTICLE_PREFIXES)) and strip_article(a) == strip_article(b)
@@ -357,8 +371,8 @@ def _word_similarity(a: str, b: str) -> float:
     if a == b:
         return 1.0
     la, lb = len(a), len(b)
-    if _same_but_article(a, b):
-        return 0.95  # "Alnaser" / "Naser": the article glued to the word
+    if _same_but_article(a, b) or _same_but_co(a, b):
+        return 0.95  # "Alnaser" / "Naser": the article glued to the word; "Sadafco" / "Sadaf"
     if la < _MIN_FUZZY_LEN or lb < _MIN_FUZZY_LEN:
         return 0.0
     if (la == lb + 1 and a[-1] == "s" and a.startswith(b)) or (lb == la + 1 and b[-1] == "s" and b.startswith(a)):
@@ -417,7 +431,7 @@ def _single_similarity(a: str, b: str) -> float:
     """
     if a == b:
         return 1.0
-    if _same_but_article(a, b):
+    if _same_but_article(a, b) or _same_but_co(a, b):
         return 0.95
     if a in BUSINESS_WORDS or b in BUSINESS_WORDS:
         return token_similarity(a, b)  # "Airlines"/"Eirlains": ordinary words keep the usual rule

@@ -1120,7 +1120,7 @@ def skeleton(token: str) -> str:
 # "Vindek"/"Windeq", "Nour"/"Noor", "Inttrafik"/"Inttraffic", "Boldreks"/"Boldrex", "Yupel"/"Upel".
 _CONSONANTS = {
     "sch": "sh", "kh": "h", "zh": "j", "ts": "k", "tz": "k", "ck": "k", "ph": "f", "qu": "kv",
-    "q": "k", "w": "v", "x": "ks", "c": "k", "z": "s",
+    "q": "k", "w": "v", "x": "ks", "c": "k", "z": "s", "dj": "j",
 }  # fmt: skip
 _VOWELS = {"ey": "ei", "iy": "i", "yi": "i", "ij": "i", "ee": "i", "ou": "u", "oo": "u"}
 # Inside a word only: "Yupel"/"Upel" yes, but a first "Ja" or "Yu" is a letter of the name ("Jaman" is not "Aman").
