@@ -137,3 +137,47 @@ def test_a_worker_listens_again_after_its_postgresql_connection_is_cut(tmp_path)
     finally:
         for proc in procs:
             processes.stop(proc)
+
+
+def test_on_postgresql_a_create_sends_its_wake_with_its_queued_run(db, partner):
+    """Issue 15: the NOTIFY goes with the INSERT of the queued run (RETURNING pg_notify(...)), not as a round trip of
+    its own, and a listener hears it once the create commits (never before)."""
+    if db.is_sqlite:
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    import psycopg
+
+    from wholesale.customers import service as customers
+    from wholesale.customers.schemas import CustomerCreate
+    from wholesale.identity.roles import Role
+    from wholesale.identity.schemas import Principal
+    from wholesale.jobs import pump
+    from wholesale.partners import tenancy
+
+    listener = psycopg.connect(db.url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    statements: list[str] = []
+
+    def spy(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.write_engine, "before_cursor_execute", spy)
+    try:
+        listener.execute(f"LISTEN {pump.CHANNEL}")
+        principal = Principal(
+            token_id="t",
+            org_id=partner.org_id,
+            role=Role.PARTNER_ADMIN,
+            scopes=frozenset(),
+            partner_org_id=partner.org_id,
+        )
+        with db.transaction() as session:
+            tenant = tenancy.resolve(session, principal, None, writing=True)
+            body = customer_body(partner.template_id, externalId="notify-1")
+            customers.create_customer(session, tenant, CustomerCreate.model_validate(body))
+            assert list(listener.notifies(timeout=0.2, stop_after=1)) == []  # not before the commit
+        heard = list(listener.notifies(timeout=10, stop_after=1))
+    finally:
+        sa.event.remove(db.write_engine, "before_cursor_execute", spy)
+        listener.close()
+    assert [(n.channel, n.payload) for n in heard] == [(pump.CHANNEL, "customers.runs")]
+    notifying = [s for s in statements if "pg_notify" in s]
+    assert len(notifying) == 1 and notifying[0].startswith("INSERT INTO customer_run_queue"), notifying

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from wholesale.customers.models import Customer
 from wholesale.db.base import Base
 from wholesale.db.session import core
+from wholesale.jobs import pump
 from wholesale.kit import clock
 
 PUMP = "customers.runs"  # the pump that takes the queue's rows in batches (`wholesale.jobs.pump`)
@@ -47,15 +48,17 @@ class Run:
     screens: tuple[tuple[int, str], ...] = ()
 
 
-_INSERT_RUN = sa.insert(cast(sa.Table, QueuedRun.__table__))
+_INSERT_RUN = sa.insert(cast(sa.Table, QueuedRun.__table__))  # built once: every create and update queues
+_INSERT_RUN_NOTIFYING = _INSERT_RUN.returning(pump.notifying(PUMP))  # PostgreSQL: the wake in the same round trip
 
 
 def queue(session: Session, customer: Customer, *, new: bool, screen: str | None = None) -> None:
-    """Queue the run of the customer's current revision (and its screening), in the caller's transaction."""
+    """Queue the run of the customer's current revision (and its screening), in the caller's transaction, and wake
+    the provisioning pump when it commits."""
     row = {"customer_id": customer.id, "revision": customer.revision, "new": new, "screen": screen}
-    core(session).execute(
-        _INSERT_RUN, {**row, "queued_at": clock.now()}
-    )  # a Core insert built once: every create queues
+    notifying = pump.notify_to_return(session, PUMP)
+    core(session).execute(_INSERT_RUN_NOTIFYING if notifying else _INSERT_RUN, {**row, "queued_at": clock.now()})
+    pump.wake_after_commit(session, PUMP, notified=notifying)
 
 
 def waiting(session: Session) -> bool:

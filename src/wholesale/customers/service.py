@@ -19,7 +19,6 @@ from wholesale.customers.schemas import (
 )
 from wholesale.customers.states import CustomerEvent, CustomerStatus, PackageStatus
 from wholesale.events import service as events
-from wholesale.jobs import pump
 from wholesale.jobs.enqueue import enqueue
 from wholesale.kit import clock, ids
 from wholesale.kit.errors import Conflict, NotFound, field_error
@@ -289,7 +288,6 @@ def _enqueue_converge(session: Session, customer: Customer, workflow: str, *, sc
     the run, so the queued row makes the screening as certain as enqueuing it here would, and the request does
     not pay for a workflow of its own."""
     runs.queue(session, customer, new=workflow == "customers.provision", screen=screen)
-    pump.wake_after_commit(session, runs.PUMP)
 
 
 def request_screening(session: Session, customer: Customer, trigger: str) -> str:

@@ -65,14 +65,28 @@ def wake(name: str) -> None:
         pump.wake.set()
 
 
-def wake_after_commit(session: Session, name: str) -> None:
-    """Wake pump `name` when the caller's transaction commits (not before: the pump would not see the rows)."""
+def wake_after_commit(session: Session, name: str, *, notified: bool = False) -> None:
+    """Wake pump `name` when the caller's transaction commits (not before: the pump would not see the rows).
+
+    `notified`: the caller's own statement already sent this transaction's `pg_notify` (`notify_to_return`)."""
     waking = session.info.setdefault(WAKE_KEY, set())
     if name in waking:
         return
     waking.add(name)
-    if session.get_bind().dialect.name == "postgresql":
+    if not notified and session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_notify(:channel, :name)"), {"channel": CHANNEL, "name": name})
+
+
+def notify_to_return(session: Session, name: str) -> bool:
+    """True when the caller's INSERT of the pump's work should RETURN `notifying(name)` (PostgreSQL, and no wake of
+    `name` asked for in this transaction yet): the NOTIFY then goes with that statement, one round trip fewer than
+    `wake_after_commit`'s own (issue 15). The caller then calls `wake_after_commit(..., notified=True)`."""
+    return name not in session.info.get(WAKE_KEY, ()) and session.get_bind().dialect.name == "postgresql"
+
+
+def notifying(name: str) -> sa.ColumnElement[object]:
+    """The `pg_notify` that wakes pump `name`'s listeners, for an INSERT's RETURNING (one row: one call)."""
+    return sa.func.pg_notify(CHANNEL, name)
 
 
 @event.listens_for(Session, "after_commit")
