@@ -371,7 +371,7 @@ def _word_similarity(a: str, b: str) -> float:
     if a == b:
         return 1.0
     la, lb = len(a), len(b)
-    if _same_but_article(a, b) or _same_but_co(a, b):
+    if _same_but_article(a, b) or (abs(la - lb) == 2 and _same_but_co(a, b)):
         return 0.95  # "Alnaser" / "Naser": the article glued to the word; "Sadafco" / "Sadaf"
     if la < _MIN_FUZZY_LEN or lb < _MIN_FUZZY_LEN:
         return 0.0
@@ -431,7 +431,7 @@ def _single_similarity(a: str, b: str) -> float:
     """
     if a == b:
         return 1.0
-    if _same_but_article(a, b) or _same_but_co(a, b):
+    if _same_but_article(a, b) or (abs(len(a) - len(b)) == 2 and _same_but_co(a, b)):
         return 0.95
     if a in BUSINESS_WORDS or b in BUSINESS_WORDS:
         return token_similarity(a, b)  # "Airlines"/"Eirlains": ordinary words keep the usual rule

@@ -32,6 +32,7 @@ from .normalize import (
     BUSINESS_WORDS,
     GENERIC_LEGAL_FORMS,
     PLACE_WORDS,
+    REGION_NAMES,
     NormalizedName,
     country_code,
     fold_text,
@@ -119,17 +120,9 @@ def _listed_words_with_a_unique_word(
         return False
     return any(
         t in v_names and len(t) >= letters and w >= _UNIQUE_NAME_WORD and t not in PLACE_WORDS
-        and (more or t not in _region_names())
+        and (more or t not in REGION_NAMES)
         for t, w in q_weighted
     )  # fmt: skip
-
-
-@lru_cache(maxsize=1)
-def _region_names() -> frozenset[str]:
-    """Names of states, provinces and regions (ISO 3166-2) in one word: places, not who ("Washington Group")."""
-    import pycountry
-
-    return frozenset(words[0] for d in pycountry.subdivisions if len(words := fold_text(d.name).split()) == 1)
 
 
 class Screener:

