@@ -56,6 +56,14 @@ def wait_for(
     return value
 
 
+def partner_admin(org_id: str):
+    """The principal of a partner admin of `org_id`, as a request's token resolves it (for service-level tests)."""
+    from wholesale.identity.roles import Role
+    from wholesale.identity.schemas import Principal
+
+    return Principal(token_id="test", org_id=org_id, role=Role.PARTNER_ADMIN, scopes=frozenset(), partner_org_id=org_id)
+
+
 def without_ids(text: str) -> str:
     """The text with every id-shaped run (base64 ids, UUIDs, hashes: 20+ characters of [A-Za-z0-9_-]) replaced by
     <id>, so a test looking for a short secret ("SDN", "12345") cannot find it by chance inside a random id."""

@@ -9,14 +9,12 @@ import sqlalchemy as sa
 from dbos import DBOS
 from dbos._serialization import DefaultSerializer
 
-from helpers import customer_body, wait_for
+from helpers import customer_body, partner_admin, wait_for
 from wholesale.customers import runs
 from wholesale.customers import service as customers
 from wholesale.customers.models import CallingLocation, Customer, CustomerPackageRow
 from wholesale.customers.schemas import CustomerCreate, CustomerUpdate
 from wholesale.events.models import AuditEvent
-from wholesale.identity.roles import Role
-from wholesale.identity.schemas import Principal
 from wholesale.kit import faults
 from wholesale.partners import tenancy
 from wholesale.provisioning import workflows
@@ -159,14 +157,7 @@ def test_through_the_workers_a_batch_retries_its_failing_run_alone(client, partn
     """Three creates committed together wake the pump once: one batch takes all three; the run that fails in
     it settles through its own workflow, the others in the batch."""
     with db.transaction() as session:
-        principal = Principal(
-            token_id="test",
-            org_id=partner.org_id,
-            role=Role.PARTNER_ADMIN,
-            scopes=frozenset(),
-            partner_org_id=partner.org_id,
-        )
-        principal_tenant = tenancy.Tenant(principal, partner_org_id=partner.org_id)
+        principal_tenant = tenancy.Tenant(partner_admin(partner.org_id), partner_org_id=partner.org_id)
         made = [
             customers.create_customer(
                 session,

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 import processes
 from conftest import fresh_database_url
-from helpers import customer_body, wait_for
+from helpers import customer_body, partner_admin, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -148,8 +148,6 @@ def test_on_postgresql_a_create_sends_its_wake_with_its_queued_run(db, partner):
 
     from wholesale.customers import service as customers
     from wholesale.customers.schemas import CustomerCreate
-    from wholesale.identity.roles import Role
-    from wholesale.identity.schemas import Principal
     from wholesale.jobs import pump
     from wholesale.partners import tenancy
 
@@ -162,15 +160,8 @@ def test_on_postgresql_a_create_sends_its_wake_with_its_queued_run(db, partner):
     sa.event.listen(db.write_engine, "before_cursor_execute", spy)
     try:
         listener.execute(f"LISTEN {pump.CHANNEL}")
-        principal = Principal(
-            token_id="t",
-            org_id=partner.org_id,
-            role=Role.PARTNER_ADMIN,
-            scopes=frozenset(),
-            partner_org_id=partner.org_id,
-        )
         with db.transaction() as session:
-            tenant = tenancy.resolve(session, principal, None, writing=True)
+            tenant = tenancy.resolve(session, partner_admin(partner.org_id), None, writing=True)
             body = customer_body(partner.template_id, externalId="notify-1")
             customers.create_customer(session, tenant, CustomerCreate.model_validate(body))
             assert list(listener.notifies(timeout=0.2, stop_after=1)) == []  # not before the commit
