@@ -373,7 +373,8 @@ def _head_statements(db, work) -> list[str]:
 
 def test_a_write_after_this_process_wrote_the_partner_moves_the_head_without_reading_it(db, partner):
     """Issue 15: the head this process last wrote is its guess of the head; the UPDATE that moves the head checks
-    it, so a partner's second write makes no SELECT of the head."""
+    it, so a partner's second write makes no SELECT of the head. SQLite only: on PostgreSQL one partner's writes
+    overlap and the guesses missed (ledger.service._Heads), so the head is read under its lock there."""
     p = partner.org_id
 
     def write(units: int) -> None:
@@ -381,7 +382,7 @@ def test_a_write_after_this_process_wrote_the_partner_moves_the_head_without_rea
             ledger.append(session, [_change(p, "c-1", units)])
 
     assert _head_statements(db, lambda: write(1)) == ["SELECT", "INSERT", "SELECT", "UPDATE"]  # a new head
-    assert _head_statements(db, lambda: write(2)) == ["UPDATE"]
+    assert _head_statements(db, lambda: write(2)) == (["UPDATE"] if db.is_sqlite else ["SELECT", "UPDATE"])
     assert _committed(db, p) == [(1, 1), (2, 2)]
     with db.session(write=False) as session:
         assert ledger.verify(session, p) == (2, [])
@@ -406,7 +407,8 @@ def test_a_stale_guess_of_the_head_rehashes_on_the_head_read_under_its_lock(db, 
         except RuntimeError:
             pass
         stale = _head_statements(db, lambda: _append_committed(db, p, 8))
-        assert stale == ["UPDATE", "SELECT", "UPDATE"], stale  # the guess missed; read under the lock
+        # the guess missed; read under the lock
+        assert stale == (["UPDATE", "SELECT", "UPDATE"] if db.is_sqlite else ["SELECT", "UPDATE"]), stale
     finally:
         other.dispose()
     assert _committed(db, p) == [(n, n) for n in range(1, 9)]

@@ -75,7 +75,11 @@ class _Heads:
     that moves it (`_MOVE_HEAD_FROM` matches only that exact sequence number and hash), so a write of the partner
     whose guess holds makes two statements instead of three (issue 15). A guess goes stale when another process
     wrote the partner's rows or the transaction that wrote it rolled back; the UPDATE then matches nothing and the
-    rows are hashed again on the head read under its lock, as without a guess."""
+    rows are hashed again on the head read under its lock, as without a guess.
+
+    SQLite only: a process's writers take turns there, so each reads the guess its predecessor left. On PostgreSQL
+    the writes of one partner overlap: each read the guess before the one ahead of it in the head's lock queue
+    moved it, and 194-196 of 200 guesses missed with 4-8 threads (each miss a statement more), 0 of 200 with one."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -121,9 +125,10 @@ def write_pending(session: Session) -> None:
         by_partner.setdefault(item[0].partner_org_id, []).append(item)
     connection = core(session)
     engine = connection.engine
+    guessing = engine.dialect.name == "sqlite"
     for partner_org_id in sorted(by_partner):
         items = by_partner[partner_org_id]
-        guess = _HEADS_WRITTEN.get(engine, partner_org_id)
+        guess = _HEADS_WRITTEN.get(engine, partner_org_id) if guessing else None
         rows = None
         if guess is not None:
             # The clock is read before the head is locked here; a guess that holds means no row of the partner was
@@ -148,7 +153,8 @@ def write_pending(session: Session) -> None:
                 _MOVE_HEAD, {"partner": partner_org_id, "new_seq": rows[-1]["seq"], "new_sha256": rows[-1]["sha256"]}
             )
         connection.execute(_INSERT_ROWS, rows)
-        _HEADS_WRITTEN.put(engine, partner_org_id, (rows[-1]["seq"], rows[-1]["sha256"]))
+        if guessing:
+            _HEADS_WRITTEN.put(engine, partner_org_id, (rows[-1]["seq"], rows[-1]["sha256"]))
 
 
 def _chained(
