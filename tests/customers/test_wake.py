@@ -146,6 +146,7 @@ def test_on_postgresql_a_create_sends_its_wake_with_its_queued_run(db, partner):
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
     import psycopg
 
+    from wholesale.customers import runs
     from wholesale.customers import service as customers
     from wholesale.customers.schemas import CustomerCreate
     from wholesale.jobs import pump
@@ -163,12 +164,14 @@ def test_on_postgresql_a_create_sends_its_wake_with_its_queued_run(db, partner):
         with db.transaction() as session:
             tenant = tenancy.resolve(session, partner_admin(partner.org_id), None, writing=True)
             body = customer_body(partner.template_id, externalId="notify-1")
-            customers.create_customer(session, tenant, CustomerCreate.model_validate(body))
+            created = customers.create_customer(session, tenant, CustomerCreate.model_validate(body))
             assert list(listener.notifies(timeout=0.2, stop_after=1)) == []  # not before the commit
         heard = list(listener.notifies(timeout=10, stop_after=1))
     finally:
         sa.event.remove(db.write_engine, "before_cursor_execute", spy)
         listener.close()
+    with db.transaction() as session:  # no worker runs here: later tests that take queued runs must not find it
+        session.execute(sa.delete(runs.QueuedRun).where(runs.QueuedRun.customer_id == created.id))
     assert [(n.channel, n.payload) for n in heard] == [(pump.CHANNEL, "customers.runs")]
     notifying = [s for s in statements if "pg_notify" in s]
     assert len(notifying) == 1 and notifying[0].startswith("INSERT INTO customer_run_queue"), notifying
